@@ -1,0 +1,53 @@
+// Symbolizer: addresses to functions and source lines, names to addresses (elfutils stays behind it).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "symbols/module.hpp"
+#include "target/target.hpp"
+
+namespace snag {
+
+struct SourceLocation {
+    std::string file;
+    int line = 0;
+};
+
+// One logical frame at an address; inlined calls produce several for one pc.
+struct Symbol {
+    std::string function;  // demangled; empty when unknown
+    uint64_t offset = 0;   // pc - start of function (outermost symbol for inlined frames)
+    const Module* module = nullptr;
+    std::optional<SourceLocation> source;
+    bool inlined = false;  // true for every frame but the outermost of an inline chain
+};
+
+class Symbolizer {
+public:
+    virtual ~Symbolizer() = default;
+
+    virtual const std::vector<Module>& modules() const = 0;
+    virtual const Module* module_at(uint64_t address) const = 0;
+
+    // Innermost first; at least one entry (function may be empty). For return addresses pass
+    // is_call_site=true so lookups use pc-1 and land inside the call instruction.
+    virtual std::vector<Symbol> symbolize(uint64_t pc, bool is_call_site) = 0;
+
+    // Address of a function or data symbol; "module!name" restricts the search.
+    virtual std::optional<uint64_t> address_of(std::string_view name) = 0;
+    // Every address a name resolves to (aliases in several modules), for breakpoints.
+    virtual std::vector<uint64_t> addresses_of(std::string_view name) = 0;
+
+    // Symbol and size of the ELF symbol containing address (data or function), if any.
+    virtual std::optional<std::pair<std::string, uint64_t>> symbol_at(uint64_t address) = 0;
+};
+
+// Collects modules from the target's mappings and loads their symbols lazily.
+Expected<std::unique_ptr<Symbolizer>> make_symbolizer(Target& target);
+
+}  // namespace snag
