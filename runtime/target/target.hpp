@@ -88,6 +88,9 @@ public:
     // Non-fatal problems found while opening (build-id mismatches, missing files).
     virtual const std::vector<std::string>& warnings() const = 0;
 
+    // snag's own paratext note (JSON text) when the core was written by `snag dump`; live: none.
+    virtual std::optional<std::string> paratext() const { return std::nullopt; }
+
     // Live only: resume all threads and let go of the process. Idempotent; no-op on cores.
     virtual void detach() {}
 

@@ -1,0 +1,55 @@
+// Stack Trace Collection as data: what `bt` and `py-bt` print, in text or the JSON "stacks" shape.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace snag {
+
+struct FrameReport {
+    enum class Kind { Native, Python };
+    Kind kind = Kind::Native;
+    uint64_t pc = 0;           // native only
+    std::string function;      // demangled native name or Python (qual)name; empty = unknown
+    uint64_t offset = 0;       // native: pc - function start
+    std::string module;        // native: module path
+    std::string file;          // source file (DWARF or co_filename)
+    int line = 0;              // 0 = unknown
+    bool inlined = false;      // native: an inlined call at the same pc
+    std::vector<std::pair<std::string, std::string>> locals;  // name, repr (Python --locals)
+    std::string note;          // e.g. "<shim>", "stack walk stopped: ..." shown after the frame
+};
+
+struct PythonThreadReport {
+    uint64_t thread_id = 0;    // threading ident (pthread_self)
+    bool gil = false;          // holds the GIL
+    bool waiting_for_gil = false;
+    bool gc = false;           // garbage collection running in this thread
+    std::string status;        // "gil", "waiting for gil", "idle", ... as printed in the header
+};
+
+struct ThreadReport {
+    int tid = 0;
+    std::string name;
+    char state = '?';
+    std::optional<double> cpu_user, cpu_system;  // seconds
+    std::optional<PythonThreadReport> python;
+    std::vector<FrameReport> frames;             // innermost first
+    std::string error;                           // why the stack is partial, empty if complete
+};
+
+struct StackReport {
+    // "target" object of the JSON shape: kind, pid, core path, executable, signal...
+    std::vector<std::pair<std::string, std::string>> target;
+    std::vector<ThreadReport> threads;
+    std::vector<std::string> warnings;
+};
+
+void print_stacks_text(std::ostream& out, const StackReport& report);
+void print_stacks_json(std::ostream& out, const StackReport& report);
+
+}  // namespace snag
