@@ -61,6 +61,14 @@ struct SessionOptions {
     std::vector<std::string> writable_paths;
 };
 
+// One frame as gdb numbers them: an inlined call is a frame of its own at the same pc.
+struct StackFrame {
+    size_t physical = 0;  // index into NativeStack::frames (registers, cfa)
+    uint64_t pc = 0;
+    uint64_t sp = 0;
+    Symbol symbol;        // function, offset, module, source line
+};
+
 // Whether a piece of Lua is complete, needs more lines (REPL continuation) or is broken.
 enum class LuaChunkStatus { Complete, Incomplete, Error };
 
@@ -120,9 +128,10 @@ public:
     int selected_thread() const { return selected_tid_; }  // OS tid; 0 when the target has none
     size_t selected_frame() const { return selected_frame_; }
     Expected<void> select_thread(int tid);
-    Expected<void> select_frame(size_t index);  // into native_stack(selected_thread())
+    Expected<void> select_frame(size_t index);  // into frames(selected_thread())
     // Cached per thread until the target resumes.
     const NativeStack& native_stack(int tid);
+    const std::vector<StackFrame>& frames(int tid);
 
     // ---- expression support for the command language ----
     std::optional<ConvenienceValue> convenience(std::string_view name) const;  // name without '$'
@@ -162,7 +171,13 @@ private:
     struct LuaHeap* heap_ = nullptr;
     LineRunner line_runner_;
     std::vector<std::ostream*> outputs_;
-    std::vector<std::pair<int, NativeStack>> stacks_;  // tid → cached stack
+    struct CachedStack {
+        int tid = 0;
+        NativeStack native;
+        std::vector<StackFrame> frames;
+    };
+    CachedStack& cached_stack(int tid);
+    std::vector<std::unique_ptr<CachedStack>> stacks_;
     std::vector<std::pair<std::string, ConvenienceValue>> convenience_;
     int selected_tid_ = 0;
     size_t selected_frame_ = 0;
