@@ -1,0 +1,109 @@
+#include "python/line_table.hpp"
+
+namespace snag::python {
+namespace {
+
+// co_lnotab: the line of the last pair whose address does not pass the offset.
+int lnotab_line(std::string_view t, int firstlineno, int64_t offset) {
+    int line = firstlineno;
+    int64_t addr = 0;
+    for (size_t i = 0; i + 1 < t.size(); i += 2) {
+        addr += static_cast<uint8_t>(t[i]);
+        if (addr > offset) break;
+        line += static_cast<int8_t>(t[i + 1]);
+    }
+    return line;
+}
+
+// PEP 626 table: ranges [start, end) with a line each; -128 marks a range without a line.
+int linetable310_line(std::string_view t, int firstlineno, int64_t offset) {
+    int line = firstlineno;
+    int64_t end = 0;
+    for (size_t i = 0; i + 1 < t.size(); i += 2) {
+        int64_t start = end;
+        end += static_cast<uint8_t>(t[i]);
+        int8_t delta = static_cast<int8_t>(t[i + 1]);
+        int range_line = -1;
+        if (delta != -128) {
+            line += delta;
+            range_line = line;
+        }
+        if (start == end) continue;  // zero-length ranges only carry line deltas
+        if (offset >= start && offset < end) return range_line;
+    }
+    return offset < 0 ? firstlineno : -1;
+}
+
+struct Cursor {
+    std::string_view t;
+    size_t pos = 0;
+    bool more() const { return pos < t.size(); }
+    uint8_t byte() { return pos < t.size() ? static_cast<uint8_t>(t[pos++]) : 0; }
+    // 6-bit chunks, least significant first; bit 6 says another chunk follows.
+    uint64_t varint() {
+        uint64_t value = 0;
+        for (int shift = 0; more() && shift < 64; shift += 6) {
+            uint8_t b = byte();
+            value |= static_cast<uint64_t>(b & 63) << shift;
+            if (!(b & 64)) break;
+        }
+        return value;
+    }
+    int64_t svarint() {
+        uint64_t v = varint();
+        return (v & 1) ? -static_cast<int64_t>(v >> 1) : static_cast<int64_t>(v >> 1);
+    }
+};
+
+// 3.11+ location table: each entry covers (b&7)+1 code units and says how the line moves.
+int locations_line(std::string_view t, int firstlineno, int64_t offset) {
+    if (offset < 0) return firstlineno;
+    int64_t unit = offset / 2;
+    int64_t line = firstlineno;
+    int64_t at = 0;
+    Cursor c{t};
+    while (c.more()) {
+        uint8_t first = c.byte();
+        if (!(first & 0x80)) continue;  // resynchronise on an entry start
+        int code = (first >> 3) & 15;
+        int64_t length = (first & 7) + 1;
+        int64_t entry_line = line;
+        bool has_line = true;
+        if (code == 15) {
+            has_line = false;
+        } else if (code == 14) {
+            line += c.svarint();
+            entry_line = line;
+            c.varint();  // end line delta
+            c.varint();  // column + 1
+            c.varint();  // end column + 1
+        } else if (code == 13) {
+            line += c.svarint();
+            entry_line = line;
+        } else if (code >= 10) {
+            line += code - 10;
+            entry_line = line;
+            c.byte();  // start column
+            c.byte();  // end column
+        } else {
+            c.byte();  // short form: column data only
+        }
+        if (unit >= at && unit < at + length) return has_line ? static_cast<int>(entry_line) : -1;
+        at += length;
+    }
+    return -1;
+}
+
+}  // namespace
+
+int line_for_offset(LineTableFormat format, std::string_view table, int firstlineno,
+                    int64_t byte_offset) {
+    switch (format) {
+    case LineTableFormat::Lnotab: return lnotab_line(table, firstlineno, byte_offset);
+    case LineTableFormat::Linetable310: return linetable310_line(table, firstlineno, byte_offset);
+    case LineTableFormat::Locations311: return locations_line(table, firstlineno, byte_offset);
+    }
+    return -1;
+}
+
+}  // namespace snag::python

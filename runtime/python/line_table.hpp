@@ -1,0 +1,20 @@
+// Line tables: code-object offsets to source lines, for the three formats CPython has used.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace snag::python {
+
+enum class LineTableFormat {
+    Lnotab,         // ≤3.9 co_lnotab: (addr delta, line delta) byte pairs
+    Linetable310,   // 3.10 co_linetable (PEP 626): (byte delta, line delta), -128 = no line
+    Locations311,   // 3.11+ location table (Objects/locations.md), lengths in code units
+};
+
+// Line of the instruction at byte_offset in the bytecode; firstlineno when the table says nothing.
+// Returns -1 for an instruction that has no line (3.10+ "no line" entries).
+int line_for_offset(LineTableFormat format, std::string_view table, int firstlineno,
+                    int64_t byte_offset);
+
+}  // namespace snag::python
