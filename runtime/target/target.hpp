@@ -66,6 +66,7 @@ struct TargetOptions {
     std::string exe_override;  // --exe PATH
     std::string sysroot;       // --sysroot DIR, prefixed to every file path recorded in a core
     bool non_blocking = false; // live: read without stopping the process
+    bool allow_truncated = false; // core: open a cut core, its missing bytes unreadable, with a warning
 };
 
 class Target {
