@@ -44,6 +44,7 @@ struct ThreadReport {
 
 struct StackReport {
     // "target" object of the JSON shape: kind, pid, core path, executable, signal...
+    // Values that are plain decimal integers are written as JSON numbers.
     std::vector<std::pair<std::string, std::string>> target;
     std::vector<ThreadReport> threads;
     std::vector<std::string> warnings;

@@ -16,6 +16,8 @@ struct NativeFrame {
     uint64_t sp = 0;
     uint64_t cfa = 0;
     bool is_signal_frame = false;
+    // The frame below (the callee) had no CFI, so this one was found from the rbp chain (a guess).
+    bool found_by_frame_pointer = false;
     // Registers recovered for this frame (rip, rsp, rbp, rbx, r12-r15 are reliable; others may be 0).
     Registers regs{};
 };
