@@ -1,0 +1,118 @@
+// Python Layout: byte offsets of the CPython structures snag reads, per interpreter version.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "python/line_table.hpp"
+
+namespace snag::python {
+
+// -1 marks a field this version does not have.
+using Off = int64_t;
+constexpr Off kAbsent = -1;
+
+struct Layout {
+    int major = 3, minor = 0;
+    std::string source;        // "built-in table 3.9", "_Py_DebugOffsets 3.13", "DWARF ..."
+    bool free_threaded = false;
+
+    // _PyRuntime (3.7+); 3.6 keeps these in static variables found by discovery.
+    Off rt_interpreters_head = kAbsent;
+    Off rt_gil_last_holder = kAbsent, rt_gil_locked = kAbsent;  // 3.7–3.11 global GIL
+    Off rt_tstate_current = kAbsent;
+    Off rt_gc_collecting = kAbsent;                            // 3.7–3.8
+
+    // PyInterpreterState
+    Off is_next = kAbsent, is_threads_head = kAbsent, is_id = kAbsent;
+    Off is_ceval_gil = kAbsent;        // 3.12+: pointer to the GIL this interpreter uses
+    Off gil_last_holder = kAbsent, gil_locked = kAbsent;  // inside struct _gil_runtime_state
+    Off is_gc_collecting = kAbsent;    // 3.9+
+    Off is_modules = kAbsent;          // sys.modules dict (pointer)
+
+    // PyThreadState
+    Off ts_next = kAbsent, ts_interp = kAbsent;
+    Off ts_frame = kAbsent;            // ≤3.10 PyFrameObject*
+    Off ts_cframe = kAbsent, cframe_current_frame = kAbsent;  // 3.11–3.12
+    Off ts_current_frame = kAbsent;    // 3.13+
+    Off ts_thread_id = kAbsent, ts_native_thread_id = kAbsent;
+    Off ts_curexc_value = kAbsent;     // ≤3.11 exception being raised; 3.12+ ts_current_exception
+    Off ts_current_exception = kAbsent;
+    Off ts_exc_value = kAbsent;        // 3.6: exception being handled
+    Off ts_exc_info = kAbsent;         // 3.7+: _PyErr_StackItem*
+    Off err_item_value = kAbsent, err_item_previous = kAbsent;
+
+    // Frames: PyFrameObject (≤3.10) or _PyInterpreterFrame (3.11+)
+    bool interpreter_frames = false;
+    Off fr_back = kAbsent, fr_code = kAbsent;
+    Off fr_lasti = kAbsent;            // ≤3.10 int
+    bool lasti_in_units = false;       // 3.10 counts code units
+    Off fr_instr = kAbsent;            // 3.11+ pointer into co_code_adaptive
+    Off fr_localsplus = kAbsent, fr_valuestack = kAbsent;
+    Off fr_owner = kAbsent, fr_is_entry = kAbsent;
+    bool tagged_refs = false;          // 3.14 _PyStackRef
+
+    // PyCodeObject
+    Off co_argcount = kAbsent, co_nlocals = kAbsent, co_stacksize = kAbsent;
+    Off co_firstlineno = kAbsent, co_code = kAbsent, co_varnames = kAbsent;
+    Off co_freevars = kAbsent, co_cellvars = kAbsent;
+    Off co_filename = kAbsent, co_name = kAbsent, co_qualname = kAbsent;
+    Off co_linetable = kAbsent;        // co_lnotab ≤3.9
+    LineTableFormat line_format = LineTableFormat::Lnotab;
+    Off co_nlocalsplus = kAbsent, co_localsplusnames = kAbsent, co_localspluskinds = kAbsent;
+    Off co_code_adaptive = kAbsent, co_firsttraceable = kAbsent;
+
+    // Generators (3.11+: embedded frame)
+    Off gen_iframe = kAbsent, gen_frame_state = kAbsent;
+
+    // Objects (offsets past the object header)
+    Off ob_type = 8;
+    Off tp_name = 24, tp_basicsize = 32, tp_flags = 168, tp_dictoffset = 288;
+    Off ht_qualname = kAbsent;
+    Off var_size = 16;                 // ob_size of variable-size objects
+    Off tuple_items = 24, list_items = 24;
+    Off bytes_data = 32;
+    Off float_value = 16;
+    Off long_digits = 24;
+    bool long_tagged = false;          // 3.12+ lv_tag
+    Off str_state = 32, str_length = 16;
+    Off str_ascii_size = 48, str_compact_size = 72;  // data follows these headers
+    Off str_legacy_data = 72;          // PyUnicodeObject.data.any
+    bool str_has_ready_bit = true;     // ≤3.11
+    Off dict_used = 16, dict_keys = 32, dict_values = 40;
+    bool dict_keys_311 = false;        // 3.11+ PyDictKeysObject layout
+    Off dict_split_values_header = 0;  // 3.13+: _dictvalues header before the values
+    Off set_used = 24, set_mask = 32, set_table = 40;
+    Off cell_ref = 16;
+    Off func_qualname = kAbsent, func_code = kAbsent;
+    Off method_func = 16, method_self = 24;
+    Off exc_args = 24, exc_traceback = kAbsent, exc_context = kAbsent, exc_cause = kAbsent;
+    // threading locks (Modules/_threadmodule.c)
+    Off lock_locked = 32;              // char; 3.14: PyMutex byte at 16
+    bool lock_is_mutex = false;
+    Off rlock_owner = 24, rlock_count = 32;
+    bool rlock_count_is_level = false; // 3.14: count = level + 1
+
+    bool valid() const { return ts_next >= 0 && ts_interp >= 0 && fr_back >= 0 && co_name >= 0; }
+};
+
+// The built-in table for 3.minor (6–14); nullopt when unknown.
+std::optional<Layout> builtin_layout(int minor);
+
+// Parses the _Py_DebugOffsets block at the start of _PyRuntime (3.13+): cookie, version,
+// free_threaded, then the per-structure groups. Fields it lacks come from the built-in table.
+struct DebugOffsetsInfo {
+    uint64_t version_hex = 0;
+    bool free_threaded = false;
+};
+std::optional<DebugOffsetsInfo> parse_debug_offsets_header(std::span<const uint8_t> bytes);
+std::optional<Layout> layout_from_debug_offsets(std::span<const uint8_t> bytes);
+
+constexpr size_t kDebugOffsetsMaxSize = 1024;
+constexpr char kDebugCookie[] = "xdebugpy";
+
+std::string version_string(uint64_t version_hex);
+
+}  // namespace snag::python

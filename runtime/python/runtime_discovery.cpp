@@ -1,0 +1,217 @@
+#include "python/runtime_discovery.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <regex>
+
+#include "python/dwarf_layout.hpp"
+#include "python/memory.hpp"
+
+namespace snag::python {
+namespace {
+
+constexpr int kOldestMinor = 6, kNewestMinor = 14;
+
+std::string base_name(const std::string& path) {
+    auto slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// The module holding an address, or the main executable's path when unknown.
+std::string module_of(Symbolizer& symbols, uint64_t address) {
+    if (const Module* m = symbols.module_at(address)) return m->path;
+    return "";
+}
+
+// A thread state's interp pointer must lead back to the interpreter it is listed under.
+bool interpreter_checks_out(Memory& mem, const Layout& l, uint64_t interp) {
+    if (!interp) return false;
+    uint64_t ts = mem.ptr(interp + l.is_threads_head);
+    if (!ts) return mem.u64(interp + l.is_next).has_value();  // no threads yet: readable is all
+    return mem.ptr(ts + l.ts_interp) == interp;
+}
+
+bool runtime_checks_out(Memory& mem, const Layout& l, uint64_t interp_head_at) {
+    return interpreter_checks_out(mem, l, mem.ptr(interp_head_at));
+}
+
+// PyInterpreterState_Head is "mov rax,[rip+disp32]; ret" in 3.6: it reveals the static interp_head.
+uint64_t interp_head_from_code(Target& target, uint64_t function) {
+    std::array<uint8_t, 8> code{};
+    if (!target.read_exact(function, code.data(), code.size())) return 0;
+    if (code[0] != 0x48 || code[1] != 0x8b || code[2] != 0x05 || code[7] != 0xc3) return 0;
+    int32_t disp;
+    std::memcpy(&disp, code.data() + 3, 4);
+    return function + 7 + disp;
+}
+
+struct Candidate {
+    uint64_t runtime = 0;
+    std::string found_by;
+};
+
+// The main executable and any libpython, to name in errors and to scan.
+std::vector<const Module*> python_modules(Symbolizer& symbols) {
+    std::vector<const Module*> out;
+    for (const auto& m : symbols.modules()) {
+        if (minor_from_file_name(m.path) || &m == &symbols.modules().front()) out.push_back(&m);
+    }
+    return out;
+}
+
+int minor_from_py_version(Target& target, Symbolizer& symbols) {
+    auto at = symbols.address_of("Py_Version");
+    if (!at) return 0;
+    auto v = target.read_u64(*at);
+    if (!v || ((*v >> 24) & 0xff) != 3) return 0;
+    return static_cast<int>((*v >> 16) & 0xff);
+}
+
+std::string micro_version(Target& target, Symbolizer& symbols, int minor) {
+    if (auto at = symbols.address_of("Py_Version")) {
+        if (auto v = target.read_u64(*at); v && ((*v >> 16) & 0xff) == static_cast<uint64_t>(minor))
+            return version_string(*v);
+    }
+    return "3." + std::to_string(minor);
+}
+
+// Last resort: a writable mapping of a Python module that validates as _PyRuntime.
+Candidate scan_for_runtime(Target& target, Memory& mem, Symbolizer& symbols, std::vector<int> minors) {
+    for (const Module* m : python_modules(symbols)) {
+        for (const auto& map : target.mappings()) {
+            if (map.path != m->path || map.perms.size() < 2 || map.perms[1] != 'w') continue;
+            uint64_t end = std::min<uint64_t>(map.end, map.start + (8ull << 20));
+            for (uint64_t at = map.start; at + 32 <= end; at += 8) {
+                char cookie[8];
+                if (mem.read(at, cookie, 8) && std::memcmp(cookie, kDebugCookie, 8) == 0)
+                    return {at, "_Py_DebugOffsets cookie scan"};
+            }
+            for (int minor : minors) {
+                auto l = builtin_layout(minor);
+                if (!l || l->rt_interpreters_head < 0) continue;
+                for (uint64_t at = map.start; at + 4096 <= end; at += 8)
+                    if (mem.ptr(at + l->rt_interpreters_head) &&
+                        runtime_checks_out(mem, *l, at + l->rt_interpreters_head))
+                        return {at, "memory scan for _PyRuntime"};
+            }
+        }
+    }
+    return {};
+}
+
+std::vector<int> minor_order(int hint) {
+    std::vector<int> out;
+    if (hint) out.push_back(hint);
+    for (int m = kNewestMinor; m >= kOldestMinor; --m)
+        if (m != hint) out.push_back(m);
+    return out;
+}
+
+Expected<PythonRuntime> finish_with_layout(Target& target, Memory& mem, Symbolizer& symbols,
+                                           PythonRuntime rt, int hint) {
+    // 3.13+: the runtime describes itself.
+    std::string head = mem.read_bytes(rt.runtime, kDebugOffsetsMaxSize);
+    std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(head.data()), head.size());
+    if (auto info = parse_debug_offsets_header(bytes)) {
+        auto l = layout_from_debug_offsets(bytes);
+        if (!l) return fail("the _Py_DebugOffsets of Python " + version_string(info->version_hex) +
+                            " in " + rt.module_path + " are not a layout snag supports");
+        rt.layout = *l;
+        rt.version = version_string(info->version_hex);
+        rt.interp_head_at = rt.runtime + l->rt_interpreters_head;
+        return rt;
+    }
+    for (int minor : minor_order(hint)) {
+        auto l = builtin_layout(minor);
+        if (!l || l->rt_interpreters_head < 0 || minor >= 13) continue;  // 3.13+ always has the cookie
+        if (hint && minor != hint) continue;
+        if (!runtime_checks_out(mem, *l, rt.runtime + l->rt_interpreters_head)) continue;
+        rt.layout = *l;
+        apply_dwarf_layout(symbols, rt.module_path, rt.layout);
+        rt.version = micro_version(target, symbols, minor);
+        rt.interp_head_at = rt.runtime + rt.layout.rt_interpreters_head;
+        if (rt.layout.rt_tstate_current >= 0) rt.tstate_current_at = rt.runtime + rt.layout.rt_tstate_current;
+        if (rt.layout.rt_gil_locked >= 0) {
+            rt.gil_locked_at = rt.runtime + rt.layout.rt_gil_locked;
+            rt.gil_last_holder_at = rt.runtime + rt.layout.rt_gil_last_holder;
+        }
+        if (rt.layout.rt_gc_collecting >= 0) rt.gc_collecting_at = rt.runtime + rt.layout.rt_gc_collecting;
+        return rt;
+    }
+    if (hint && (hint < kOldestMinor || hint > kNewestMinor))
+        return fail("Python 3." + std::to_string(hint) + " in " + rt.module_path +
+                    " is not supported (snag reads CPython 3.6 to 3.14)");
+    return fail("found _PyRuntime in " + rt.module_path + " but none of snag's layouts (3." +
+                std::to_string(kOldestMinor) + "–3." + std::to_string(kNewestMinor) +
+                ") matches its thread states");
+}
+
+// 3.6 has no _PyRuntime: statics found through symbols or through PyInterpreterState_Head.
+std::optional<PythonRuntime> find_python36(Target& target, Memory& mem, Symbolizer& symbols) {
+    auto l = builtin_layout(6);
+    uint64_t head = symbols.address_of("interp_head").value_or(0);
+    std::string how = "interp_head symbol";
+    if (!head) {
+        if (auto fn = symbols.address_of("PyInterpreterState_Head")) head = interp_head_from_code(target, *fn);
+        how = "PyInterpreterState_Head code";
+    }
+    if (!head || !runtime_checks_out(mem, *l, head)) return std::nullopt;
+    PythonRuntime rt;
+    rt.layout = *l;
+    rt.module_path = module_of(symbols, head);
+    apply_dwarf_layout(symbols, rt.module_path, rt.layout);
+    rt.version = "3.6";
+    rt.found_by = how;
+    rt.interp_head_at = head;
+    rt.tstate_current_at = symbols.address_of("_PyThreadState_Current").value_or(0);
+    rt.gil_locked_at = symbols.address_of("gil_locked").value_or(0);
+    rt.gil_last_holder_at = symbols.address_of("gil_last_holder").value_or(0);
+    rt.gc_collecting_at = symbols.address_of("collecting").value_or(0);
+    return rt;
+}
+
+std::string looked_for(Symbolizer& symbols) {
+    std::string names;
+    for (const Module* m : python_modules(symbols)) names += (names.empty() ? "" : ", ") + base_name(m->path);
+    return "looked for _PyRuntime, _Py_DebugOffsets and interp_head in " +
+           (names.empty() ? std::string("its modules") : names);
+}
+
+}  // namespace
+
+int minor_from_file_name(const std::string& path) {
+    static const std::regex pattern(R"((?:^|/)(?:lib)?python3\.(\d+)[dmu]*(?:\.so|$|[^/]*$))");
+    std::smatch m;
+    std::string name = base_name(path);
+    if (!std::regex_search(name, m, pattern)) return 0;
+    return std::stoi(m[1]);
+}
+
+Expected<PythonRuntime> find_python_runtime(Target& target, Symbolizer& symbols) {
+    Memory mem(target);
+    int hint = 0;
+    Candidate c;
+    if (auto at = symbols.address_of("_PyRuntime")) c = {*at, "_PyRuntime symbol"};
+    if (c.runtime) hint = minor_from_file_name(module_of(symbols, c.runtime));
+    if (!hint) hint = minor_from_py_version(target, symbols);
+    if (!hint) {
+        for (const Module* m : python_modules(symbols))
+            if (int minor = minor_from_file_name(m->path)) { hint = minor; break; }
+    }
+    if (!c.runtime && (hint == 6 || hint == 0)) {
+        if (auto rt = find_python36(target, mem, symbols)) return *rt;
+    }
+    if (!c.runtime) c = scan_for_runtime(target, mem, symbols, minor_order(hint));
+    if (!c.runtime) {
+        std::string who = target.kind() == TargetKind::Core ? "the core" : "process " + std::to_string(target.process().pid);
+        return fail("no CPython interpreter found in " + who + " (" + looked_for(symbols) + ")");
+    }
+    PythonRuntime rt;
+    rt.runtime = c.runtime;
+    rt.found_by = c.found_by;
+    rt.module_path = module_of(symbols, c.runtime);
+    return finish_with_layout(target, mem, symbols, rt, hint);
+}
+
+}  // namespace snag::python
