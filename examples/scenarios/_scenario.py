@@ -87,25 +87,31 @@ def stack_here(depth=1, line=None):
     return _thread_record(me, frames)
 
 
-def report_when_parked(expected, stable_rounds=3, interval=0.05, timeout=60.0, **extra):
-    """Start the reporter thread; it writes truth and ready once `expected` threads are still."""
+def wait_until_parked(expected, exclude=(), stable_rounds=3, interval=0.05, timeout=60.0):
+    """Records of the other threads once `expected` of them show identical stacks in
+    `stable_rounds` consecutive snapshots; exits the process if they never settle."""
+    deadline = time.time() + timeout
+    previous, rounds, records = None, 0, []
+    while time.time() < deadline:
+        records = snapshot(exclude=exclude)
+        key = _key(records)
+        rounds = rounds + 1 if (key == previous and len(records) == expected) else 0
+        previous = key
+        if rounds >= stable_rounds:
+            return records
+        time.sleep(interval)
+    sys.stderr.write("scenario: threads never settled (%d seen, %d expected)\n"
+                     % (len(records), expected))
+    os._exit(3)
+
+
+def report_when_parked(expected, **extra):
+    """Start the reporter thread; it writes truth and ready once `expected` threads are still,
+    then exits, so the process is left with exactly the threads the truth lists."""
     def reporter():
         me = threading.current_thread().ident
-        deadline = time.time() + timeout
-        previous, rounds = None, 0
-        while time.time() < deadline:
-            records = snapshot(exclude=(me,))
-            key = _key(records)
-            rounds = rounds + 1 if (key == previous and len(records) == expected) else 0
-            previous = key
-            if rounds >= stable_rounds:
-                write_truth(records, **extra)
-                signal_ready()
-                return
-            time.sleep(interval)
-        sys.stderr.write("scenario: threads never settled (%d seen, %d expected)\n"
-                         % (len(previous or []), expected))
-        os._exit(3)
+        write_truth(wait_until_parked(expected, exclude=(me,)), **extra)
+        signal_ready()
     t = threading.Thread(target=reporter, name="snag-reporter")
     t.daemon = True
     t.start()
