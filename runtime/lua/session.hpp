@@ -121,8 +121,12 @@ public:
     lua_State* lua() { return L_; }
 
     // Ctrl-C: async-signal-safe; the running Lua code stops at its next instruction-count check
-    // with "interrupted". The flag is cleared when the next top-level call starts.
+    // with "interrupted" (which consumes the flag). Front ends call clear_interrupt() before each
+    // new command line so a stale Ctrl-C does not cancel it.
     static void request_interrupt() noexcept;
+    // For C++ loops (gdb `while`): true once Ctrl-C was pressed; clear_interrupt() resets it.
+    static bool interrupt_requested() noexcept;
+    static void clear_interrupt() noexcept;
 
     // ---- selection (gdb's current thread and frame) ----
     int selected_thread() const { return selected_tid_; }  // OS tid; 0 when the target has none
@@ -145,6 +149,9 @@ public:
     std::optional<std::string> symbolic_address(uint64_t addr);
     // C base types, pointers to anything, and DWARF types (struct/union/enum/typedef) by name.
     Expected<ValueType> resolve_type(std::string_view name);
+    // The TypeInfo behind resolve_type: DWARF first, then C base types; "T *" is synthesized.
+    // nullptr when unknown. Owned by the session (or its Symbolizer).
+    const TypeInfo* find_type(std::string_view name);
 
     // ---- live-state handles ----
     // Bumped whenever the target resumes; Lua handles from an older generation raise a clear error.
@@ -179,6 +186,7 @@ private:
     CachedStack& cached_stack(int tid);
     std::vector<std::unique_ptr<CachedStack>> stacks_;
     std::vector<std::pair<std::string, ConvenienceValue>> convenience_;
+    std::vector<std::unique_ptr<TypeInfo>> synthesized_types_;  // base types, pointers
     int selected_tid_ = 0;
     size_t selected_frame_ = 0;
     uint64_t generation_ = 1;

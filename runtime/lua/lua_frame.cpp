@@ -1,0 +1,72 @@
+// Native frames as Lua tables (gdb numbering: inlined calls are frames too): pc, sp, function,
+// module, file:line; frame:registers() gives what the unwinder recovered.
+#include "lua/lua_support.hpp"
+
+namespace snag {
+
+namespace {
+
+int l_frame_registers(lua_State* L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    check_generation(L, 1, "frame");
+    lua_getfield(L, 1, "tid");
+    lua_getfield(L, 1, "level");
+    int tid = static_cast<int>(lua_tointeger(L, -2));
+    lua_Integer level = lua_tointeger(L, -1);
+    lua_pop(L, 2);
+    Session& s = SessionAccess::of(L);
+    return guard(L, [&]() -> Expected<int> {
+        const auto& frames = s.frames(tid);
+        if (level < 0 || static_cast<size_t>(level) >= frames.size()) return fail("no such frame");
+        const StackFrame& f = frames[static_cast<size_t>(level)];
+        const Thread* t = s.target().thread(tid);
+        // The innermost physical frame has every register; outer ones only what unwinding recovered.
+        if (f.physical == 0 && t && t->has_registers) push_registers(L, t->regs);
+        else push_registers(L, s.native_stack(tid).frames.at(f.physical).regs);
+        set_bool(L, "complete", f.physical == 0);
+        return 1;
+    });
+}
+
+const luaL_Reg kFrameMethods[] = {
+    {"registers", l_frame_registers},
+    {nullptr, nullptr},
+};
+
+}  // namespace
+
+void push_frame(lua_State* L, Session& session, int tid, size_t index) {
+    const StackFrame& f = session.frames(tid).at(index);
+    const NativeFrame& native = session.native_stack(tid).frames.at(f.physical);
+    lua_createtable(L, 0, 14);
+    set_field(L, "tid", tid);
+    set_field(L, "level", static_cast<lua_Integer>(index));
+    set_field(L, "physical", static_cast<lua_Integer>(f.physical));
+    push_address(L, f.pc);
+    lua_setfield(L, -2, "pc");
+    push_address(L, f.sp);
+    lua_setfield(L, -2, "sp");
+    push_address(L, native.cfa);
+    lua_setfield(L, -2, "cfa");
+    if (!f.symbol.function.empty()) set_field(L, "function", f.symbol.function);
+    set_field(L, "offset", static_cast<lua_Integer>(f.symbol.offset));
+    if (f.symbol.module) set_field(L, "module", f.symbol.module->path);
+    if (f.symbol.source) {
+        set_field(L, "file", f.symbol.source->file);
+        set_field(L, "line", f.symbol.source->line);
+    }
+    set_bool(L, "inlined", f.symbol.inlined);
+    set_bool(L, "signal_frame", native.is_signal_frame);
+    stamp_generation(L, session);
+    luaL_setmetatable(L, "snag.Frame");
+}
+
+void bind_frames(lua_State* L) {
+    luaL_newmetatable(L, "snag.Frame");
+    luaL_setfuncs(L, kFrameMethods, 0);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+}
+
+}  // namespace snag

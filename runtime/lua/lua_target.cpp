@@ -1,0 +1,240 @@
+// The global `target`: what was opened (kind, pid, executable), its threads, mappings, signal,
+// and memory reads of every width, C strings and byte search.
+#include <algorithm>
+#include <cinttypes>
+#include <cstring>
+
+#include "lua/lua_support.hpp"
+
+namespace snag {
+
+namespace {
+
+Target& target_of(lua_State* L) { return SessionAccess::of(L).target(); }
+
+std::string unreadable(uint64_t addr) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "Cannot access memory at address 0x%" PRIx64, addr);
+    return buf;
+}
+
+// Pushes nil and gdb's message: reads return (nil, err) so scripts can probe memory.
+int push_unreadable(lua_State* L, uint64_t addr) {
+    lua_pushnil(L);
+    push_string(L, unreadable(addr));
+    return 2;
+}
+
+template <class T>
+int read_scalar(lua_State* L) {
+    uint64_t addr = check_address(L, 2);
+    Target& t = target_of(L);
+    return guard(L, [&]() -> Expected<int> {
+        auto v = t.read_value<T>(addr);
+        if (!v) return push_unreadable(L, addr);
+        if constexpr (std::is_floating_point_v<T>) lua_pushnumber(L, static_cast<lua_Number>(*v));
+        else lua_pushinteger(L, static_cast<lua_Integer>(*v));
+        return 1;
+    });
+}
+
+int l_read(lua_State* L) {
+    uint64_t addr = check_address(L, 2);
+    lua_Integer n = luaL_checkinteger(L, 3);
+    luaL_argcheck(L, n >= 0 && n <= (1 << 30), 3, "size must be between 0 and 1 GiB");
+    Target& t = target_of(L);
+    return guard(L, [&]() -> Expected<int> {
+        std::string bytes(static_cast<size_t>(n), '\0');
+        size_t got = t.read(addr, bytes.data(), bytes.size());
+        if (got == 0 && n > 0) return push_unreadable(L, addr);
+        lua_pushlstring(L, bytes.data(), got);  // a short read returns the readable prefix
+        return 1;
+    });
+}
+
+int l_cstr(lua_State* L) {
+    uint64_t addr = check_address(L, 2);
+    lua_Integer max = luaL_optinteger(L, 3, 4096);
+    Target& t = target_of(L);
+    return guard(L, [&]() -> Expected<int> {
+        auto s = t.read_cstring(addr, static_cast<size_t>(std::max<lua_Integer>(max, 0)));
+        if (!s) return push_unreadable(L, addr);
+        push_string(L, *s);
+        return 1;
+    });
+}
+
+// target:search(start, len, bytes) → address of the first match, or nil.
+int l_search(lua_State* L) {
+    uint64_t start = check_address(L, 2);
+    uint64_t len = check_address(L, 3);
+    size_t needle_len = 0;
+    const char* needle = luaL_checklstring(L, 4, &needle_len);
+    luaL_argcheck(L, needle_len > 0, 4, "empty pattern");
+    Target& t = target_of(L);
+    return guard(L, [&]() -> Expected<int> {
+        constexpr size_t kChunk = 1 << 20;
+        std::string window;
+        uint64_t pos = start, end = start + len;
+        while (pos < end) {
+            size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, end - pos));
+            std::string chunk(want, '\0');
+            size_t got = t.read(pos, chunk.data(), want);
+            chunk.resize(got);
+            // Keep the tail of the previous chunk so matches across the boundary are found.
+            uint64_t window_start = pos - window.size();
+            window += chunk;
+            auto hit = window.find(std::string_view(needle, needle_len));
+            if (hit != std::string::npos) {
+                push_address(L, window_start + hit);
+                return 1;
+            }
+            if (got < want) {  // unreadable gap: restart after the next page
+                window.clear();
+                pos = ((pos + got) | 0xfff) + 1;
+                continue;
+            }
+            window = window.substr(window.size() - std::min(window.size(), needle_len - 1));
+            pos += got;
+        }
+        lua_pushnil(L);
+        return 1;
+    });
+}
+
+int l_threads(lua_State* L) {
+    Session& s = SessionAccess::of(L);
+    return guard(L, [&]() -> Expected<int> {
+        const auto& threads = s.target().threads();
+        lua_createtable(L, static_cast<int>(threads.size()), 0);
+        for (size_t i = 0; i < threads.size(); ++i) {
+            push_thread(L, s, threads[i]);
+            set_field(L, "num", static_cast<lua_Integer>(i + 1));
+            lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+        }
+        return 1;
+    });
+}
+
+// target:thread(tid) → the thread, or nil when the target has no such thread.
+int l_thread(lua_State* L) {
+    int tid = static_cast<int>(luaL_checkinteger(L, 2));
+    Session& s = SessionAccess::of(L);
+    return guard(L, [&]() -> Expected<int> {
+        const auto& threads = s.target().threads();
+        for (size_t i = 0; i < threads.size(); ++i)
+            if (threads[i].tid == tid) {
+                push_thread(L, s, threads[i]);
+                set_field(L, "num", static_cast<lua_Integer>(i + 1));
+                return 1;
+            }
+        lua_pushnil(L);
+        return 1;
+    });
+}
+
+int l_mappings(lua_State* L) {
+    Target& t = target_of(L);
+    return guard(L, [&]() -> Expected<int> {
+        const auto& maps = t.mappings();
+        lua_createtable(L, static_cast<int>(maps.size()), 0);
+        for (size_t i = 0; i < maps.size(); ++i) {
+            const Mapping& m = maps[i];
+            lua_createtable(L, 0, 6);
+            set_field(L, "start", static_cast<lua_Integer>(m.start));
+            set_field(L, "stop", static_cast<lua_Integer>(m.end));
+            set_field(L, "size", static_cast<lua_Integer>(m.end - m.start));
+            set_field(L, "offset", static_cast<lua_Integer>(m.file_offset));
+            set_field(L, "perms", m.perms);
+            set_field(L, "path", m.path);
+            lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+        }
+        return 1;
+    });
+}
+
+int l_signal(lua_State* L) {
+    Target& t = target_of(L);
+    return guard(L, [&]() -> Expected<int> {
+        auto sig = t.signal();
+        if (!sig) {
+            lua_pushnil(L);
+            return 1;
+        }
+        lua_createtable(L, 0, 5);
+        set_field(L, "signo", sig->signo);
+        set_field(L, "code", sig->code);
+        set_field(L, "errno", sig->error);
+        set_field(L, "fault_address", static_cast<lua_Integer>(sig->fault_address));
+        set_field(L, "sender_pid", sig->sender_pid);
+        return 1;
+    });
+}
+
+int l_auxv(lua_State* L) {
+    Target& t = target_of(L);
+    return guard(L, [&]() -> Expected<int> {
+        lua_newtable(L);
+        for (const auto& e : t.auxv()) {
+            lua_pushinteger(L, static_cast<lua_Integer>(e.value));
+            lua_rawseti(L, -2, static_cast<lua_Integer>(e.type));
+        }
+        return 1;
+    });
+}
+
+int l_warnings(lua_State* L) {
+    Target& t = target_of(L);
+    return guard(L, [&]() -> Expected<int> {
+        const auto& w = t.warnings();
+        lua_createtable(L, static_cast<int>(w.size()), 0);
+        for (size_t i = 0; i < w.size(); ++i) {
+            push_string(L, w[i]);
+            lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+        }
+        return 1;
+    });
+}
+
+const luaL_Reg kTargetMethods[] = {
+    {"read", l_read},
+    {"u8", read_scalar<uint8_t>},   {"u16", read_scalar<uint16_t>},
+    {"u32", read_scalar<uint32_t>}, {"u64", read_scalar<uint64_t>},
+    {"i8", read_scalar<int8_t>},    {"i16", read_scalar<int16_t>},
+    {"i32", read_scalar<int32_t>},  {"i64", read_scalar<int64_t>},
+    {"f32", read_scalar<float>},    {"f64", read_scalar<double>},
+    {"ptr", read_scalar<uint64_t>},
+    {"cstr", l_cstr},
+    {"search", l_search},
+    {"threads", l_threads},
+    {"thread", l_thread},
+    {"mappings", l_mappings},
+    {"signal", l_signal},
+    {"auxv", l_auxv},
+    {"warnings", l_warnings},
+    {nullptr, nullptr},
+};
+
+}  // namespace
+
+void bind_target(lua_State* L, Session& session) {
+    luaL_newmetatable(L, "snag.Target");
+    luaL_setfuncs(L, kTargetMethods, 0);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+
+    const ProcessInfo& p = session.target().process();
+    lua_createtable(L, 0, 8);
+    set_field(L, "kind", session.target().kind() == TargetKind::Core ? "core" : "process");
+    set_field(L, "pid", p.pid);
+    set_field(L, "ppid", p.ppid);
+    set_field(L, "uid", p.uid);
+    set_field(L, "name", p.name);
+    set_field(L, "cmdline", p.cmdline);
+    set_field(L, "executable", p.executable);
+    luaL_setmetatable(L, "snag.Target");
+    lua_setglobal(L, "target");
+}
+
+}  // namespace snag

@@ -1,0 +1,111 @@
+// Threads as Lua tables: tid, name, state, CPU times, pending signal; methods for registers and
+// the native stack. Handles go stale when the target resumes.
+#include "lua/lua_support.hpp"
+#include "lua/registers.hpp"
+
+namespace snag {
+
+namespace {
+
+int thread_tid(lua_State* L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    check_generation(L, 1, "thread");
+    lua_getfield(L, 1, "tid");
+    int tid = static_cast<int>(lua_tointeger(L, -1));
+    lua_pop(L, 1);
+    return tid;
+}
+
+int l_registers(lua_State* L) {
+    int tid = thread_tid(L);
+    Session& s = SessionAccess::of(L);
+    return guard(L, [&]() -> Expected<int> {
+        const Thread* t = s.target().thread(tid);
+        if (t == nullptr || !t->has_registers) return fail("thread " + std::to_string(tid) + " has no registers");
+        push_registers(L, t->regs);
+        return 1;
+    });
+}
+
+// th:stack([max]) → frames innermost first, gdb-numbered from 0; .error says why a walk stopped.
+int l_stack(lua_State* L) {
+    int tid = thread_tid(L);
+    lua_Integer max = luaL_optinteger(L, 2, 0);
+    Session& s = SessionAccess::of(L);
+    return guard(L, [&]() -> Expected<int> {
+        const auto& frames = s.frames(tid);
+        size_t n = frames.size();
+        if (max > 0 && static_cast<size_t>(max) < n) n = static_cast<size_t>(max);
+        lua_createtable(L, static_cast<int>(n), 2);
+        for (size_t i = 0; i < n; ++i) {
+            push_frame(L, s, tid, i);
+            lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+        }
+        const NativeStack& native = s.native_stack(tid);
+        if (!native.error.empty()) set_field(L, "error", native.error);
+        set_bool(L, "truncated", native.truncated);
+        set_field(L, "depth", static_cast<lua_Integer>(frames.size()));
+        return 1;
+    });
+}
+
+int l_frame(lua_State* L) {
+    int tid = thread_tid(L);
+    lua_Integer index = luaL_checkinteger(L, 2);
+    Session& s = SessionAccess::of(L);
+    return guard(L, [&]() -> Expected<int> {
+        if (index < 0 || static_cast<size_t>(index) >= s.frames(tid).size()) {
+            lua_pushnil(L);
+            return 1;
+        }
+        push_frame(L, s, tid, static_cast<size_t>(index));
+        return 1;
+    });
+}
+
+const luaL_Reg kThreadMethods[] = {
+    {"registers", l_registers},
+    {"stack", l_stack},
+    {"frame", l_frame},
+    {nullptr, nullptr},
+};
+
+}  // namespace
+
+void push_registers(lua_State* L, const Registers& regs) {
+    size_t count = 0;
+    const RegisterName* names = gdb_registers(&count);
+    lua_createtable(L, 0, static_cast<int>(count + 1));
+    for (size_t i = 0; i < count; ++i) {
+        push_address(L, *register_by_name(regs, names[i].name));
+        lua_setfield(L, -2, names[i].name);
+    }
+    push_address(L, regs.orig_rax);
+    lua_setfield(L, -2, "orig_rax");
+}
+
+void push_thread(lua_State* L, Session& session, const Thread& t) {
+    lua_createtable(L, 0, 10);
+    set_field(L, "tid", t.tid);
+    set_field(L, "name", t.name);
+    set_field(L, "state", std::string_view(&t.state, 1));
+    if (t.has_cpu_times) {
+        set_number(L, "cpu_user", t.user_seconds);
+        set_number(L, "cpu_system", t.system_seconds);
+        set_number(L, "cpu", t.user_seconds + t.system_seconds);
+    }
+    set_field(L, "signal", t.pending_signal);
+    set_bool(L, "has_registers", t.has_registers);
+    stamp_generation(L, session);
+    luaL_setmetatable(L, "snag.Thread");
+}
+
+void bind_threads(lua_State* L) {
+    luaL_newmetatable(L, "snag.Thread");
+    luaL_setfuncs(L, kThreadMethods, 0);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+}
+
+}  // namespace snag
