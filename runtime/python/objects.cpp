@@ -377,7 +377,7 @@ std::string Objects::repr_container(uint64_t obj, const std::string& type, int d
 std::string Objects::repr_instance(uint64_t obj, const std::string& type, int depth,
                                    const ReprLimits& limits) {
     std::string out = "<" + type + " object at " + hex_addr(obj);
-    if (depth < limits.depth) {
+    if (depth == 0) {  // nested instances stay short: their attributes would swamp the line
         auto attrs = instance_attributes(obj, limits.items + 1);
         for (size_t i = 0; i < attrs.size() && i < limits.items; ++i)
             out += (i ? ", " : ": ") + attrs[i].first + "=" + repr_at(attrs[i].second, depth + 1, limits);

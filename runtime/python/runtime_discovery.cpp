@@ -188,7 +188,8 @@ int minor_from_file_name(const std::string& path) {
     return std::stoi(m[1]);
 }
 
-Expected<PythonRuntime> find_python_runtime(Target& target, Symbolizer& symbols) {
+Expected<PythonRuntime> find_python_runtime(Target& target, Symbolizer& symbols,
+                                           const std::string& target_label) {
     Memory mem(target);
     int hint = 0;
     Candidate c;
@@ -204,7 +205,9 @@ Expected<PythonRuntime> find_python_runtime(Target& target, Symbolizer& symbols)
     }
     if (!c.runtime) c = scan_for_runtime(target, mem, symbols, minor_order(hint));
     if (!c.runtime) {
-        std::string who = target.kind() == TargetKind::Core ? "the core" : "process " + std::to_string(target.process().pid);
+        std::string who = !target_label.empty() ? target_label
+                          : target.kind() == TargetKind::Core ? "the core"
+                                                              : "process " + std::to_string(target.process().pid);
         return fail("no CPython interpreter found in " + who + " (" + looked_for(symbols) + ")");
     }
     PythonRuntime rt;

@@ -26,7 +26,9 @@ struct PythonRuntime {
 };
 
 // Finds the interpreter; the error says what was looked for, or which version is unsupported.
-Expected<PythonRuntime> find_python_runtime(Target& target, Symbolizer& symbols);
+// target_label names the target in the error ("1234", "core.5"); empty = describe it.
+Expected<PythonRuntime> find_python_runtime(Target& target, Symbolizer& symbols,
+                                           const std::string& target_label = "");
 
 // Major.minor from a file name such as libpython3.7m.so.1.0 or python3.11; 0 when none.
 int minor_from_file_name(const std::string& path);

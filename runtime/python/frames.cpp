@@ -1,0 +1,165 @@
+#include "python/frames.hpp"
+
+#include <unordered_set>
+
+namespace snag::python {
+namespace {
+
+constexpr uint8_t kFastHidden = 0x10, kFastCell = 0x40, kFastFree = 0x80;
+constexpr int kOwnedByCStack312 = 3;
+constexpr size_t kMaxStackSlots = 1024;
+
+}  // namespace
+
+const CodeInfo& FrameWalker::code_info(uint64_t code) {
+    auto it = codes_.find(code);
+    if (it != codes_.end()) return it->second;
+    CodeInfo info;
+    if (obj_.type_name(code) == "code") {
+        info.name = obj_.str(mem_.ptr(code + l_.co_name), 400).value_or("");
+        info.file = obj_.str(mem_.ptr(code + l_.co_filename), 4096).value_or("");
+        if (l_.co_qualname >= 0) info.qualname = obj_.str(mem_.ptr(code + l_.co_qualname), 400).value_or("");
+        info.firstlineno = mem_.i32(code + l_.co_firstlineno).value_or(0);
+        uint64_t table = mem_.ptr(code + l_.co_linetable);
+        info.linetable = obj_.bytes(table, 1 << 20).value_or("");
+        info.stacksize = mem_.i32(code + l_.co_stacksize).value_or(0);
+        if (l_.interpreter_frames) {
+            info.code_units = mem_.i64(code + l_.var_size).value_or(0);
+            if (l_.co_firsttraceable >= 0) info.firsttraceable = mem_.i32(code + l_.co_firsttraceable).value_or(0);
+            uint64_t names = mem_.ptr(code + l_.co_localsplusnames);
+            for (uint64_t n : obj_.sequence_items(names, 4096)) info.local_names.push_back(obj_.str(n, 200).value_or("?"));
+            std::string kinds = obj_.bytes(mem_.ptr(code + l_.co_localspluskinds), 4096).value_or("");
+            info.local_kinds.assign(kinds.begin(), kinds.end());
+            info.local_kinds.resize(info.local_names.size(), 0);
+            info.nlocals = static_cast<int>(info.local_names.size());
+        } else {
+            int nlocals = mem_.i32(code + l_.co_nlocals).value_or(0);
+            auto add = [&](Off field, size_t cap) {
+                auto items = obj_.sequence_items(mem_.ptr(code + field), cap);
+                for (uint64_t n : items) info.local_names.push_back(obj_.str(n, 200).value_or("?"));
+            };
+            add(l_.co_varnames, nlocals > 0 ? std::min(nlocals, 4096) : 0);
+            add(l_.co_cellvars, 4096);
+            add(l_.co_freevars, 4096);
+            info.nlocals = nlocals;
+        }
+        info.valid = !info.name.empty() || !info.file.empty();
+    }
+    return codes_.emplace(code, std::move(info)).first->second;
+}
+
+void FrameWalker::fill_locals(PyFrame& out, const CodeInfo& code, uint64_t slots,
+                              const ReprLimits& limits) {
+    size_t n = std::min<size_t>(code.local_names.size(), 4096);
+    std::vector<uint64_t> values(n);
+    if (n && !mem_.read(slots, values.data(), 8 * n)) return;
+    for (size_t i = 0; i < n; ++i) {
+        uint8_t kind = i < code.local_kinds.size() ? code.local_kinds[i] : 0;
+        if (kind & kFastHidden) continue;
+        uint64_t value = deref(values[i]);
+        if (!value) continue;  // unbound
+        std::string text = obj_.repr(value, limits);
+        bool is_cell_slot = l_.interpreter_frames ? (kind & (kFastCell | kFastFree))
+                                                  : i >= static_cast<size_t>(code.nlocals);
+        if (is_cell_slot && obj_.type_name(value) == "cell") {
+            uint64_t ref = mem_.ptr(value + l_.cell_ref);
+            if (!ref) continue;
+            text = obj_.repr(ref, limits);
+        }
+        out.locals.emplace_back(code.local_names[i], std::move(text));
+    }
+}
+
+bool FrameWalker::read_legacy(uint64_t frame, PyFrame& out, bool with_locals, const ReprLimits& limits) {
+    uint64_t code = mem_.ptr(frame + l_.fr_code);
+    const CodeInfo& info = code_info(code);
+    if (!info.valid) return false;
+    int lasti = mem_.i32(frame + l_.fr_lasti).value_or(-1);
+    int64_t offset = lasti < 0 ? -1 : (l_.lasti_in_units ? int64_t{lasti} * 2 : lasti);
+    out.function = info.name;
+    out.file = info.file;
+    out.code = code;
+    out.line = line_for_offset(l_.line_format, info.linetable, info.firstlineno, offset);
+    out.entry = true;  // ≤3.10: every frame object runs in its own eval-loop call
+    if (with_locals) fill_locals(out, info, frame + l_.fr_localsplus, limits);
+    uint64_t stack = mem_.ptr(frame + l_.fr_valuestack);
+    size_t depth = std::min<size_t>(std::max(info.stacksize, 0), kMaxStackSlots);
+    out.stack_values.resize(depth);
+    if (depth && !mem_.read(stack, out.stack_values.data(), 8 * depth)) out.stack_values.clear();
+    return true;
+}
+
+bool FrameWalker::read_interpreter_frame(uint64_t frame, PyFrame& out, bool with_locals,
+                                         const ReprLimits& limits, std::string& error) {
+    int owner = mem_.value<uint8_t>(frame + l_.fr_owner).value_or(0);
+    if (l_.minor >= 12 && owner >= kOwnedByCStack312) return false;  // shim / C-stack entry
+    uint64_t code = deref(mem_.ptr(frame + l_.fr_code));
+    const CodeInfo& info = code_info(code);
+    if (!info.valid) {
+        error = "frame at " + std::to_string(frame) + " has no code object";
+        return false;
+    }
+    uint64_t instr = mem_.ptr(frame + l_.fr_instr);
+    uint64_t base = code + l_.co_code_adaptive;
+    int64_t offset = static_cast<int64_t>(instr - base);
+    bool generator_owned = owner == 1;
+    if (!generator_owned && offset < 2 * int64_t{info.firsttraceable} && l_.minor <= 13)
+        return false;  // incomplete frame: still running its prologue, CPython hides it too
+    out.function = info.qualname.empty() ? info.name : info.qualname;
+    out.file = info.file;
+    out.code = code;
+    if (offset >= 2 * info.code_units) offset = -1;  // torn or garbage pointer: first line
+    out.line = line_for_offset(l_.line_format, info.linetable, info.firstlineno, offset);
+    if (l_.fr_is_entry >= 0) out.entry = mem_.value<uint8_t>(frame + l_.fr_is_entry).value_or(0) != 0;
+    uint64_t slots = frame + l_.fr_localsplus;
+    if (with_locals) fill_locals(out, info, slots, limits);
+    size_t depth = std::min<size_t>(std::max(info.stacksize, 0), kMaxStackSlots);
+    out.stack_values.resize(depth);
+    if (depth && !mem_.read(slots + 8 * info.local_names.size(), out.stack_values.data(), 8 * depth))
+        out.stack_values.clear();
+    for (auto& v : out.stack_values) v = deref(v);
+    return true;
+}
+
+FrameChain FrameWalker::walk(uint64_t first, bool with_locals, const ReprLimits& limits, size_t max_frames) {
+    FrameChain chain;
+    std::unordered_set<uint64_t> seen;
+    bool next_is_entry = false;  // 3.12+: a shim frame marks the frame before it as an entry
+    size_t steps = 0;
+    for (uint64_t f = first; f; f = mem_.ptr(f + l_.fr_back)) {
+        if (!seen.insert(f).second) {
+            chain.error = "frame chain loops back to a frame already seen";
+            break;
+        }
+        if (++steps > max_frames) {
+            chain.error = "stopped after " + std::to_string(max_frames) + " frames";
+            break;
+        }
+        PyFrame frame;
+        frame.address = f;
+        std::string error;
+        bool shown = l_.interpreter_frames ? read_interpreter_frame(f, frame, with_locals, limits, error)
+                                           : read_legacy(f, frame, with_locals, limits);
+        if (!error.empty()) {
+            chain.error = error;
+            break;
+        }
+        if (!shown) {
+            if (!l_.interpreter_frames) {
+                chain.error = "frame at " + std::to_string(f) + " has no code object";
+                break;
+            }
+            int owner = mem_.value<uint8_t>(f + l_.fr_owner).value_or(0);
+            if (l_.minor >= 12 && owner >= kOwnedByCStack312 && !chain.frames.empty())
+                chain.frames.back().entry = true;
+            continue;
+        }
+        (void)next_is_entry;
+        chain.frames.push_back(std::move(frame));
+    }
+    // The outermost frame of a thread is always where its eval loop was entered.
+    if (!chain.frames.empty() && l_.interpreter_frames && l_.minor >= 12) chain.frames.back().entry = true;
+    return chain;
+}
+
+}  // namespace snag::python

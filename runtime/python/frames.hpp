@@ -1,0 +1,68 @@
+// Python Frames: walking one thread's frame chain into functions, files and lines.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "python/layout.hpp"
+#include "python/memory.hpp"
+#include "python/objects.hpp"
+
+namespace snag::python {
+
+struct PyFrame {
+    std::string function;      // qualified name on 3.11+, co_name before
+    std::string file;
+    int line = 0;              // 0 = unknown, -1 = instruction without a line
+    uint64_t address = 0;      // PyFrameObject* or _PyInterpreterFrame*
+    uint64_t code = 0;
+    bool entry = false;        // first frame executed by its own C call of the eval loop
+    std::vector<std::pair<std::string, std::string>> locals;  // name, repr (when asked)
+    std::vector<uint64_t> stack_values;  // value-stack slots (bounded by co_stacksize)
+};
+
+struct FrameChain {
+    std::vector<PyFrame> frames;  // innermost first
+    std::string error;            // why the walk stopped early
+};
+
+// What a frame needs from its code object, read once per code object.
+struct CodeInfo {
+    bool valid = false;
+    std::string name, qualname, file;
+    int firstlineno = 0;
+    std::string linetable;
+    int64_t code_units = 0;       // 3.11+: Py_SIZE(code)
+    int stacksize = 0, nlocals = 0, firsttraceable = 0;
+    std::vector<std::string> local_names;  // locals, then cells, then frees
+    std::vector<uint8_t> local_kinds;      // 3.11+ kinds, parallel to local_names
+};
+
+class FrameWalker {
+public:
+    FrameWalker(Memory& memory, Objects& objects, const Layout& layout)
+        : mem_(memory), obj_(objects), l_(layout) {}
+
+    // Walks from a thread's newest frame; locals are rendered when with_locals.
+    FrameChain walk(uint64_t first_frame, bool with_locals, const ReprLimits& limits,
+                    size_t max_frames = 4096);
+    const CodeInfo& code_info(uint64_t code);
+
+private:
+    bool read_legacy(uint64_t frame, PyFrame& out, bool with_locals, const ReprLimits& limits);
+    // Returns false for frames CPython hides (shims, C-stack entries, incomplete frames).
+    bool read_interpreter_frame(uint64_t frame, PyFrame& out, bool with_locals,
+                                const ReprLimits& limits, std::string& error);
+    void fill_locals(PyFrame& out, const CodeInfo& code, uint64_t slots, const ReprLimits& limits);
+    uint64_t deref(uint64_t slot_value) const { return l_.tagged_refs ? slot_value & ~3ull : slot_value; }
+
+    Memory& mem_;
+    Objects& obj_;
+    const Layout& l_;
+    std::unordered_map<uint64_t, CodeInfo> codes_;
+};
+
+}  // namespace snag::python

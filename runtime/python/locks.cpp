@@ -1,0 +1,76 @@
+#include "python/locks.hpp"
+
+#include <unordered_set>
+
+namespace snag::python {
+
+std::optional<LockInfo> read_lock(Memory& mem, Objects& obj, const Layout& l, uint64_t o) {
+    const std::string& type = obj.type_name(o);
+    LockInfo info;
+    info.address = o;
+    if (type == "_thread.lock") {
+        info.kind = "Lock";
+        auto byte = mem.value<uint8_t>(o + l.lock_locked);
+        if (!byte) return std::nullopt;
+        info.locked = l.lock_is_mutex ? (*byte & 1) : *byte != 0;
+        return info;
+    }
+    if (type == "_thread.RLock") {
+        info.kind = "RLock";
+        info.owner_thread_id = mem.u64(o + l.rlock_owner).value_or(0);
+        info.count = mem.u64(o + l.rlock_count).value_or(0);
+        if (l.rlock_count_is_level && info.owner_thread_id) ++info.count;
+        info.locked = info.owner_thread_id != 0 && info.count > 0;
+        return info;
+    }
+    return std::nullopt;
+}
+
+std::optional<WaitTarget> find_wait_target(Memory& mem, Objects& obj, const Layout& l, const PyFrame& innermost) {
+    // Locks first: they are what acquire/__enter__/wait/join block on in the end.
+    for (uint64_t v : innermost.stack_values) {
+        if (v < 4096) continue;
+        if (auto lock = read_lock(mem, obj, l, v)) {
+            WaitTarget w{innermost.function, obj.type_name(v), v, lock};
+            return w;
+        }
+    }
+    static const char* waitables[] = {"Thread", "Condition", "Event", "Semaphore", "BoundedSemaphore",
+                                      "Barrier", "Queue", "Future"};
+    for (uint64_t v : innermost.stack_values) {
+        if (v < 4096) continue;
+        const std::string& type = obj.type_name(v);
+        for (const char* name : waitables)
+            if (type == name) return WaitTarget{innermost.function, type, v, std::nullopt};
+    }
+    return std::nullopt;
+}
+
+std::vector<ExceptionLink> exception_chain(Memory& mem, Objects& obj, const Layout& l, uint64_t exc,
+                                           const ReprLimits& limits) {
+    std::vector<ExceptionLink> chain;
+    std::unordered_set<uint64_t> seen;
+    std::string relation;
+    while (exc && chain.size() < 16 && seen.insert(exc).second) {
+        if (!obj.has_flag(exc, kBaseExcSubclass)) {
+            // ≤3.11 may hold an unnormalized value (a str or tuple) while raising.
+            chain.push_back({relation, obj.type_name(exc), obj.repr(exc, limits), exc});
+            break;
+        }
+        chain.push_back({relation, obj.type_name(exc), obj.repr(exc, limits), exc});
+        uint64_t cause = l.exc_cause >= 0 ? mem.ptr(exc + l.exc_cause) : 0;
+        uint64_t context = l.exc_context >= 0 ? mem.ptr(exc + l.exc_context) : 0;
+        if (cause && obj.type_name(cause) != "NoneType") {
+            exc = cause;
+            relation = "cause";
+        } else if (context && obj.type_name(context) != "NoneType") {
+            exc = context;
+            relation = "context";
+        } else {
+            break;
+        }
+    }
+    return chain;
+}
+
+}  // namespace snag::python

@@ -1,0 +1,54 @@
+// Python Locks and exceptions: what a blocked thread waits on, who owns it, what is being raised.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "python/frames.hpp"
+#include "python/objects.hpp"
+
+namespace snag::python {
+
+struct LockInfo {
+    std::string kind;          // "Lock" (_thread.lock) or "RLock" (_thread.RLock)
+    uint64_t address = 0;
+    bool locked = false;
+    uint64_t owner_thread_id = 0;  // RLock only: the owner's threading ident, 0 = none
+    uint64_t count = 0;            // RLock recursion count
+};
+
+// The object a thread is blocked on: the receiver of acquire/__enter__/join/wait found in the
+// innermost frame's value stack.
+struct WaitTarget {
+    std::string function;      // innermost Python function
+    std::string type;          // type name of the object waited on
+    uint64_t address = 0;
+    std::optional<LockInfo> lock;
+};
+
+struct ExceptionLink {
+    std::string relation;      // "" for the first, then "cause" or "context"
+    std::string type;
+    std::string value;         // repr of the exception
+    uint64_t address = 0;
+};
+
+struct ThreadException {
+    std::string state;         // "handling" (in an except block) or "raising"
+    std::vector<ExceptionLink> chain;  // the exception, then its __cause__/__context__ chain
+};
+
+// Decodes _thread.lock / _thread.RLock objects; nullopt for any other object.
+std::optional<LockInfo> read_lock(Memory& memory, Objects& objects, const Layout& layout, uint64_t obj);
+
+// The lock (or other waitable) referenced from the innermost frame's value stack.
+std::optional<WaitTarget> find_wait_target(Memory& memory, Objects& objects, const Layout& layout,
+                                           const PyFrame& innermost);
+
+// The exception chain starting at an exception object (bounded, cycle-safe).
+std::vector<ExceptionLink> exception_chain(Memory& memory, Objects& objects, const Layout& layout,
+                                           uint64_t exc, const ReprLimits& limits);
+
+}  // namespace snag::python

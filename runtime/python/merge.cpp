@@ -1,0 +1,70 @@
+#include "python/merge.hpp"
+
+namespace snag::python {
+
+bool is_eval_loop(const std::string& function) { return function == "_PyEval_EvalFrameDefault"; }
+
+FrameReport python_frame_report(const PyFrame& frame) {
+    FrameReport out;
+    out.kind = FrameReport::Kind::Python;
+    out.function = frame.function;
+    out.file = frame.file;
+    out.line = frame.line > 0 ? frame.line : 0;
+    out.locals = frame.locals;
+    return out;
+}
+
+MergedStack merge_stacks(const std::vector<FrameReport>& native, const std::vector<PyFrame>& python) {
+    // Python frames grouped by the eval-loop call that runs them, innermost group first.
+    std::vector<std::vector<const PyFrame*>> groups;
+    std::vector<const PyFrame*> current;
+    for (const auto& f : python) {
+        current.push_back(&f);
+        if (f.entry) {
+            groups.push_back(std::move(current));
+            current.clear();
+        }
+    }
+    if (!current.empty()) groups.push_back(std::move(current));
+    size_t eval_frames = 0;
+    for (const auto& f : native)
+        if (!f.inlined && is_eval_loop(f.function)) ++eval_frames;
+
+    MergedStack out;
+    if (eval_frames != groups.size()) {
+        out.note = "native stack has " + std::to_string(eval_frames) + " eval-loop frames for " +
+                   std::to_string(groups.size()) + " groups of Python frames; both shown unmerged";
+        out.frames = native;
+        for (const auto& f : python) out.frames.push_back(python_frame_report(f));
+        return out;
+    }
+    size_t group = 0;
+    for (const auto& f : native) {
+        if (f.inlined && is_eval_loop(f.function)) continue;
+        if (!f.inlined && is_eval_loop(f.function)) {
+            // Inlined helpers at the same pc belong to the eval loop being replaced.
+            while (!out.frames.empty() && out.frames.back().kind == FrameReport::Kind::Native &&
+                   out.frames.back().inlined && out.frames.back().pc == f.pc)
+                out.frames.pop_back();
+            for (const PyFrame* p : groups[group]) out.frames.push_back(python_frame_report(*p));
+            ++group;
+            continue;
+        }
+        out.frames.push_back(f);
+    }
+    out.merged = true;
+    return out;
+}
+
+bool native_stack_waits_for_gil(const std::vector<FrameReport>& native) {
+    static const char* acquirers[] = {"take_gil", "PyEval_RestoreThread", "PyEval_AcquireThread",
+                                      "PyEval_AcquireLock", "PyGILState_Ensure", "_PyEval_AcquireLock"};
+    for (const auto& f : native) {
+        if (is_eval_loop(f.function)) return false;  // below the eval loop nothing waits for the GIL
+        for (const char* name : acquirers)
+            if (f.function == name) return true;
+    }
+    return false;
+}
+
+}  // namespace snag::python

@@ -1,0 +1,214 @@
+#include "python/py_report.hpp"
+
+#include <cinttypes>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "python/merge.hpp"
+
+namespace snag::python {
+namespace {
+
+using nlohmann::json;
+
+std::string status_of(const PythonState& state, const PyThread& t) {
+    std::string s;
+    if (t.holds_gil) s = "holds the GIL";
+    else if (t.waiting_for_gil) s = "waiting for the GIL";
+    else if (!state.gil_known) s = t.stack.frames.empty() ? "idle" : "running";
+    else s = "idle";
+    if (t.gc_running) s += ", collecting garbage";
+    if (!t.tid) s += ", no OS thread";
+    return s;
+}
+
+std::string hex(uint64_t v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
+    return buf;
+}
+
+std::string wait_text(const WaitTarget& w) {
+    std::string text = "waiting on " + w.type + " at " + hex(w.address);
+    if (w.lock) {
+        text += w.lock->locked ? " (locked" : " (unlocked";
+        if (w.lock->kind == "RLock" && w.lock->owner_thread_id)
+            text += ", owner thread " + hex(w.lock->owner_thread_id) + ", count " + std::to_string(w.lock->count);
+        text += ")";
+    }
+    return text + " in " + w.function;
+}
+
+json lock_json(const LockInfo& lock) {
+    json out = {{"kind", lock.kind}, {"address", lock.address}, {"locked", lock.locked}};
+    if (lock.kind == "RLock") {
+        out["owner_thread_id"] = lock.owner_thread_id;
+        out["count"] = lock.count;
+    }
+    return out;
+}
+
+json python_json(const PyThreadView& v) {
+    const PyThread& t = *v.python;
+    json out = {{"thread_id", t.thread_id}, {"gil", t.holds_gil}, {"waiting_for_gil", t.waiting_for_gil},
+                {"gc", t.gc_running}, {"status", v.status}, {"interpreter", t.interpreter_id},
+                {"thread_state", t.thread_state}};
+    if (t.waiting_on) {
+        json w = {{"function", t.waiting_on->function}, {"type", t.waiting_on->type},
+                  {"address", t.waiting_on->address}};
+        if (t.waiting_on->lock) w["lock"] = lock_json(*t.waiting_on->lock);
+        out["waiting_on"] = std::move(w);
+    }
+    if (t.exception) {
+        json chain = json::array();
+        for (const auto& link : t.exception->chain)
+            chain.push_back({{"type", link.type}, {"value", link.value}, {"relation", link.relation},
+                             {"address", link.address}});
+        out["exception"] = {{"state", t.exception->state}, {"chain", std::move(chain)}};
+    }
+    return out;
+}
+
+json frame_json(const FrameReport& f) {
+    bool native = f.kind == FrameReport::Kind::Native;
+    json out = {{"kind", native ? "native" : "python"},
+                {"function", f.function.empty() ? json(nullptr) : json(f.function)},
+                {"file", f.file.empty() ? json(nullptr) : json(f.file)},
+                {"line", f.line > 0 ? json(f.line) : json(nullptr)}};
+    if (native) {
+        out["module"] = f.module.empty() ? json(nullptr) : json(f.module);
+        out["pc"] = f.pc;
+        out["offset"] = f.offset;
+        out["inlined"] = f.inlined;
+    }
+    if (!f.note.empty()) out["note"] = f.note;
+    if (!f.locals.empty()) {
+        json locals = json::object();
+        for (const auto& [name, repr] : f.locals) locals[name] = repr;
+        out["locals"] = std::move(locals);
+    }
+    return out;
+}
+
+}  // namespace
+
+PyReport build_py_report(const PythonState& state, const std::vector<Thread>& os_threads,
+                         const std::map<int, std::vector<FrameReport>>& native_frames, bool merge) {
+    PyReport report;
+    report.state = &state;
+    report.warnings = state.warnings;
+    for (const auto& t : state.threads) {
+        PyThreadView v;
+        v.python = &t;
+        v.tid = t.tid;
+        v.name = t.name;
+        for (const auto& os : os_threads)
+            if (os.tid == t.tid) {
+                v.state = os.state;
+                if (v.name.empty()) v.name = os.name;
+            }
+        auto native = native_frames.find(t.tid);
+        if (merge && native != native_frames.end()) {
+            MergedStack merged = merge_stacks(native->second, t.stack.frames);
+            v.frames = std::move(merged.frames);
+            if (!merged.merged) report.warnings.push_back("thread " + std::to_string(t.tid) + ": " + merged.note);
+        } else {
+            for (const auto& f : t.stack.frames) v.frames.push_back(python_frame_report(f));
+        }
+        v.status = status_of(state, t);
+        v.error = t.stack.error;
+        report.threads.push_back(std::move(v));
+    }
+    if (merge) {  // OS threads that never ran Python keep their native stacks
+        for (const auto& os : os_threads) {
+            bool known = false;
+            for (const auto& t : state.threads) known = known || t.tid == os.tid;
+            auto native = native_frames.find(os.tid);
+            if (known || native == native_frames.end()) continue;
+            PyThreadView v;
+            v.tid = os.tid;
+            v.name = os.name;
+            v.state = os.state;
+            v.status = "no Python thread state";
+            v.frames = native->second;
+            report.threads.push_back(std::move(v));
+        }
+    }
+    return report;
+}
+
+void print_py_text(std::ostream& out, const PyReport& report, bool verbose) {
+    const PythonState& state = *report.state;
+    if (verbose) {
+        out << "Python " << state.version << " in " << state.module << " (found by " << state.found_by
+            << "; layout from " << state.layout_source << ")\n\n";
+    }
+    bool first = true;
+    for (const auto& v : report.threads) {
+        if (!first) out << '\n';
+        first = false;
+        out << "Thread " << v.tid;
+        if (!v.name.empty()) out << " \"" << v.name << "\"";
+        if (v.python) out << " (" << v.status << ", thread id " << hex(v.python->thread_id) << ")";
+        else out << " (" << v.status << ")";
+        out << '\n';
+        for (size_t i = 0; i < v.frames.size(); ++i) {
+            const FrameReport& f = v.frames[i];
+            char head[48];
+            if (f.kind == FrameReport::Kind::Python) {
+                std::snprintf(head, sizeof head, "#%-2zu ", i);
+                out << head << f.function << " (" << f.file;
+                if (f.line > 0) out << ":" << f.line;
+                out << ")";
+            } else {
+                std::snprintf(head, sizeof head, "#%-2zu 0x%016" PRIx64 " ", i, f.pc);
+                out << head << "[native] " << (f.function.empty() ? "??" : f.function);
+                if (!f.module.empty()) out << " (" << f.module.substr(f.module.rfind('/') + 1) << ")";
+            }
+            if (!f.note.empty()) out << "  " << f.note;
+            out << '\n';
+            for (const auto& [name, repr] : f.locals) out << "        " << name << " = " << repr << '\n';
+        }
+        if (v.frames.empty()) out << "    (no Python frames)\n";
+        if (!v.error.empty()) out << "    (stack incomplete: " << v.error << ")\n";
+        if (v.python && v.python->waiting_on) out << "    " << wait_text(*v.python->waiting_on) << '\n';
+        if (v.python && v.python->exception) {
+            const auto& e = *v.python->exception;
+            for (size_t i = 0; i < e.chain.size(); ++i) {
+                out << "    " << (i == 0 ? e.state : "  " + std::string(e.chain[i].relation == "cause" ? "caused by" : "during handling of"))
+                    << " " << e.chain[i].value << '\n';
+            }
+        }
+    }
+    for (const auto& w : report.warnings) out << "warning: " << w << '\n';
+}
+
+void print_py_json(std::ostream& out, const PyReport& report) {
+    const PythonState& state = *report.state;
+    json doc;
+    json target = json::object();
+    for (const auto& [key, value] : report.target) {
+        bool number = !value.empty() && value.size() < 19 && value[0] != '0' &&
+                      value.find_first_not_of("0123456789") == std::string::npos;
+        target[key] = number ? json(std::stoll(value)) : json(value);
+    }
+    doc["target"] = std::move(target);
+    doc["python"] = {{"version", state.version}, {"module", state.module}, {"found_by", state.found_by},
+                     {"layout_source", state.layout_source}, {"gc_collecting", state.gc_collecting}};
+    json threads = json::array();
+    for (const auto& v : report.threads) {
+        json t = {{"tid", v.tid}, {"name", v.name}, {"state", std::string(1, v.state ? v.state : '?')}};
+        if (v.python) t["python"] = python_json(v);
+        json frames = json::array();
+        for (const auto& f : v.frames) frames.push_back(frame_json(f));
+        t["frames"] = std::move(frames);
+        if (!v.error.empty()) t["error"] = v.error;
+        threads.push_back(std::move(t));
+    }
+    doc["threads"] = std::move(threads);
+    doc["warnings"] = report.warnings;
+    out << doc.dump(2) << '\n';
+}
+
+}  // namespace snag::python

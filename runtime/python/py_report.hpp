@@ -1,0 +1,40 @@
+// py-bt reports: Python thread stacks (optionally merged with native ones) as text and JSON.
+#pragma once
+
+#include <map>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "python/threads.hpp"
+#include "report/stack_report.hpp"
+
+namespace snag::python {
+
+struct PyThreadView {
+    const PyThread* python = nullptr;  // null for OS threads without a thread state (--native)
+    int tid = 0;
+    std::string name;                  // Python name, else the OS thread name
+    char state = '?';
+    std::string status;                // "holds the GIL", "waiting for the GIL", "idle", ...
+    std::vector<FrameReport> frames;   // innermost first
+    std::string error;
+};
+
+struct PyReport {
+    std::vector<std::pair<std::string, std::string>> target;  // describe_target()
+    const PythonState* state = nullptr;
+    std::vector<PyThreadView> threads;
+    std::vector<std::string> warnings;
+};
+
+// Builds the per-thread views. native_frames maps TID → symbolized native frames (empty map when
+// native stacks were not collected); merge puts the Python frames in place of eval-loop frames.
+PyReport build_py_report(const PythonState& state, const std::vector<Thread>& os_threads,
+                         const std::map<int, std::vector<FrameReport>>& native_frames, bool merge);
+
+void print_py_text(std::ostream& out, const PyReport& report, bool verbose);
+void print_py_json(std::ostream& out, const PyReport& report);
+
+}  // namespace snag::python

@@ -1,0 +1,160 @@
+#include "python/threads.hpp"
+
+#include <unordered_map>
+#include <unordered_set>
+
+namespace snag::python {
+namespace {
+
+constexpr size_t kMaxInterpreters = 256;
+constexpr uint64_t kGlibcPthreadTid = 0x2d0;  // offsetof(struct pthread, tid), glibc 2.36 x86_64
+
+// threading._active: ident → Thread; the Thread's _name is what users named the thread.
+std::unordered_map<uint64_t, std::string> thread_names(Memory& mem, Objects& obj, const Layout& l,
+                                                       uint64_t interp) {
+    std::unordered_map<uint64_t, std::string> names;
+    if (l.is_modules < 0) return names;
+    uint64_t modules = mem.ptr(interp + l.is_modules);
+    auto threading = obj.dict_get(modules, "threading");
+    if (!threading) return names;
+    uint64_t md_dict = mem.ptr(*threading + 16);  // PyModuleObject.md_dict
+    for (const char* registry : {"_active", "_limbo"}) {
+        auto active = obj.dict_get(md_dict, registry);
+        if (!active) continue;
+        for (auto [key, thread] : obj.dict_items(*active, 100000)) {
+            auto ident = obj.small_int(key);
+            if (!ident) continue;
+            for (auto& [attr, value] : obj.instance_attributes(thread, 64))
+                if (attr == "_name") names[static_cast<uint64_t>(*ident)] = obj.str(value, 200).value_or("");
+        }
+    }
+    return names;
+}
+
+uint64_t first_frame(Memory& mem, const Layout& l, uint64_t ts) {
+    if (l.ts_frame >= 0) return mem.ptr(ts + l.ts_frame);
+    if (l.ts_cframe >= 0) {
+        uint64_t cframe = mem.ptr(ts + l.ts_cframe);
+        return cframe ? mem.ptr(cframe + l.cframe_current_frame) : 0;
+    }
+    return mem.ptr(ts + l.ts_current_frame);
+}
+
+// The GIL holder's thread state, 0 when unlocked; nullopt when it cannot be known.
+std::optional<uint64_t> gil_holder(Memory& mem, const PythonRuntime& rt, uint64_t interp) {
+    const Layout& l = rt.layout;
+    if (l.free_threaded) return std::nullopt;
+    if (l.is_ceval_gil >= 0) {
+        uint64_t gil = mem.ptr(interp + l.is_ceval_gil);
+        auto locked = mem.i32(gil + l.gil_locked);
+        if (!gil || !locked) return std::nullopt;
+        return *locked ? mem.ptr(gil + l.gil_last_holder) : 0;
+    }
+    if (rt.gil_locked_at && rt.gil_last_holder_at) {
+        auto locked = mem.i32(rt.gil_locked_at);
+        if (!locked) return std::nullopt;
+        return *locked ? mem.ptr(rt.gil_last_holder_at) : 0;
+    }
+    if (rt.tstate_current_at) return mem.ptr(rt.tstate_current_at);  // 3.6: NULL while released
+    return std::nullopt;
+}
+
+bool gc_collecting(Memory& mem, const PythonRuntime& rt, uint64_t interp) {
+    const Layout& l = rt.layout;
+    if (l.is_gc_collecting >= 0) return mem.i32(interp + l.is_gc_collecting).value_or(0) != 0;
+    if (rt.gc_collecting_at) return mem.i32(rt.gc_collecting_at).value_or(0) != 0;
+    return false;
+}
+
+// The exception a thread handles (topmost non-None exc_info entry) or raises.
+std::optional<ThreadException> thread_exception(Memory& mem, Objects& obj, const Layout& l, uint64_t ts,
+                                                const ReprLimits& limits) {
+    auto present = [&](uint64_t v) { return v && obj.type_name(v) != "NoneType"; };
+    uint64_t raising = l.ts_current_exception >= 0 ? mem.ptr(ts + l.ts_current_exception)
+                       : l.ts_curexc_value >= 0   ? mem.ptr(ts + l.ts_curexc_value) : 0;
+    if (present(raising)) return ThreadException{"raising", exception_chain(mem, obj, l, raising, limits)};
+    uint64_t handled = 0;
+    if (l.ts_exc_value >= 0) {
+        handled = mem.ptr(ts + l.ts_exc_value);
+    } else if (l.ts_exc_info >= 0) {
+        uint64_t item = mem.ptr(ts + l.ts_exc_info);
+        for (int depth = 0; item && depth < 64 && !present(handled); ++depth) {
+            handled = mem.ptr(item + l.err_item_value);
+            item = mem.ptr(item + l.err_item_previous);
+        }
+    }
+    if (present(handled)) return ThreadException{"handling", exception_chain(mem, obj, l, handled, limits)};
+    return std::nullopt;
+}
+
+}  // namespace
+
+int tid_for_pthread(Target& target, uint64_t thread_id) {
+    if (!thread_id) return 0;
+    for (const auto& t : target.threads())
+        if (t.has_registers && t.regs.fs_base == thread_id) return t.tid;
+    // Without registers (unusual cores, racing live reads) ask glibc's struct pthread.
+    if (auto tid = target.read_value<int32_t>(thread_id + kGlibcPthreadTid); tid && *tid > 0)
+        if (target.thread(*tid)) return *tid;
+    return 0;
+}
+
+PythonState read_python_state(Target& target, const PythonRuntime& rt, const ReadOptions& options) {
+    PythonState state;
+    state.version = rt.version;
+    state.module = rt.module_path;
+    state.found_by = rt.found_by;
+    state.layout_source = rt.layout.source;
+    const Layout& l = rt.layout;
+    Memory mem(target);
+    Objects obj(mem, l);
+    FrameWalker walker(mem, obj, l);
+    std::unordered_set<uint64_t> seen_interps, seen_threads;
+    state.gil_known = true;
+    uint64_t interp = mem.ptr(rt.interp_head_at);
+    for (size_t n = 0; interp && n < kMaxInterpreters; interp = mem.ptr(interp + l.is_next), ++n) {
+        if (!seen_interps.insert(interp).second) {
+            state.warnings.push_back("interpreter list loops");
+            break;
+        }
+        int64_t interp_id = l.is_id >= 0 ? mem.i64(interp + l.is_id).value_or(0) : 0;
+        auto holder = gil_holder(mem, rt, interp);
+        if (!holder) state.gil_known = false;
+        bool collecting = gc_collecting(mem, rt, interp);
+        state.gc_collecting = state.gc_collecting || collecting;
+        auto names = thread_names(mem, obj, l, interp);
+        uint64_t ts = mem.ptr(interp + l.is_threads_head);
+        for (; ts; ts = mem.ptr(ts + l.ts_next)) {
+            if (!seen_threads.insert(ts).second) {
+                state.warnings.push_back("thread state list loops");
+                break;
+            }
+            if (state.threads.size() >= options.max_threads) {
+                state.warnings.push_back("stopped after " + std::to_string(options.max_threads) + " threads");
+                break;
+            }
+            if (mem.ptr(ts + l.ts_interp) != interp) {
+                state.warnings.push_back("thread state does not point back to its interpreter; list abandoned");
+                break;
+            }
+            PyThread t;
+            t.thread_state = ts;
+            t.interpreter_id = interp_id;
+            t.thread_id = mem.u64(ts + l.ts_thread_id).value_or(0);
+            if (l.ts_native_thread_id >= 0) t.tid = static_cast<int>(mem.i64(ts + l.ts_native_thread_id).value_or(0));
+            if (t.tid && !target.thread(t.tid)) t.tid = 0;  // thread state without a live OS thread
+            if (!t.tid) t.tid = tid_for_pthread(target, t.thread_id);
+            if (auto it = names.find(t.thread_id); it != names.end()) t.name = it->second;
+            t.holds_gil = holder && *holder == ts;
+            t.gc_running = collecting && t.holds_gil;
+            t.stack = walker.walk(first_frame(mem, l, ts), options.locals, options.limits, options.max_frames);
+            if (!t.stack.frames.empty() && !t.holds_gil)
+                t.waiting_on = find_wait_target(mem, obj, l, t.stack.frames.front());
+            t.exception = thread_exception(mem, obj, l, ts, options.limits);
+            state.threads.push_back(std::move(t));
+        }
+    }
+    return state;
+}
+
+}  // namespace snag::python
