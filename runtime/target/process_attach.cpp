@@ -119,6 +119,17 @@ void release_all(std::map<int, AttachedThread>& threads) {
     threads.clear();
 }
 
+bool any_traced(const std::map<int, AttachedThread>& threads) {
+    for (const auto& [tid, thread] : threads)
+        if (thread.traced) return true;
+    return false;
+}
+
+bool is_exiting(int pid, int tid) {
+    auto stat = proc::read_task_stat(pid, tid);
+    return !stat || stat->state == 'Z' || stat->state == 'X';
+}
+
 std::string timeout_message(int pid, int tid, char state) {
     std::string why = state == 'D' ? " (it is in uninterruptible sleep, state D: e.g. a vfork, disk or NFS wait)" : "";
     return "thread " + std::to_string(tid) + " of process " + std::to_string(pid) + " did not stop within " +
@@ -240,6 +251,12 @@ Expected<std::vector<AttachedThread>> stop_all_threads(int pid, std::vector<std:
                     threads.emplace(tid, std::move(thread));  // an exited main thread: listed, not traced
                     continue;
                 }
+                // The kernel refuses a thread that is already exiting with EPERM, not ESRCH.
+                if (error == EPERM && (any_traced(threads) || is_exiting(pid, tid))) {
+                    gone.insert(tid);
+                    ++exited_while_attaching;
+                    continue;
+                }
                 release_all(threads);
                 return std::unexpected(explain_attach_failure(pid, error));
             }
@@ -271,9 +288,7 @@ Expected<std::vector<AttachedThread>> stop_all_threads(int pid, std::vector<std:
             }
         }
     }
-    bool any_traced = false;
-    for (auto& [tid, thread] : threads) any_traced |= thread.traced;
-    if (!any_traced) {
+    if (!any_traced(threads)) {
         release_all(threads);
         return fail("process " + std::to_string(pid) + " exited while snag was attaching to it.");
     }
