@@ -333,7 +333,9 @@ def parse_gdb_bt(text):
 
 
 def gdb_bt(core, exe, extra=()):
-    cmd = ["gdb", "-batch", "-nx", "-ex", "set pagination off"] + list(extra)
+    # past-main: gdb otherwise stops at main, while snag (like eu-stack) unwinds to _start.
+    cmd = ["gdb", "-batch", "-nx", "-ex", "set pagination off",
+           "-ex", "set backtrace past-main on"] + list(extra)
     cmd += ["-ex", "thread apply all bt", "-c", core, exe]
     r = run(cmd, timeout=600)
     threads = parse_gdb_bt(r.stdout)

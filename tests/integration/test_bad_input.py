@@ -1,0 +1,195 @@
+"""Bad input never crashes snag: exit 2 and one clear line on stderr.
+
+Inputs: a missing file, an empty file, a text file, a non-core ELF (/bin/true), a gcore core cut
+at several offsets (ELF header, program headers, notes, memory, the last byte), the same core
+with e_machine patched to AArch64, a vanished PID, a PID that is not a number-like target, and
+for `snag dump` a vanished PID and an unwritable output path. Labelled "asan": in the ASan
+build dir this runs that build's snag, and any sanitizer report fails the case.
+"""
+import argparse
+import os
+import re
+import struct
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+_opts = argparse.ArgumentParser()
+_opts.add_argument("--native-threads", default=None)
+OPTS = _opts.parse_args(h.ARGS.rest)
+EXE = OPTS.native_threads or h.scenario_bin("native_threads")
+
+SANITIZER = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|"
+                       r"runtime error:|Segmentation fault|core dumped")
+EM_AARCH64 = 183
+
+
+def expect_clean_error(args, mention=None, timeout=120):
+    r = h.snag(*args, timeout=timeout)
+    what = "snag %s" % " ".join(map(str, args))
+    h.check(r.returncode >= 0, "%s died of signal %d: %s" % (what, -r.returncode, r.stderr[-1500:]))
+    h.check(not SANITIZER.search(r.stderr), "%s: sanitizer report:\n%s" % (what, r.stderr[-3000:]))
+    h.check(r.returncode == 2, "%s exited %d, expected 2; stderr: %s"
+            % (what, r.returncode, r.stderr[-1500:]))
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    errors = [l for l in lines if not l.startswith("snag: warning")]
+    h.check(len(errors) == 1 and errors[0].startswith("snag: "),
+            "%s: expected one 'snag: ...' error line, got: %r" % (what, lines[:10]))
+    h.check(len(errors[0]) > len("snag: ") + 10, "%s: message too terse: %r" % (what, errors[0]))
+    if mention:
+        h.check(re.search(mention, errors[0], re.I),
+                "%s: message %r does not mention /%s/" % (what, errors[0], mention))
+    return errors[0]
+
+
+_core = []
+
+
+def real_core():
+    """A gcore core of native_threads, made once."""
+    if not _core:
+        if not EXE or not os.access(EXE, os.X_OK):
+            h.skip("native_threads scenario binary not built")
+        with h.start_scenario([EXE]) as s:
+            _core.append(h.gcore(s.pid, os.path.join(h.scratch(), "good.core")))
+    return _core[0]
+
+
+def elf_layout(path):
+    """(e_phoff, e_phnum, [(p_type, p_offset, p_filesz)]) of a 64-bit little-endian ELF."""
+    with open(path, "rb") as f:
+        header = f.read(64)
+        phoff, = struct.unpack_from("<Q", header, 32)
+        phentsize, phnum = struct.unpack_from("<HH", header, 54)
+        f.seek(phoff)
+        table = f.read(phentsize * phnum)
+    phdrs = []
+    for i in range(phnum):
+        p_type, _, p_offset = struct.unpack_from("<IIQ", table, i * phentsize)
+        p_filesz, = struct.unpack_from("<Q", table, i * phentsize + 32)
+        phdrs.append((p_type, p_offset, p_filesz))
+    return phoff, phnum, phdrs
+
+
+def cut_offsets(path):
+    phoff, phnum, phdrs = elf_layout(path)
+    size = os.path.getsize(path)
+    notes = [p for p in phdrs if p[0] == 4]  # PT_NOTE
+    loads = [p for p in phdrs if p[0] == 1 and p[2] > 0]  # PT_LOAD with file contents
+    offsets = {
+        "in the ELF identification": 10,
+        "in the ELF header": 40,
+        "in the program headers": phoff + 56 + 20,
+        "right after the program headers": phoff + 56 * phnum,
+    }
+    if notes:
+        offsets["in the notes"] = notes[0][1] + notes[0][2] // 2
+    if loads:
+        offsets["in the first memory segment"] = loads[0][1] + min(loads[0][2] // 2, 4096)
+        offsets["in the last memory segment"] = loads[-1][1] + loads[-1][2] // 2
+    offsets["half of the file"] = size // 2
+    offsets["one byte short"] = size - 1
+    return sorted(offsets.items(), key=lambda kv: kv[1])
+
+
+def copy_prefix(src, dst, length):
+    with open(src, "rb") as i, open(dst, "wb") as o:
+        left = length
+        while left > 0:
+            chunk = i.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            o.write(chunk)
+            left -= len(chunk)
+    return dst
+
+
+@h.case("bt on a missing file")
+def missing_file():
+    expect_clean_error(["bt", "/nonexistent/dir/core.123"])
+
+
+@h.case("bt on an empty file")
+def empty_file():
+    path = os.path.join(h.scratch(), "empty.core")
+    open(path, "w").close()
+    expect_clean_error(["bt", path])
+
+
+@h.case("bt on a text file")
+def text_file():
+    path = os.path.join(h.scratch(), "notes.txt")
+    with open(path, "w") as f:
+        f.write("this is not a core file\n" * 100)
+    expect_clean_error(["bt", path])
+
+
+@h.case("bt on a non-core ELF (/bin/true)")
+def non_core_elf():
+    expect_clean_error(["bt", os.path.realpath("/bin/true")], mention=r"core")
+
+
+@h.case("bt on a core cut at several offsets")
+def truncated_cores():
+    core = real_core()
+    d = h.scratch()
+    for where, offset in cut_offsets(core):
+        cut = copy_prefix(core, os.path.join(d, "cut-%d.core" % offset), offset)
+        try:
+            expect_clean_error(["bt", cut, "--exe", EXE])
+        except AssertionError as e:
+            raise h.Failure("cut %s (offset %d): %s" % (where, offset, e))
+        os.unlink(cut)
+
+
+@h.case("bt on a core of another architecture (e_machine = AArch64)")
+def other_arch():
+    core = real_core()
+    path = os.path.join(h.scratch(), "aarch64.core")
+    with open(core, "rb") as i, open(path, "wb") as o:
+        head = bytearray(i.read(64))
+        struct.pack_into("<H", head, 18, EM_AARCH64)
+        o.write(head)
+        while True:
+            chunk = i.read(1 << 20)
+            if not chunk:
+                break
+            o.write(chunk)
+    expect_clean_error(["bt", path], mention=r"arch|machine|aarch64|x86")
+
+
+@h.case("bt on a vanished PID")
+def vanished_pid():
+    p = subprocess.Popen(["/bin/true"])
+    p.wait()
+    h.check(not os.path.exists("/proc/%d" % p.pid), "PID %d was reused" % p.pid)
+    expect_clean_error(["bt", str(p.pid)])
+
+
+@h.case("bt with no target and with an unknown option")
+def usage_errors():
+    expect_clean_error(["bt"])
+    expect_clean_error(["bt", "--no-such-option", "/nonexistent"])
+
+
+@h.case("dump of a vanished PID and to an unwritable path")
+def dump_errors():
+    if not h.has_subcommand("dump"):
+        h.skip("this snag has no dump subcommand yet")
+    p = subprocess.Popen(["/bin/true"])
+    p.wait()
+    out = os.path.join(h.scratch(), "x.core")
+    expect_clean_error(["dump", str(p.pid), "-o", out])
+    h.check(not os.path.exists(out) or os.path.getsize(out) == 0,
+            "dump of a vanished PID left a core behind")
+    if not EXE:
+        return
+    with h.start_scenario([EXE]) as s:
+        expect_clean_error(["dump", str(s.pid), "-o", "/nonexistent/dir/x.core"])
+        h.check(s.alive(), "scenario died after a failed dump")
+
+
+if __name__ == "__main__":
+    h.main()
