@@ -1,0 +1,59 @@
+// CommandHost: what the command language needs from a debugging session. Session implements it
+// through SessionHost; unit tests use a fake with synthetic memory.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "base/error.hpp"
+
+namespace snag::command {
+
+// A C type the host knows by name (DWARF typedefs, structs); base types are built in.
+struct HostType {
+    enum class Kind { Signed, Unsigned, Bool, Char, Float, Pointer, Enum, Struct, Union, Array,
+                      Function, Void, Other };
+    std::string name;
+    Kind kind = Kind::Other;
+    uint64_t size = 0;
+    std::string pointee;  // Pointer/Array: element type name
+};
+
+using HostValue = std::variant<int64_t, std::string>;
+
+class CommandHost {
+public:
+    virtual ~CommandHost() = default;
+
+    // Commands registered by the host (Lua stdlib): multi-word names like "info threads".
+    virtual std::vector<std::string> command_names() = 0;
+    // Longest registered command starting `line`: {name, arguments}.
+    virtual std::optional<std::pair<std::string, std::string>> match_command(std::string_view line) = 0;
+    virtual Expected<void> run_command(std::string_view name, std::string_view args, std::ostream& out) = 0;
+    // `lua CODE` / `=CODE`: returns the chunk's printed results (may be empty).
+    virtual Expected<std::string> eval_lua(std::string_view code, std::ostream& out) = 0;
+
+    // Register of the selected frame, gdb names without '$'.
+    virtual Expected<uint64_t> register_value(std::string_view name) = 0;
+    // Exactly n bytes or an error naming the unreadable address.
+    virtual Expected<std::string> read_memory(uint64_t addr, size_t n) = 0;
+    virtual Expected<uint64_t> symbol_address(std::string_view name) = 0;
+    // "main+4" for an address inside a symbol; nullopt when none covers it.
+    virtual std::optional<std::string> symbolic_address(uint64_t addr) = 0;
+    virtual Expected<HostType> resolve_type(std::string_view name) = 0;
+
+    // Convenience variables shared with Lua (name without '$').
+    virtual std::optional<HostValue> convenience(std::string_view name) = 0;
+    virtual void set_convenience(std::string_view name, HostValue value) = 0;
+
+    // Ctrl-C was pressed: long loops stop at the next check.
+    virtual bool interrupted() = 0;
+};
+
+}  // namespace snag::command

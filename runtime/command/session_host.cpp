@@ -1,0 +1,58 @@
+#include "command/session_host.hpp"
+
+namespace snag::command {
+
+std::vector<std::string> SessionHost::command_names() {
+    std::vector<std::string> names;
+    for (const auto& info : session_.commands()) {
+        names.push_back(info.name);
+        for (const auto& alias : info.aliases) names.push_back(alias);
+    }
+    return names;
+}
+
+std::optional<std::pair<std::string, std::string>> SessionHost::match_command(std::string_view line) {
+    return session_.match_command(line);
+}
+
+Expected<void> SessionHost::run_command(std::string_view name, std::string_view args, std::ostream& out) {
+    return session_.run_command(name, args, out);
+}
+
+Expected<std::string> SessionHost::eval_lua(std::string_view code, std::ostream& out) {
+    return session_.eval_lua(code, out);
+}
+
+Expected<uint64_t> SessionHost::register_value(std::string_view name) { return session_.register_value(name); }
+
+Expected<std::string> SessionHost::read_memory(uint64_t addr, size_t n) { return session_.read_memory(addr, n); }
+
+Expected<uint64_t> SessionHost::symbol_address(std::string_view name) { return session_.symbol_address(name); }
+
+std::optional<std::string> SessionHost::symbolic_address(uint64_t addr) {
+    auto text = session_.symbolic_address(addr);
+    // gdb writes <main> rather than <main+0>.
+    if (text && text->size() > 2 && text->ends_with("+0")) text->resize(text->size() - 2);
+    return text;
+}
+
+Expected<HostType> SessionHost::resolve_type(std::string_view name) {
+    auto t = session_.resolve_type(name);
+    if (!t) return std::unexpected(t.error());
+    HostType out;
+    out.name = t->name;
+    // Both enums list the same kinds in the same order.
+    static_assert(static_cast<int>(ValueType::Kind::Other) == static_cast<int>(HostType::Kind::Other));
+    out.kind = static_cast<HostType::Kind>(static_cast<int>(t->kind));
+    out.size = t->size;
+    out.pointee = t->pointee;
+    return out;
+}
+
+std::optional<HostValue> SessionHost::convenience(std::string_view name) { return session_.convenience(name); }
+
+void SessionHost::set_convenience(std::string_view name, HostValue value) {
+    session_.set_convenience(name, std::move(value));
+}
+
+}  // namespace snag::command
