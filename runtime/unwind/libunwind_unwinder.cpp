@@ -74,6 +74,7 @@ private:
     const UnwindTable* table_at(uint64_t address);
     const UnwindTable* load_table(uint64_t ip);
     bool read_word(uint64_t addr, uint64_t* out);
+    bool is_sigreturn_trampoline(uint64_t pc);
     void walk(unw_cursor_t& cursor, WalkContext& context, const Thread& thread, size_t max_depth,
               NativeStack& stack);
 
@@ -170,6 +171,14 @@ bool LibunwindUnwinder::read_word(uint64_t addr, uint64_t* out) {
     return cache_.read_word(addr, out);
 }
 
+// glibc's __restore_rt (and the kernel's vDSO trampoline): mov $15,%rax; syscall. libunwind 1.6
+// only knows a frame is a signal frame after stepping out of it, so look at the code ourselves.
+bool LibunwindUnwinder::is_sigreturn_trampoline(uint64_t pc) {
+    uint64_t w0 = 0, w1 = 0;
+    return read_word(pc, &w0) && read_word(pc + 8, &w1) && w0 == 0x0f0000000fc0c748 &&
+           (w1 & 0xff) == 0x05;
+}
+
 int LibunwindUnwinder::find_proc_info_cb(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t* pi,
                                          int need_unwind_info, void* arg) {
     auto* context = static_cast<WalkContext*>(arg);
@@ -236,7 +245,7 @@ void LibunwindUnwinder::walk(unw_cursor_t& cursor, WalkContext& context, const T
         if (pc == 0) break;  // an outermost frame that libunwind did not recognise as such
         frame.pc = pc;
         frame.sp = sp;
-        frame.is_signal_frame = unw_is_signal_frame(&cursor) > 0;
+        frame.is_signal_frame = is_sigreturn_trampoline(pc);
         frame.found_by_frame_pointer = found_by_frame_pointer;
         if (stack.frames.empty()) {
             frame.regs = thread.regs;
