@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "symbols/module.hpp"
+#include "symbols/types.hpp"
 #include "target/target.hpp"
 
 namespace snag {
@@ -27,6 +28,7 @@ struct Symbol {
     bool inlined = false;  // true for every frame but the outermost of an inline chain
 };
 
+// Not thread-safe: caches fill on every lookup.
 class Symbolizer {
 public:
     virtual ~Symbolizer() = default;
@@ -43,8 +45,19 @@ public:
     // Every address a name resolves to (aliases in several modules), for breakpoints.
     virtual std::vector<uint64_t> addresses_of(std::string_view name) = 0;
 
-    // Symbol and size of the ELF symbol containing address (data or function), if any.
+    // Name of the ELF symbol containing address (data or function) and address's offset in it,
+    // for `<symbol+off>` output; nullopt outside every sized symbol.
     virtual std::optional<std::pair<std::string, uint64_t>> symbol_at(uint64_t address) = 0;
+
+    // DWARF type by C spelling ("struct _ts", "PyThreadState", "long", "char *", "libpython!_ts"),
+    // searched in every module with DWARF; nullptr when none defines it. See symbols/types.hpp.
+    // The TypeInfo graph is owned by the Symbolizer and lives as long as it.
+    virtual const TypeInfo* find_type(std::string_view name) {
+        (void)name;
+        return nullptr;
+    }
+    // Byte offset of a member ("interp", or "a.b" through nested members) in a named type.
+    std::optional<uint64_t> member_offset(std::string_view type, std::string_view member_path);
 };
 
 // Collects modules from the target's mappings and loads their symbols lazily.

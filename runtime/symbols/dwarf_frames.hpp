@@ -1,0 +1,21 @@
+// Inline frames: the chain of inlined calls DWARF records at one address (like eu-stack -i).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "symbols/symbolizer.hpp"
+
+struct Dwfl_Module;  // libdwfl's handle, opaque here
+
+namespace snag {
+
+// C++ names demangled; anything else returned as is.
+std::string demangle(const char* name);
+
+// Innermost first: one Symbol per inlined call at `address`, then `outer` (the ELF symbol's
+// frame) with its source line. Without DWARF, just `outer`. `pc` is what offsets refer to.
+std::vector<Symbol> frames_at(Dwfl_Module* module, uint64_t address, uint64_t pc, Symbol outer);
+
+}  // namespace snag

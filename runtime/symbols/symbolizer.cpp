@@ -1,0 +1,274 @@
+// The Symbolizer over libdwfl: one Dwfl per target, modules reported from snag's own collection.
+#include "symbols/symbolizer.hpp"
+
+#include <cxxabi.h>
+#include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "symbols/dwarf_frames.hpp"
+#include "symbols/module_collection.hpp"
+
+namespace snag {
+
+std::optional<uint64_t> Symbolizer::member_offset(std::string_view type, std::string_view member_path) {
+    const TypeInfo* info = find_type(type);
+    if (!info) return std::nullopt;
+    return snag::member_offset(*info, member_path);
+}
+
+std::string demangle(const char* name) {
+    if (!name) return {};
+    if (name[0] != '_' || name[1] != 'Z') return name;
+    int status = 0;
+    char* out = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+    if (status != 0 || !out) return name;
+    std::string result(out);
+    free(out);
+    return result;
+}
+
+namespace {
+
+// Serves the debug file module collection located, so what `snag` reports is what it uses
+// (and no debuginfod round trips). The dwz alt file is left to libdwfl's standard search.
+int find_debuginfo(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
+                   const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
+                   char** debuginfo_file_name) {
+    auto* m = static_cast<const Module*>(*userdata);
+    if (!m || m->debug_file.empty()) return -1;
+    if (file_name && m->debug_file == file_name)
+        return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+                                            debuglink_crc, debuginfo_file_name);
+    int fd = ::open(m->debug_file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) *debuginfo_file_name = strdup(m->debug_file.c_str());
+    return fd;
+}
+
+int no_elf(Dwfl_Module*, void**, const char*, Dwarf_Addr, char**, Elf**) { return -1; }
+
+const Dwfl_Callbacks kCallbacks = {
+    .find_elf = no_elf,  // every module is reported with an open descriptor
+    .find_debuginfo = find_debuginfo,
+    .section_address = dwfl_offline_section_address,
+    .debuginfo_path = nullptr,
+};
+
+// The vDSO exists only in the target's memory: hand libdwfl a copy through an anonymous file.
+int vdso_descriptor(Target& target, const Module& m) {
+    std::string image = read_module_image(target, m);
+    if (image.empty()) return -1;
+    int fd = memfd_create("snag-vdso", MFD_CLOEXEC);
+    if (fd < 0) return -1;
+    if (::pwrite(fd, image.data(), image.size(), 0) != static_cast<ssize_t>(image.size())) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+struct NamedAddress {
+    uint64_t address = 0;
+    bool global = false;
+};
+
+class DwflSymbolizer final : public Symbolizer {
+public:
+    DwflSymbolizer(Target& target, std::vector<Module> modules)
+        : modules_(std::move(modules)), dwfl_(dwfl_begin(&kCallbacks)) {
+        entry_ = entry_point(target);
+        report_modules(target);
+    }
+    ~DwflSymbolizer() override {
+        types_.reset();  // holds DIE pointers into the Dwfl
+        if (dwfl_) dwfl_end(dwfl_);
+    }
+
+    const std::vector<Module>& modules() const override { return modules_; }
+
+    const Module* module_at(uint64_t address) const override {
+        auto it = std::upper_bound(modules_.begin(), modules_.end(), address,
+                                   [](uint64_t a, const Module& m) { return a < m.start; });
+        if (it == modules_.begin()) return nullptr;
+        --it;
+        return address < it->end ? &*it : nullptr;
+    }
+
+    std::vector<Symbol> symbolize(uint64_t pc, bool is_call_site) override {
+        uint64_t key = pc ^ (is_call_site ? (uint64_t{1} << 63) : 0);
+        if (auto it = memo_.find(key); it != memo_.end()) return it->second;
+        uint64_t address = is_call_site && pc ? pc - 1 : pc;
+        std::vector<Symbol> frames = lookup(pc, address);
+        memo_.emplace(key, frames);
+        return frames;
+    }
+
+    std::optional<uint64_t> address_of(std::string_view name) override {
+        std::optional<uint64_t> local;
+        for (size_t i : search_order(name)) {
+            for (const auto& found : symbols_named(i, base_name(name))) {
+                if (found.global) return found.address;
+                if (!local) local = found.address;
+            }
+        }
+        return local;
+    }
+
+    std::vector<uint64_t> addresses_of(std::string_view name) override {
+        std::vector<uint64_t> out;
+        for (size_t i : search_order(name))
+            for (const auto& found : symbols_named(i, base_name(name)))
+                if (std::find(out.begin(), out.end(), found.address) == out.end()) out.push_back(found.address);
+        return out;
+    }
+
+    std::optional<std::pair<std::string, uint64_t>> symbol_at(uint64_t address) override {
+        Dwfl_Module* dm = dwfl_ ? dwfl_addrmodule(dwfl_, address) : nullptr;
+        if (!dm) return std::nullopt;
+        GElf_Off offset = 0;
+        GElf_Sym sym;
+        const char* name = dwfl_module_addrinfo(dm, address, &offset, &sym, nullptr, nullptr, nullptr);
+        if (!name || (sym.st_size ? offset >= sym.st_size : offset != 0)) return std::nullopt;
+        return std::pair{demangle(name), uint64_t{offset}};
+    }
+
+    const TypeInfo* find_type(std::string_view name) override {
+        if (!types_) {
+            std::vector<std::string> paths;
+            for (const auto& m : modules_) paths.push_back(m.path);
+            types_ = std::make_unique<TypeCatalog>(std::move(paths), [this](size_t i) -> Dwarf* {
+                if (!dwfl_modules_[i]) return nullptr;
+                Dwarf_Addr bias;
+                return dwfl_module_getdwarf(dwfl_modules_[i], &bias);
+            });
+        }
+        return types_->find(name);
+    }
+
+private:
+    static std::optional<uint64_t> entry_point(Target& target) {
+        for (const auto& entry : target.auxv())
+            if (entry.type == AT_ENTRY) return entry.value;
+        return std::nullopt;
+    }
+
+    void report_modules(Target& target) {
+        dwfl_modules_.assign(modules_.size(), nullptr);
+        if (!dwfl_) return;
+        dwfl_report_begin(dwfl_);
+        for (size_t i = 0; i < modules_.size(); ++i) {
+            const Module& m = modules_[i];
+            bool vdso = m.path == kVdsoPath;
+            if (!vdso && m.local_path.empty()) continue;  // missing file: "??" in its module
+            int fd = vdso ? vdso_descriptor(target, m) : ::open(m.local_path.c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd < 0) continue;
+            const char* file = vdso ? kVdsoPath : m.local_path.c_str();
+            // add_p_vaddr=true: base is the load bias itself (ignored for ET_EXEC).
+            Dwfl_Module* dm = dwfl_report_elf(dwfl_, m.path.c_str(), file, fd, m.bias, true);
+            if (!dm) {
+                ::close(fd);
+                continue;
+            }
+            void** userdata = nullptr;
+            dwfl_module_info(dm, &userdata, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr);
+            if (userdata) *userdata = const_cast<Module*>(&m);
+            dwfl_modules_[i] = dm;
+        }
+        dwfl_report_end(dwfl_, nullptr, nullptr);
+    }
+
+    std::vector<Symbol> lookup(uint64_t pc, uint64_t address) {
+        Symbol outer;
+        outer.module = module_at(address);
+        Dwfl_Module* dm = dwfl_ ? dwfl_addrmodule(dwfl_, address) : nullptr;
+        if (!dm) return {outer};
+        GElf_Off offset = 0;
+        GElf_Sym sym;
+        if (const char* name = dwfl_module_addrinfo(dm, address, &offset, &sym, nullptr, nullptr, nullptr)) {
+            outer.function = demangle(name);
+            outer.offset = offset + (pc - address);
+        }
+        return frames_at(dm, address, pc, outer);
+    }
+
+    static std::string_view base_name(std::string_view name) {
+        auto bang = name.find('!');
+        return bang == std::string_view::npos ? name : name.substr(bang + 1);
+    }
+
+    static bool module_matches(const Module& m, std::string_view filter) {
+        auto slash = m.path.rfind('/');
+        std::string_view file = std::string_view(m.path).substr(slash == std::string::npos ? 0 : slash + 1);
+        return file.starts_with(filter) || m.path == filter;
+    }
+
+    // The executable first (it interposes on libraries, as the dynamic linker does), then by address.
+    std::vector<size_t> search_order(std::string_view name) const {
+        auto bang = name.find('!');
+        std::string_view filter = bang == std::string_view::npos ? std::string_view() : name.substr(0, bang);
+        std::vector<size_t> order;
+        const Module* exe = entry_ ? module_at(*entry_) : nullptr;
+        if (exe && (filter.empty() || module_matches(*exe, filter))) order.push_back(exe - modules_.data());
+        for (size_t i = 0; i < modules_.size(); ++i)
+            if (&modules_[i] != exe && (filter.empty() || module_matches(modules_[i], filter)))
+                order.push_back(i);
+        return order;
+    }
+
+    const std::vector<NamedAddress>& symbols_named(size_t module, std::string_view name) {
+        static const std::vector<NamedAddress> none;
+        auto& table = symbol_tables_[module];
+        if (!table) table = load_symbol_table(dwfl_modules_[module]);
+        auto it = table->find(std::string(name));
+        return it == table->end() ? none : it->second;
+    }
+
+    using SymbolTable = std::unordered_map<std::string, std::vector<NamedAddress>>;
+
+    static std::unique_ptr<SymbolTable> load_symbol_table(Dwfl_Module* dm) {
+        auto table = std::make_unique<SymbolTable>();
+        int count = dm ? dwfl_module_getsymtab(dm) : 0;
+        for (int i = 1; i < count; ++i) {
+            GElf_Sym sym;
+            GElf_Addr address = 0;
+            GElf_Word shndx = 0;
+            const char* name = dwfl_module_getsym_info(dm, i, &sym, &address, &shndx, nullptr, nullptr);
+            int type = GELF_ST_TYPE(sym.st_info);
+            if (!name || !*name || shndx == SHN_UNDEF || type == STT_SECTION || type == STT_FILE ||
+                type == STT_TLS)
+                continue;
+            std::string key(name);
+            if (auto at = key.find('@'); at != std::string::npos) key.resize(at);  // "memcpy@GLIBC_2.2.5"
+            auto& entries = (*table)[key];
+            bool global = GELF_ST_BIND(sym.st_info) != STB_LOCAL;
+            auto same = std::find_if(entries.begin(), entries.end(),
+                                     [&](const NamedAddress& e) { return e.address == address; });
+            if (same == entries.end()) entries.push_back({address, global});
+            else same->global = same->global || global;
+        }
+        return table;
+    }
+
+    std::vector<Module> modules_;
+    Dwfl* dwfl_ = nullptr;
+    std::vector<Dwfl_Module*> dwfl_modules_;  // parallel to modules_; nullptr when not loaded
+    std::optional<uint64_t> entry_;
+    std::unordered_map<uint64_t, std::vector<Symbol>> memo_;
+    std::unordered_map<size_t, std::unique_ptr<SymbolTable>> symbol_tables_;
+    std::unique_ptr<TypeCatalog> types_;
+};
+
+}  // namespace
+
+Expected<std::unique_ptr<Symbolizer>> make_symbolizer(Target& target) {
+    elf_version(EV_CURRENT);
+    auto symbolizer = std::make_unique<DwflSymbolizer>(target, collect_modules(target));
+    return std::unique_ptr<Symbolizer>(std::move(symbolizer));
+}
+
+}  // namespace snag

@@ -1,0 +1,234 @@
+// Symbolizer over the test process itself: modules, build-ids, names, lines, inline frames.
+#include <dlfcn.h>
+#include <doctest/doctest.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+
+#include "self_target.hpp"
+#include "symbols/symbolizer.hpp"
+
+// Targets for the lookups below; external linkage keeps them in .symtab.
+int g_symbols_test_table[8];
+
+extern "C" __attribute__((noinline, noclone)) uint64_t symbols_test_capture() {
+    uint64_t ra = reinterpret_cast<uint64_t>(__builtin_return_address(0));
+    asm volatile("" : "+r"(ra));
+    return ra;
+}
+
+static int g_inline_body_line = 0;
+static int g_inline_call_line = 0;
+
+static inline __attribute__((always_inline)) uint64_t symbols_test_inlined() {
+    g_inline_body_line = __LINE__ + 1;
+    return symbols_test_capture();
+}
+
+extern "C" __attribute__((noinline, noclone)) uint64_t symbols_test_outer() {
+    g_inline_call_line = __LINE__ + 1;
+    uint64_t ra = symbols_test_inlined();
+    asm volatile("" : "+r"(ra));  // keeps the call from becoming a tail call
+    return ra;
+}
+
+namespace {
+
+// SelfTarget plus the process's auxiliary vector (entry point, vDSO address).
+class SelfTargetWithAuxv : public snag::test::SelfTarget {
+public:
+    SelfTargetWithAuxv() {
+        std::ifstream in("/proc/self/auxv", std::ios::binary);
+        snag::AuxvEntry e;
+        while (in.read(reinterpret_cast<char*>(&e), sizeof e) && e.type != AT_NULL) auxv_.push_back(e);
+    }
+    const std::vector<snag::AuxvEntry>& auxv() const override { return auxv_; }
+
+private:
+    std::vector<snag::AuxvEntry> auxv_;
+};
+
+std::unique_ptr<snag::Symbolizer> self_symbolizer(snag::Target& target) {
+    auto symbolizer = snag::make_symbolizer(target);
+    REQUIRE(symbolizer.has_value());
+    return std::move(*symbolizer);
+}
+
+const snag::Module* module_named(const snag::Symbolizer& s, std::string_view file) {
+    for (const auto& m : s.modules())
+        if (m.path.ends_with(file)) return &m;
+    return nullptr;
+}
+
+std::string readelf_build_id(const std::string& path) {
+    std::string cmd = "readelf -n '" + path + "' 2>/dev/null";
+    FILE* pipe = popen(cmd.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    char line[512];
+    std::string id;
+    while (fgets(line, sizeof line, pipe)) {
+        std::string text(line);
+        if (auto at = text.find("Build ID: "); at != std::string::npos) {
+            id = text.substr(at + 10);
+            while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+        }
+    }
+    pclose(pipe);
+    return id;
+}
+
+}  // namespace
+
+TEST_CASE("modules: libc and the test binary with build-ids and debug info") {
+    SelfTargetWithAuxv target;
+    auto s = self_symbolizer(target);
+    const snag::Module* libc = module_named(*s, "/libc.so.6");
+    REQUIRE(libc != nullptr);
+    CHECK(libc->build_id == readelf_build_id(libc->path));
+    CHECK(libc->recorded_build_id == libc->build_id);
+    CHECK(libc->file_matches);
+    CHECK(libc->bias == libc->start);  // libc's first PT_LOAD is at vaddr 0
+    std::string by_id = "/usr/lib/debug/.build-id/" + libc->build_id.substr(0, 2) + "/" +
+                        libc->build_id.substr(2) + ".debug";
+    if (access(by_id.c_str(), R_OK) == 0) {
+        CHECK(libc->debug_source == snag::DebugSource::BuildIdDir);
+        CHECK(libc->debug_file == by_id);
+    } else {
+        CHECK(libc->debug_source != snag::DebugSource::Embedded);
+    }
+
+    const snag::Module* self = s->module_at(reinterpret_cast<uint64_t>(&symbols_test_outer));
+    REQUIRE(self != nullptr);
+    char exe[4096] = {};
+    CHECK(readlink("/proc/self/exe", exe, sizeof exe - 1) > 0);
+    CHECK(self->path == exe);
+    CHECK(self->debug_source == snag::DebugSource::Embedded);
+    CHECK(std::string(snag::to_string(self->debug_source)) == "embedded");
+
+    const snag::Module* vdso = module_named(*s, "[vdso]");
+    REQUIRE(vdso != nullptr);
+    CHECK(vdso->start == getauxval(AT_SYSINFO_EHDR));
+    CHECK(vdso->local_path.empty());
+    CHECK(!vdso->build_id.empty());
+
+    // Module order is by address, without overlaps.
+    for (size_t i = 1; i < s->modules().size(); ++i)
+        CHECK(s->modules()[i - 1].end <= s->modules()[i].start);
+}
+
+TEST_CASE("modules: a file missing on disk is listed but does not match") {
+    struct MissingFiles : SelfTargetWithAuxv {
+        std::string local_path(const std::string& p) const override {
+            return p.ends_with("/libc.so.6") ? std::string() : p;
+        }
+    } target;
+    auto s = self_symbolizer(target);
+    const snag::Module* libc = module_named(*s, "/libc.so.6");
+    REQUIRE(libc != nullptr);
+    CHECK_FALSE(libc->file_matches);
+    CHECK(libc->local_path.empty());
+    CHECK(!libc->recorded_build_id.empty());
+    CHECK(libc->build_id == libc->recorded_build_id);
+    auto frames = s->symbolize(reinterpret_cast<uint64_t>(dlsym(RTLD_DEFAULT, "getpid")), false);
+    REQUIRE(frames.size() == 1);
+    CHECK(frames[0].function.empty());
+    CHECK(frames[0].module == libc);
+}
+
+TEST_CASE("symbolize: function name, offset and source line") {
+    SelfTargetWithAuxv target;
+    auto s = self_symbolizer(target);
+    uint64_t entry = reinterpret_cast<uint64_t>(&symbols_test_outer);
+    auto frames = s->symbolize(entry, false);
+    REQUIRE(frames.size() == 1);
+    CHECK(frames[0].function == "symbols_test_outer");
+    CHECK(frames[0].offset == 0);
+    CHECK_FALSE(frames[0].inlined);
+    REQUIRE(frames[0].source.has_value());
+    CHECK(frames[0].source->file.ends_with("test_symbols.cpp"));
+    CHECK(frames[0].source->line > 0);
+
+    // C++ names come back demangled.
+    auto mangled = s->symbolize(reinterpret_cast<uint64_t>(&self_symbolizer) + 1, false);
+    CHECK(mangled[0].function.starts_with("(anonymous namespace)::self_symbolizer("));
+    CHECK(mangled[0].offset == 1);
+}
+
+TEST_CASE("symbolize: an always_inline call produces an inlined frame with its call site") {
+    SelfTargetWithAuxv target;
+    auto s = self_symbolizer(target);
+    uint64_t return_address = symbols_test_outer();
+    auto frames = s->symbolize(return_address, true);
+    REQUIRE(frames.size() == 2);
+    CHECK(frames[0].inlined);
+    CHECK(frames[0].function.starts_with("symbols_test_inlined"));
+    REQUIRE(frames[0].source.has_value());
+    CHECK(frames[0].source->line == g_inline_body_line);
+    CHECK_FALSE(frames[1].inlined);
+    CHECK(frames[1].function == "symbols_test_outer");
+    REQUIRE(frames[1].source.has_value());
+    CHECK(frames[1].source->file.ends_with("test_symbols.cpp"));
+    CHECK(frames[1].source->line == g_inline_call_line);
+    // Every frame of the chain reports the outer symbol's offset of the return address.
+    uint64_t offset = return_address - reinterpret_cast<uint64_t>(&symbols_test_outer);
+    CHECK(frames[0].offset == offset);
+    CHECK(frames[1].offset == offset);
+}
+
+TEST_CASE("address_of: functions and data, with and without a module") {
+    SelfTargetWithAuxv target;
+    auto s = self_symbolizer(target);
+    auto getpid_address = reinterpret_cast<uint64_t>(dlsym(RTLD_DEFAULT, "getpid"));
+    CHECK(s->address_of("getpid") == getpid_address);
+    CHECK(s->address_of("libc.so.6!getpid") == getpid_address);
+    CHECK(s->address_of("libc!getpid") == getpid_address);
+    CHECK_FALSE(s->address_of("libm!getpid").has_value());
+#if !defined(__SANITIZE_ADDRESS__)
+    CHECK(s->address_of("malloc") == reinterpret_cast<uint64_t>(dlsym(RTLD_DEFAULT, "malloc")));
+#endif
+    CHECK(s->address_of("g_symbols_test_table") == reinterpret_cast<uint64_t>(&g_symbols_test_table));
+    CHECK(s->address_of("symbols_test_outer") == reinterpret_cast<uint64_t>(&symbols_test_outer));
+    CHECK_FALSE(s->address_of("no_such_symbol_anywhere_42").has_value());
+    auto all = s->addresses_of("getpid");
+    CHECK(std::find(all.begin(), all.end(), getpid_address) != all.end());
+}
+
+TEST_CASE("symbol_at: data symbols with the offset inside them") {
+    SelfTargetWithAuxv target;
+    auto s = self_symbolizer(target);
+    auto at = s->symbol_at(reinterpret_cast<uint64_t>(&g_symbols_test_table[2]));
+    REQUIRE(at.has_value());
+    CHECK(at->first == "g_symbols_test_table");
+    CHECK(at->second == 2 * sizeof(int));
+    auto code = s->symbol_at(reinterpret_cast<uint64_t>(&symbols_test_outer) + 3);
+    REQUIRE(code.has_value());
+    CHECK(code->first == "symbols_test_outer");
+    CHECK(code->second == 3);
+}
+
+TEST_CASE("vDSO: symbols come from the image in memory") {
+    SelfTargetWithAuxv target;
+    auto s = self_symbolizer(target);
+    auto address = s->address_of("[vdso]!__vdso_clock_gettime");
+    REQUIRE(address.has_value());
+    const snag::Module* vdso = s->module_at(*address);
+    REQUIRE(vdso != nullptr);
+    CHECK(vdso->path == "[vdso]");
+    auto frames = s->symbolize(*address + 4, false);
+    CHECK(frames.back().function.find("clock_gettime") != std::string::npos);
+}
+
+TEST_CASE("symbolize: repeated lookups are served from the memo") {
+    SelfTargetWithAuxv target;
+    auto s = self_symbolizer(target);
+    uint64_t return_address = symbols_test_outer();
+    auto first = s->symbolize(return_address, true);
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 200 * 27; ++i) s->symbolize(return_address, true);
+    auto elapsed = std::chrono::steady_clock::now() - start;
+    CHECK(s->symbolize(return_address, true).size() == first.size());
+    CHECK(elapsed < std::chrono::milliseconds(200));
+}
