@@ -30,6 +30,8 @@ public:
     Expected<void> execute(std::string_view text, std::ostream& out);
     // `source FILE`; errors name FILE:LINE.
     Expected<void> source(const std::string& path, std::ostream& out);
+    // `lua CODE` / `=CODE` with CODE possibly spanning lines (the REPL's multi-line chunks).
+    Expected<void> execute_lua(std::string_view code, std::ostream& out) { return lua(code, out); }
     // True while text ends inside an open define/document/if/while/commands block.
     static bool needs_more_input(std::string_view text);
 

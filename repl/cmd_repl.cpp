@@ -1,0 +1,156 @@
+// snag repl TARGET: the interactive prompt, modelled on lua.c — multi-line chunks detected by the
+// parsers, Ctrl-C cancels the running command, Ctrl-D leaves (a live target keeps running).
+#include <unistd.h>
+
+#include <csignal>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+#include "repl_pager.hpp"
+#include "repl_reader.hpp"
+#include "repl_session.hpp"
+#include "subcommands.hpp"
+
+namespace snag::cli {
+
+namespace {
+
+volatile std::sig_atomic_t g_interrupted = 0;
+
+void on_sigint(int) {
+    g_interrupted = 1;
+    Session::request_interrupt();
+}
+
+// Ctrl-C cancels the command (or the line being typed) instead of ending snag.
+void install_sigint() {
+    struct sigaction action {};
+    action.sa_handler = on_sigint;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGINT, &action, nullptr);
+}
+
+std::string_view lua_code(std::string_view chunk) {
+    size_t start = chunk.find_first_not_of(" \t");
+    if (start == std::string_view::npos) return {};
+    chunk = chunk.substr(start);
+    if (chunk[0] == '=') return chunk.substr(1);
+    if (chunk.substr(0, 4) == "lua " || chunk.substr(0, 4) == "lua\t") return chunk.substr(4);
+    return {};
+}
+
+bool is_lua_chunk(std::string_view chunk) {
+    size_t start = chunk.find_first_not_of(" \t");
+    return start != std::string_view::npos && (chunk[start] == '=' || chunk.substr(start, 4) == "lua " ||
+                                               chunk.substr(start, 4) == "lua\t");
+}
+
+// Candidates for the word under the cursor: command words (multi-word names complete word by
+// word), thread numbers after `thread`, $variables.
+std::vector<std::string> completions(CommandSession& cs, const std::string& line, const std::string& word) {
+    std::string prefix = line.substr(std::min(line.size(), line.find_first_not_of(" \t")));
+    std::set<std::string> out;
+    if (prefix == "thread " || prefix == "thread apply ") {
+        if (prefix == "thread apply " && std::string("all").rfind(word, 0) == 0) out.insert("all");
+        for (size_t i = 1; i <= cs.session->target().threads().size(); ++i)
+            if (std::to_string(i).rfind(word, 0) == 0) out.insert(std::to_string(i));
+    }
+    std::vector<std::string> names = cs.interpreter->command_names();
+    for (auto& name : cs.host->command_names()) names.push_back(name);
+    std::string typed = prefix + word;
+    for (const auto& name : names) {
+        if (name.size() <= prefix.size() || name.rfind(typed, 0) != 0) continue;
+        std::string rest = name.substr(prefix.size());
+        out.insert(rest.substr(0, rest.find(' ')));
+    }
+    if (!word.empty() && word[0] == '$') {
+        static const char* registers[] = {"$rip", "$rsp", "$rbp", "$rax", "$rbx", "$rcx", "$rdx", "$rsi",
+                                          "$rdi", "$r8", "$r9", "$r10", "$r11", "$r12", "$r13", "$r14",
+                                          "$r15", "$eflags", "$pc", "$sp", "$fp"};
+        for (const char* r : registers)
+            if (std::string(r).rfind(word, 0) == 0) out.insert(r);
+    }
+    return {out.begin(), out.end()};
+}
+
+// One complete chunk: a line, or the lines of an open block / an incomplete Lua chunk.
+std::optional<std::string> read_chunk(LineReader& reader, CommandSession& cs, bool tty) {
+    auto first = reader.read(tty ? "(snag) " : "");
+    if (!first) return std::nullopt;
+    reader.remember(*first);
+    std::string chunk = *first;
+    for (;;) {
+        bool more = is_lua_chunk(chunk)
+                        ? cs.session->lua_chunk_status(lua_code(chunk)) == LuaChunkStatus::Incomplete
+                        : command::Interpreter::needs_more_input(chunk);
+        if (!more) return chunk;
+        auto next = reader.read(tty ? ">" : "");
+        if (!next) return g_interrupted ? std::string() : chunk;
+        reader.remember(*next);
+        chunk += "\n" + *next;
+    }
+}
+
+void run_chunk(CommandSession& cs, const std::string& chunk) {
+    Session::clear_interrupt();
+    g_interrupted = 0;
+    std::ostringstream out;
+    auto& interpreter = *cs.interpreter;
+    auto ok = is_lua_chunk(chunk) ? interpreter.execute_lua(lua_code(chunk), out) : interpreter.execute(chunk, out);
+    show_output(out.str());
+    if (!ok) {
+        std::cout.flush();
+        std::cerr << ok.error().message << "\n";
+    }
+}
+
+}  // namespace
+
+int cmd_repl(Args& args) {
+    if (args.flag("--help") || args.flag("-h")) {
+        std::cout << "usage: snag repl TARGET [--load LUAFILE]...\n"
+                     "Interactive commands (see docs/repl.md); Ctrl-C cancels, Ctrl-D leaves.\n";
+        return 0;
+    }
+    std::vector<std::string> load_files = args.options("--load");
+    auto spec = take_target(args);
+    if (!spec) return report(spec.error());
+    auto opened = open_command_session(*spec, load_files);
+    if (!opened) return report(opened.error());
+    CommandSession& cs = **opened;
+    print_warnings(cs.session->target());
+    install_sigint();
+
+    bool tty = ::isatty(STDIN_FILENO);
+    auto reader = tty ? make_edit_reader(default_history_path(),
+                                         [&cs](const std::string& line, const std::string& word) {
+                                             return completions(cs, line, word);
+                                         })
+                      : make_stream_reader();
+    if (tty) {
+        const auto& target = cs.session->target();
+        std::cout << "snag " << SNAG_VERSION << ": " << (target.kind() == TargetKind::Core ? "core of " : "process ")
+                  << target.process().pid << " (" << target.process().name << "), " << target.threads().size()
+                  << " threads. Type \"help\" for commands, Ctrl-D to leave.\n";
+    }
+    for (;;) {
+        g_interrupted = 0;
+        auto chunk = read_chunk(*reader, cs, tty);
+        if (!chunk) {
+            if (g_interrupted) {  // Ctrl-C at the prompt drops the line, as in gdb
+                std::cout << "\n";
+                continue;
+            }
+            if (tty) std::cout << "\n";
+            break;
+        }
+        run_chunk(cs, *chunk);
+        if (cs.interpreter->quit_requested()) break;
+    }
+    reader.reset();  // saves the history
+    cs.detach();
+    return 0;
+}
+
+}  // namespace snag::cli

@@ -1,0 +1,119 @@
+"""Exact-sequence scripts: the same commands run by `gdb -batch` and `snag exec` on the same core.
+
+A core of examples/scenarios/native_threads (gcore) is examined with examples/scripts/dpp.gdb
+(`dpp $rsp 8`) and examples/scripts/stack_words.gdb (p $rip, p/x $rsp, x/4ga $rsp, x/8xb, ...).
+Both tools print a marker first (`echo @@START`) so gdb's banner is left out; every stdout line
+after it must match byte for byte. Errors gdb prints (e.g. "Cannot access memory at address 0x1"
+when dpp reaches a word that is not an address) must be printed by snag too, on stderr.
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+_opts = argparse.ArgumentParser()
+_opts.add_argument("--native-threads", default=None)
+OPTS = _opts.parse_args(h.ARGS.rest)
+EXE = OPTS.native_threads or h.scenario_bin("native_threads")
+SCRIPTS = os.path.join(os.path.dirname(h.SCENARIOS), "scripts")
+MARKER = "@@START"
+
+_core = {}
+
+
+def core():
+    """One gcore core of native_threads, shared by the cases."""
+    if "path" not in _core:
+        if not EXE or not os.access(EXE, os.X_OK):
+            h.skip("native_threads scenario binary not built")
+        if not h.has_subcommand("exec"):
+            h.skip("this snag build has no exec subcommand")
+        with h.start_scenario([EXE]) as sc:
+            _core["path"] = h.gcore(sc.pid, os.path.join(h.scratch(), "native_threads.core"))
+    return _core["path"]
+
+
+def after_marker(text):
+    lines = text.splitlines()
+    if MARKER not in lines:
+        return None
+    return lines[lines.index(MARKER) + 1:]
+
+
+def run_gdb(commands, scripts=()):
+    args = ["gdb", "-nx", "-batch", "-c", core(), EXE]
+    for s in scripts:
+        args += ["-x", s]
+    args += ["-ex", "echo %s\\n" % MARKER]
+    for c in commands:
+        args += ["-ex", c]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    return after_marker(out.stdout), out.stderr
+
+
+def run_snag(commands, scripts=()):
+    args = ["exec", core()]
+    for s in scripts:
+        args += ["-x", s]
+    args += ["-ex", "echo %s\\n" % MARKER]
+    for c in commands:
+        args += ["-ex", c]
+    out = h.snag(*args)
+    return after_marker(out.stdout), out.stderr, out.returncode
+
+
+def compare(commands, scripts=()):
+    gdb_lines, gdb_err = run_gdb(commands, scripts)
+    snag_lines, snag_err, code = run_snag(commands, scripts)
+    h.check(gdb_lines is not None, "gdb did not run the commands: %s" % gdb_err[-500:])
+    h.check(snag_lines is not None, "snag did not run the commands (exit %d): %s" % (code, snag_err[-500:]))
+    for i, (g, s) in enumerate(zip(gdb_lines, snag_lines)):
+        h.check(g == s, "line %d differs:\n  gdb:  %r\n  snag: %r\ngdb stdout:\n%s\nsnag stdout:\n%s\nsnag stderr:\n%s"
+                % (i + 1, g, s, "\n".join(gdb_lines), "\n".join(snag_lines), snag_err))
+    h.check(len(gdb_lines) == len(snag_lines), "gdb printed %d lines, snag %d:\n%s\n---\n%s"
+            % (len(gdb_lines), len(snag_lines), "\n".join(gdb_lines), "\n".join(snag_lines)))
+    for err in [l for l in gdb_err.splitlines() if l.startswith("Cannot access memory")]:
+        h.check(err in snag_err, "gdb reported %r, snag did not (stderr: %r)" % (err, snag_err))
+    return gdb_lines, code
+
+
+@h.case("dpp script prints what gdb prints")
+def test_dpp():
+    lines, _ = compare(["dpp $rsp 8"], [os.path.join(SCRIPTS, "dpp.gdb")])
+    h.check(lines and lines[0].startswith("0x"), "dpp printed nothing: %r" % lines)
+
+
+@h.case("dpp from a later stack slot")
+def test_dpp_offset():
+    compare(["dpp $rsp+16 4", "dpp $rbp 2"], [os.path.join(SCRIPTS, "dpp.gdb")])
+
+
+@h.case("registers and stack words: p, x/4ga, x/8xb, printf, if")
+def test_stack_words():
+    compare([], [os.path.join(SCRIPTS, "stack_words.gdb")])
+
+
+@h.case("expressions, value history and formats")
+def test_expressions():
+    compare(["p 1 + 2 * 3", "p/x -1", "p $1 * 2", "p $", "p $$2", "p 2147483647 + 1", "p 10/3",
+             "p (char)65", "p/o 8", "p/t 5", "p/c 65", "p (unsigned char)300", "p/x (short)-1",
+             "p sizeof(long)", "set $v = 41", "p $v + 1", "output 5", "echo \\n",
+             "p $rsp + 8", "p (long *)$rsp + 1", "p *(long *)$rsp", "p/x *(long *)$rsp",
+             "p $pc", "p $sp", "p $eax", "printf \"%d %x %lx %c %%\\n\", 10, 255, 4096, 65"])
+
+
+@h.case("exit status: 1 when a command failed, later commands still run")
+def test_exit_status():
+    out = h.snag("exec", core(), "-ex", "p nosuch_symbol_xyz", "-ex", "p 42")
+    h.check(out.returncode == 1, "exit %d, expected 1" % out.returncode)
+    h.check("$1 = 42" in out.stdout, "second command did not run: %r" % out.stdout)
+    h.check("nosuch_symbol_xyz" in out.stderr, "error not reported: %r" % out.stderr)
+    ok = h.snag("exec", core(), "-ex", "p 1")
+    h.check(ok.returncode == 0 and ok.stdout == "$1 = 1\n", "plain exec: %d %r" % (ok.returncode, ok.stdout))
+
+
+if __name__ == "__main__":
+    h.main()
