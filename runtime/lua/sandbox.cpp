@@ -74,7 +74,10 @@ void count_hook(lua_State* L, lua_Debug*) {
 }
 
 // lua.c's message handler: a string message gets a traceback from the error's level.
+// A table error {message = "..."} is a user-facing failure (snag.fail): no traceback.
 int message_handler(lua_State* L) {
+    if (lua_type(L, 1) == LUA_TTABLE && lua_getfield(L, 1, "message") == LUA_TSTRING) return 1;
+    lua_settop(L, 1);
     const char* msg = lua_tostring(L, 1);
     if (msg == nullptr) {
         if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;

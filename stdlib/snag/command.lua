@@ -1,0 +1,91 @@
+-- Command registry: every command is a Lua table registered with command{...}; the Session
+-- (runtime/lua/session_commands.cpp) lists, matches and runs them by name.
+--
+--   command{ name = "info threads", aliases = {"i threads"}, args = "[ID...]",
+--            help = "Display the threads of the target.\nLonger explanation...",
+--            live_only = false,
+--            run = function(ctx, args) ctx:print(#target:threads()) end }
+
+local M = { registry = {}, aliases = {} }
+
+-- A failure the user caused (bad argument, no such frame): shown as one line, no traceback.
+local Failure = { __tostring = function(e) return e.message end }
+
+function M.fail(fmt, ...)
+  local message = select("#", ...) > 0 and string.format(fmt, ...) or fmt
+  error(setmetatable({ message = message }, Failure), 0)
+end
+
+local function words(text)
+  local out = {}
+  for w in text:gmatch("%S+") do out[#out + 1] = w end
+  return out
+end
+M.words = words
+
+function M.register(spec)
+  if type(spec) ~= "table" then error("command{...} takes a table", 2) end
+  if type(spec.name) ~= "string" or spec.name == "" then error("command needs a name", 2) end
+  if type(spec.run) ~= "function" then error("command " .. spec.name .. " needs a run function", 2) end
+  spec.aliases = spec.aliases or {}
+  spec.help = spec.help or ""
+  spec.args = spec.args or ""
+  spec.source = snag._loading or spec.source or "?"
+  -- A later file may replace a command (user commands override the stdlib).
+  M.registry[spec.name] = spec
+  for _, alias in ipairs(spec.aliases) do M.aliases[alias] = spec.name end
+  return spec
+end
+
+function M.lookup(name)
+  return M.registry[name] or M.registry[M.aliases[name] or ""]
+end
+
+-- The first line of a command's help, as `help` lists it.
+function M.summary(spec)
+  return (spec.help:match("^[^\n]*")) or ""
+end
+
+-- ctx: what a command's run function works with.
+local Context = {}
+Context.__index = Context
+
+function Context:print(...) print(...) end
+function Context:write(...) io.write(...) end
+function Context:printf(fmt, ...) io.write(string.format(fmt, ...)) end
+function Context:fail(fmt, ...) M.fail(fmt, ...) end
+function Context:cmd(line) return cmd(line) end
+function Context:run(line) return snag.run(line) end
+
+-- The selected thread as a thread object (nil when the target has no threads).
+function Context:thread()
+  local tid = snag.selected_thread()
+  return tid ~= 0 and target:thread(tid) or nil
+end
+
+-- The selected frame of the selected thread, or nil when its stack is empty.
+function Context:frame()
+  local th = self:thread()
+  return th and th:frame(snag.selected_frame()) or nil
+end
+
+function M.context(spec)
+  return setmetatable({ command = spec, target = target }, Context)
+end
+
+function M.run(name, argstring)
+  local spec = M.lookup(name)
+  if not spec then M.fail('Undefined command: "%s".  Try "help".', name) end
+  if spec.live_only and target.kind == "core" then
+    M.fail("%s works on live processes only; this target is a core file.", spec.name)
+  end
+  local args = words(argstring or "")
+  args.raw = argstring or ""
+  spec.run(M.context(spec), args)
+end
+
+_G.command = M.register
+snag.fail = M.fail
+snag.command = M
+
+return M

@@ -1,0 +1,59 @@
+-- Text formatting shared by the commands, in gdb's shapes (addresses, frame lines).
+local M = {}
+
+-- 0x-prefixed hex of a 64-bit value (Lua integers are signed: %x prints two's complement).
+function M.hex(n) return string.format("0x%x", n) end
+
+-- 0x0000... padded to 16 digits, as gdb prints code addresses in backtraces.
+function M.addr16(n) return string.format("0x%016x", n) end
+
+function M.pad(text, width) return text .. string.rep(" ", width - #text) end
+
+-- Base name of a path: "/usr/lib/libc.so.6" → "libc.so.6".
+function M.basename(path) return (path:match("[^/]+$")) or path end
+
+-- "func (...) at file:line" or "0x... in func () from module", like gdb's frame lines.
+function M.frame_body(f, with_address)
+  local name = f["function"] or "??"
+  local text
+  if with_address and not f.inlined then
+    text = M.addr16(f.pc) .. " in " .. name .. " ()"
+  else
+    text = name .. " ()"
+  end
+  if f.file and f.line and f.line > 0 then
+    text = text .. " at " .. f.file .. ":" .. f.line
+  elseif f.module then
+    text = text .. " from " .. f.module
+  end
+  return text
+end
+
+-- "#3  0x... in f () at x.c:12"; gdb shows frame 0's pc only when it is not a line start, which
+-- snag does not know, so only inlined frames omit it.
+function M.frame_line(f)
+  return string.format("#%-2d %s", f.level, M.frame_body(f, true))
+end
+
+-- gdb's thread label: 'LWP 1234 "name"'.
+function M.thread_label(th)
+  local label = "LWP " .. th.tid
+  if th.name and th.name ~= "" then label = label .. ' "' .. th.name .. '"' end
+  return label
+end
+
+-- The source line a frame stopped at, "12\tcode", when the file is readable here.
+function M.source_line(f)
+  if not (f.file and f.line and f.line > 0) then return nil end
+  local file = io.open(f.file, "r")
+  if not file then return nil end
+  local n, found = 0, nil
+  for line in file:lines() do
+    n = n + 1
+    if n == f.line then found = line break end
+  end
+  file:close()
+  return found and (f.line .. "\t" .. found) or nil
+end
+
+return M
