@@ -91,6 +91,29 @@ def test_dpp_offset():
     compare(["dpp $rsp+16 4", "dpp $rbp 2"], [os.path.join(SCRIPTS, "dpp.gdb")])
 
 
+@h.case("dpp over the scenario's table of string pointers")
+def test_dpp_table():
+    # native_threads' static `threads` array starts with two char pointers per entry, so dpp
+    # prints several lines before reaching the -1 syscall number.
+    lines, _ = compare(["dpp (long)&threads 8", "x/8ga &threads"], [os.path.join(SCRIPTS, "dpp.gdb")])
+    h.check(len(lines) >= 6, "expected several dpp and x lines: %r" % lines)
+
+
+@h.case("another thread: registers and memory follow the selected thread")
+def test_thread_two():
+    # Thread 2 spins in spin_forever, in the scenario's own code; `thread 2` is a stdlib command
+    # whose banner differs from gdb's, so only value and memory lines are compared.
+    commands = ["thread 2", "p $rip", "x/2ga $rsp", "p $rsp", "dpp $rsp 2"]
+    scripts = [os.path.join(SCRIPTS, "dpp.gdb")]
+    gdb_lines, _ = run_gdb(commands, scripts)
+    snag_lines, snag_err, _ = run_snag(commands, scripts)
+    h.check(gdb_lines is not None and snag_lines is not None, "a tool failed: %s" % snag_err)
+    keep = lambda lines: [l for l in lines if l.startswith("$") or l.startswith("0x")]
+    h.check(keep(gdb_lines) == keep(snag_lines), "gdb:\n%s\nsnag:\n%s\n%s"
+            % ("\n".join(keep(gdb_lines)), "\n".join(keep(snag_lines)), snag_err))
+    h.check(any("spin_forever" in l for l in keep(snag_lines)), "thread 2 is not the spinner: %r" % snag_lines)
+
+
 @h.case("registers and stack words: p, x/4ga, x/8xb, printf, if")
 def test_stack_words():
     compare([], [os.path.join(SCRIPTS, "stack_words.gdb")])

@@ -3,7 +3,9 @@
 - tab completion of a command prefix (`outp<TAB>` -> `output`, a user-defined name too)
 - history recall with Ctrl-P, and the history file ($SNAG_HISTORY) written on exit
 - a multi-line `define` with the continuation prompt, then calling it
-- Ctrl-C during a long command (`while 1`) returns to the prompt; the next command works
+- Ctrl-C during a long command (`while 1`) returns to the prompt; the next command works;
+  Ctrl-C at the prompt drops the line being typed
+- completion of multi-word stdlib commands (`info thr<TAB>`); Lua lines and multi-line chunks
 - Ctrl-D leaves; a live target keeps running (not stopped, not traced)
 - stdin that is not a terminal: lines are read without prompts (scriptable)
 """
@@ -168,6 +170,31 @@ def test_interactive():
         r.line("p $n > 100")
         r.expect(r"\$4 = 1")
         r.expect(re.escape(PROMPT))
+        # Multi-word stdlib commands complete word by word.
+        r.send("info thr\t")
+        r.expect("info threads")
+        r.line("")
+        r.expect(r"LWP")
+        r.expect(re.escape(PROMPT))
+        # Lua: an expression line, and a chunk that continues until Lua sees it complete.
+        r.line("=6*7")
+        r.expect(r"\n42")
+        r.expect(re.escape(PROMPT))
+        r.line("lua for i = 1, 2 do")
+        r.expect(r"\n>")
+        r.line("print('item', i)")
+        r.expect(r"\n>")
+        r.line("end")
+        r.expect(r"item\s+1\s*\n\s*item\s+2")
+        r.expect(re.escape(PROMPT))
+        # Ctrl-C at the prompt drops the half-typed line.
+        r.send("p 99999")
+        r.send("\x03")
+        r.expect(re.escape(PROMPT))
+        r.line("p 7")
+        r.expect(r"\$\d+ = 7")
+        h.check("= 99999" not in r.seen, "the interrupted line ran")
+        r.expect(re.escape(PROMPT))
         # Ctrl-D leaves.
         r.send("\x04")
         code = r.wait()
@@ -175,7 +202,8 @@ def test_interactive():
     finally:
         r.close()
     with open(history, errors="replace") as f:
-        saved = f.read()
+        # libedit stores lines vis(3)-encoded: a blank is \040.
+        saved = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), f.read())
     h.check("p 123" in saved and "define twice" in saved, "history file lacks the lines: %r" % saved[-500:])
 
 
