@@ -152,6 +152,8 @@ Expected<void> Session::load_commands(const std::string& path) {
     return ran;
 }
 
+void Session::allow_writes_to(const std::string& path) { heap_->writable_paths.push_back(path); }
+
 void Session::request_interrupt() noexcept { g_lua_interrupt = 1; }
 bool Session::interrupt_requested() noexcept { return g_lua_interrupt != 0; }
 void Session::clear_interrupt() noexcept { g_lua_interrupt = 0; }

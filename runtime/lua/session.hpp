@@ -119,6 +119,8 @@ public:
     Expected<void> run_lua_file(const std::string& path, const std::vector<std::string>& args,
                                 std::ostream& out);
     lua_State* lua() { return L_; }
+    // Lets Lua's io.open write path (an output file the user named on the command line).
+    void allow_writes_to(const std::string& path);
 
     // Ctrl-C: async-signal-safe; the running Lua code stops at its next instruction-count check
     // with "interrupted" (which consumes the flag). Front ends call clear_interrupt() before each
