@@ -20,15 +20,50 @@ std::optional<SourceLocation> line_at(Dwfl_Module* module, uint64_t address) {
     return SourceLocation{file, lineno};
 }
 
-// Qualified (demangled linkage) name when DWARF has one, else the plain DW_AT_name.
+// The DIE that carries a function's name: inline and out-of-line instances point to it.
+Dwarf_Die declaration_of(Dwarf_Die* die) {
+    Dwarf_Die current = *die;
+    for (int depth = 0; depth < 8; ++depth) {
+        Dwarf_Attribute attr;
+        Dwarf_Die next;
+        if (!(dwarf_attr(&current, DW_AT_abstract_origin, &attr) || dwarf_attr(&current, DW_AT_specification, &attr)) ||
+            !dwarf_formref_die(&attr, &next))
+            break;
+        current = next;
+    }
+    return current;
+}
+
+// "ns::Class::" for C++ names that DWARF spells without a linkage name (static functions).
+std::string scope_prefix(Dwarf_Die* declaration) {
+    Dwarf_Die* parents = nullptr;
+    int count = dwarf_getscopes_die(declaration, &parents);
+    std::string prefix;
+    for (int i = count - 1; i >= 1; --i) {
+        int tag = dwarf_tag(&parents[i]);
+        if (tag != DW_TAG_namespace && tag != DW_TAG_class_type && tag != DW_TAG_structure_type &&
+            tag != DW_TAG_union_type)
+            continue;
+        const char* name = dwarf_diename(&parents[i]);
+        prefix += std::string(name ? name : "(anonymous namespace)") + "::";
+    }
+    free(parents);
+    return prefix;
+}
+
+// Qualified (demangled linkage) name when DWARF has one, else the scoped DW_AT_name.
 std::string scope_name(Dwarf_Die* scope) {
     Dwarf_Attribute attr;
     for (int name_attr : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name})
         if (dwarf_attr_integrate(scope, name_attr, &attr))
             if (const char* linkage = dwarf_formstring(&attr)) return demangle(linkage);
-    if (dwarf_attr_integrate(scope, DW_AT_name, &attr))
-        if (const char* name = dwarf_formstring(&attr)) return name;
-    return {};
+    Dwarf_Die declaration = declaration_of(scope);
+    const char* name = dwarf_diename(&declaration);
+    if (!name) return {};
+    Dwarf_Die cu;
+    bool cplusplus = dwarf_diecu(&declaration, &cu, nullptr, nullptr) &&
+                     (dwarf_srclang(&cu) == DW_LANG_C_plus_plus || dwarf_srclang(&cu) >= DW_LANG_C_plus_plus_03);
+    return cplusplus ? scope_prefix(&declaration) + name : name;
 }
 
 // Where an inlined body was called from: DW_AT_call_file/call_line of its DIE.
@@ -50,13 +85,22 @@ std::optional<SourceLocation> call_site_of(Dwarf_Die* inlined) {
 
 }  // namespace
 
-std::vector<Symbol> frames_at(Dwfl_Module* module, uint64_t address, uint64_t pc, Symbol outer) {
+std::vector<Symbol> frames_at(Dwfl_Module* module, uint64_t address, uint64_t pc, Symbol outer,
+                              bool elf_name_mangled) {
     std::optional<SourceLocation> location = line_at(module, address);
     Dwarf_Addr bias = 0;
     Dwarf_Die* cudie = dwfl_module_addrdie(module, address, &bias);
     std::vector<Symbol> frames;
     Dwarf_Die* scopes = nullptr;
     int count = cudie ? dwarf_getscopes(cudie, address - bias, &scopes) : 0;
+    if (count > 0) {
+        // dwarf_getscopes continues into the abstract origin after the innermost inline;
+        // the concrete chain of callers is the DIE parent chain of the innermost scope.
+        Dwarf_Die innermost = scopes[0];
+        free(scopes);
+        scopes = nullptr;
+        count = dwarf_getscopes_die(&innermost, &scopes);
+    }
     for (int i = 0; i < count; ++i) {
         int tag = dwarf_tag(&scopes[i]);
         if (tag == DW_TAG_inlined_subroutine) {
@@ -67,13 +111,16 @@ std::vector<Symbol> frames_at(Dwfl_Module* module, uint64_t address, uint64_t pc
             frames.push_back(std::move(inlined));
             location = call_site_of(&scopes[i]);
         } else if (tag == DW_TAG_subprogram) {
-            // Stripped .symtab but DWARF present: name and offset come from the subprogram.
+            // gdb's choice: the DWARF name beats ELF aliases ("__GI___clock_nanosleep" and
+            // "clock_nanosleep" share an address; "foo.constprop.0" is "foo").
+            std::string name = scope_name(&scopes[i]);
             Dwarf_Addr low = 0;
             if (outer.function.empty() && dwarf_lowpc(&scopes[i], &low) == 0) {
-                outer.function = scope_name(&scopes[i]);
-                outer.offset = pc - (low + bias);
+                outer.offset = pc - (low + bias);  // stripped .symtab: offset from the DWARF entry
                 for (auto& f : frames) f.offset = outer.offset;
             }
+            // A mangled ELF name demangles with its parameter list; keep it.
+            if (!name.empty() && !elf_name_mangled) outer.function = std::move(name);
             break;
         }
     }

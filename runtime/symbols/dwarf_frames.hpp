@@ -16,6 +16,8 @@ std::string demangle(const char* name);
 
 // Innermost first: one Symbol per inlined call at `address`, then `outer` (the ELF symbol's
 // frame) with its source line. Without DWARF, just `outer`. `pc` is what offsets refer to.
-std::vector<Symbol> frames_at(Dwfl_Module* module, uint64_t address, uint64_t pc, Symbol outer);
+// The outer name becomes DWARF's (gdb's choice) unless the ELF name was a mangled C++ name.
+std::vector<Symbol> frames_at(Dwfl_Module* module, uint64_t address, uint64_t pc, Symbol outer,
+                              bool elf_name_mangled);
 
 }  // namespace snag

@@ -35,6 +35,13 @@ std::string demangle(const char* name) {
 
 namespace {
 
+// "clock_nanosleep@GLIBC_2.2.5" → "clock_nanosleep": .symtab spells symbol versions into names.
+std::string unversioned(const char* name) {
+    std::string out(name);
+    if (auto at = out.find('@'); at != std::string::npos && at > 0) out.resize(at);
+    return out;
+}
+
 // Serves the debug file module collection located, so what `snag` reports is what it uses
 // (and no debuginfod round trips). The dwz alt file is left to libdwfl's standard search.
 int find_debuginfo(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
@@ -134,7 +141,7 @@ public:
         GElf_Sym sym;
         const char* name = dwfl_module_addrinfo(dm, address, &offset, &sym, nullptr, nullptr, nullptr);
         if (!name || (sym.st_size ? offset >= sym.st_size : offset != 0)) return std::nullopt;
-        return std::pair{demangle(name), uint64_t{offset}};
+        return std::pair{demangle(unversioned(name).c_str()), uint64_t{offset}};
     }
 
     const TypeInfo* find_type(std::string_view name) override {
@@ -189,11 +196,13 @@ private:
         if (!dm) return {outer};
         GElf_Off offset = 0;
         GElf_Sym sym;
+        bool mangled = false;
         if (const char* name = dwfl_module_addrinfo(dm, address, &offset, &sym, nullptr, nullptr, nullptr)) {
-            outer.function = demangle(name);
+            mangled = name[0] == '_' && name[1] == 'Z';
+            outer.function = demangle(unversioned(name).c_str());
             outer.offset = offset + (pc - address);
         }
-        return frames_at(dm, address, pc, outer);
+        return frames_at(dm, address, pc, outer, mangled);
     }
 
     static std::string_view base_name(std::string_view name) {
@@ -242,9 +251,7 @@ private:
             if (!name || !*name || shndx == SHN_UNDEF || type == STT_SECTION || type == STT_FILE ||
                 type == STT_TLS)
                 continue;
-            std::string key(name);
-            if (auto at = key.find('@'); at != std::string::npos) key.resize(at);  // "memcpy@GLIBC_2.2.5"
-            auto& entries = (*table)[key];
+            auto& entries = (*table)[unversioned(name)];
             bool global = GELF_ST_BIND(sym.st_info) != STB_LOCAL;
             auto same = std::find_if(entries.begin(), entries.end(),
                                      [&](const NamedAddress& e) { return e.address == address; });

@@ -21,6 +21,7 @@ extern "C" __attribute__((noinline, noclone)) uint64_t symbols_test_capture() {
 }
 
 static int g_inline_body_line = 0;
+static int g_inline_middle_line = 0;
 static int g_inline_call_line = 0;
 
 static inline __attribute__((always_inline)) uint64_t symbols_test_inlined() {
@@ -28,9 +29,17 @@ static inline __attribute__((always_inline)) uint64_t symbols_test_inlined() {
     return symbols_test_capture();
 }
 
+// Two levels of inlining: the chain must list both, innermost first.
+static inline __attribute__((always_inline)) uint64_t symbols_test_inlined_middle() {
+    g_inline_middle_line = __LINE__ + 1;
+    uint64_t ra = symbols_test_inlined();
+    asm volatile("" : "+r"(ra));
+    return ra;
+}
+
 extern "C" __attribute__((noinline, noclone)) uint64_t symbols_test_outer() {
     g_inline_call_line = __LINE__ + 1;
-    uint64_t ra = symbols_test_inlined();
+    uint64_t ra = symbols_test_inlined_middle();
     asm volatile("" : "+r"(ra));  // keeps the call from becoming a tail call
     return ra;
 }
@@ -157,25 +166,28 @@ TEST_CASE("symbolize: function name, offset and source line") {
     CHECK(mangled[0].offset == 1);
 }
 
-TEST_CASE("symbolize: an always_inline call produces an inlined frame with its call site") {
+TEST_CASE("symbolize: always_inline calls produce inlined frames with their call sites") {
     SelfTargetWithAuxv target;
     auto s = self_symbolizer(target);
     uint64_t return_address = symbols_test_outer();
     auto frames = s->symbolize(return_address, true);
-    REQUIRE(frames.size() == 2);
+    REQUIRE(frames.size() == 3);
     CHECK(frames[0].inlined);
-    CHECK(frames[0].function.starts_with("symbols_test_inlined"));
+    CHECK(frames[0].function == "symbols_test_inlined");
     REQUIRE(frames[0].source.has_value());
     CHECK(frames[0].source->line == g_inline_body_line);
-    CHECK_FALSE(frames[1].inlined);
-    CHECK(frames[1].function == "symbols_test_outer");
+    CHECK(frames[1].inlined);
+    CHECK(frames[1].function == "symbols_test_inlined_middle");
     REQUIRE(frames[1].source.has_value());
-    CHECK(frames[1].source->file.ends_with("test_symbols.cpp"));
-    CHECK(frames[1].source->line == g_inline_call_line);
+    CHECK(frames[1].source->line == g_inline_middle_line);
+    CHECK_FALSE(frames[2].inlined);
+    CHECK(frames[2].function == "symbols_test_outer");
+    REQUIRE(frames[2].source.has_value());
+    CHECK(frames[2].source->file.ends_with("test_symbols.cpp"));
+    CHECK(frames[2].source->line == g_inline_call_line);
     // Every frame of the chain reports the outer symbol's offset of the return address.
     uint64_t offset = return_address - reinterpret_cast<uint64_t>(&symbols_test_outer);
-    CHECK(frames[0].offset == offset);
-    CHECK(frames[1].offset == offset);
+    for (const auto& frame : frames) CHECK(frame.offset == offset);
 }
 
 TEST_CASE("address_of: functions and data, with and without a module") {
