@@ -30,13 +30,16 @@ std::optional<WaitTarget> find_wait_target(Memory& mem, Objects& obj, const Layo
     // Locks first: they are what acquire/__enter__/wait/join block on in the end.
     for (uint64_t v : innermost.stack_values) {
         if (v < 4096) continue;
+        const std::string& type = obj.type_name(v);
+        if (type == "builtin_function_or_method" || type == "method")  // ≤3.6 pushes bound methods
+            v = mem.ptr(v + (type == "method" ? l.method_self : 24));
         if (auto lock = read_lock(mem, obj, l, v)) {
             WaitTarget w{innermost.function, obj.type_name(v), v, lock};
             return w;
         }
     }
     static const char* waitables[] = {"Thread", "Condition", "Event", "Semaphore", "BoundedSemaphore",
-                                      "Barrier", "Queue", "Future"};
+                                      "Barrier", "Queue", "Future", "_thread._ThreadHandle"};
     for (uint64_t v : innermost.stack_values) {
         if (v < 4096) continue;
         const std::string& type = obj.type_name(v);

@@ -295,7 +295,7 @@ std::vector<std::pair<std::string, uint64_t>> Objects::instance_attributes(uint6
             auto basicsize = mem_.i64(type + l_.tp_basicsize).value_or(0);
             raw = keys_entries(cached_keys, obj + basicsize, max);
         } else if (l_.minor == 12 && (slot & 1)) {
-            raw = keys_entries(cached_keys, slot - 1, max);
+            raw = keys_entries(cached_keys, slot + 1, max);  // 3.12 stores values - 1 as a tag
         } else if (l_.minor == 11 && !slot && mem_.ptr(obj - 32)) {
             raw = keys_entries(cached_keys, mem_.ptr(obj - 32), max);
         } else {

@@ -18,10 +18,19 @@ std::string base_name(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-// The module holding an address, or the main executable's path when unknown.
+int minor_of_name(const std::string& path);
+
+// The module holding an address; .bss past the file mapping falls back to the Python module.
 std::string module_of(Symbolizer& symbols, uint64_t address) {
     if (const Module* m = symbols.module_at(address)) return m->path;
-    return "";
+    const Module* best = nullptr;
+    for (const auto& m : symbols.modules()) {
+        if (m.start > address) continue;
+        bool python = minor_of_name(m.path) != 0;
+        if (!best || (python && m.start >= best->start)) best = python ? &m : best;
+    }
+    if (best) return best->path;
+    return symbols.modules().empty() ? "" : symbols.modules().front().path;
 }
 
 // A thread state's interp pointer must lead back to the interpreter it is listed under.
@@ -178,6 +187,10 @@ std::string looked_for(Symbolizer& symbols) {
            (names.empty() ? std::string("its modules") : names);
 }
 
+}  // namespace
+
+namespace {
+int minor_of_name(const std::string& path) { return minor_from_file_name(path); }
 }  // namespace
 
 int minor_from_file_name(const std::string& path) {
