@@ -1,0 +1,121 @@
+// Stack reports in text and in the JSON "stacks" shape of architecture.md.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "report/stack_report.hpp"
+
+namespace {
+
+using snag::FrameReport;
+using snag::StackReport;
+using snag::ThreadReport;
+
+StackReport sample_report() {
+    StackReport report;
+    report.target = {{"kind", "core"}, {"pid", "4242"}, {"core", "/tmp/core.4242"}, {"fault_address", "0x10"}};
+    report.warnings = {"libfoo.so: build-id differs from the core"};
+
+    ThreadReport main;
+    main.tid = 4242;
+    main.name = "main";
+    main.state = 'S';
+    main.cpu_user = 1.2;
+    main.cpu_system = 0.01;
+    FrameReport inlined;
+    inlined.pc = 0x7f0000001234;
+    inlined.function = "futex_wait";
+    inlined.module = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+    inlined.file = "futex-internal.h";
+    inlined.line = 146;
+    inlined.inlined = true;
+    FrameReport outer = inlined;
+    outer.function = "__lll_lock_wait";
+    outer.offset = 0x2b;
+    outer.file = "lowlevellock.c";
+    outer.line = 49;
+    outer.inlined = false;
+    FrameReport unknown;
+    unknown.pc = 0x1000;
+    unknown.note = "(found by frame pointer, no CFI)";
+    main.frames = {inlined, outer, unknown};
+
+    ThreadReport py;
+    py.tid = 4243;
+    py.name = "worker";
+    py.state = 'R';
+    py.python = snag::PythonThreadReport{140001, true, false, false, "gil"};
+    FrameReport pyframe;
+    pyframe.kind = FrameReport::Kind::Python;
+    pyframe.function = "spin";
+    pyframe.file = "x.py";
+    pyframe.line = 28;
+    pyframe.locals = {{"spike", "True"}};
+    py.frames = {pyframe};
+    py.error = "stack walk stopped: unreadable memory";
+
+    report.threads = {main, py};
+    return report;
+}
+
+}  // namespace
+
+TEST_CASE("stacks JSON has the architecture's shape") {
+    std::ostringstream out;
+    snag::print_stacks_json(out, sample_report());
+    auto doc = nlohmann::json::parse(out.str());
+
+    CHECK(doc["target"]["kind"] == "core");
+    CHECK(doc["target"]["pid"] == 4242);  // integers become numbers
+    CHECK(doc["target"]["fault_address"] == "0x10");
+    CHECK(doc["warnings"].size() == 1);
+    REQUIRE(doc["threads"].size() == 2);
+
+    const auto& t0 = doc["threads"][0];
+    CHECK(t0["tid"] == 4242);
+    CHECK(t0["name"] == "main");
+    CHECK(t0["state"] == "S");
+    CHECK(t0["cpu"]["user"] == doctest::Approx(1.2));
+    CHECK_FALSE(t0.contains("python"));
+    REQUIRE(t0["frames"].size() == 3);
+    const auto& f0 = t0["frames"][0];
+    CHECK(f0["kind"] == "native");
+    CHECK(f0["function"] == "futex_wait");
+    CHECK(f0["file"] == "futex-internal.h");
+    CHECK(f0["line"] == 146);
+    CHECK(f0["module"] == "/usr/lib/x86_64-linux-gnu/libc.so.6");
+    CHECK(f0["pc"] == 0x7f0000001234);
+    CHECK(f0["inlined"] == true);
+    CHECK(t0["frames"][1]["offset"] == 0x2b);
+    CHECK(t0["frames"][2]["function"].is_null());
+    CHECK(t0["frames"][2]["line"].is_null());
+    CHECK(t0["frames"][2]["note"] == "(found by frame pointer, no CFI)");
+
+    const auto& t1 = doc["threads"][1];
+    CHECK(t1["python"]["gil"] == true);
+    CHECK(t1["python"]["thread_id"] == 140001);
+    CHECK(t1["error"] == "stack walk stopped: unreadable memory");
+    const auto& pf = t1["frames"][0];
+    CHECK(pf["kind"] == "python");
+    CHECK(pf["function"] == "spin");
+    CHECK(pf["line"] == 28);
+    CHECK(pf["locals"]["spike"] == "True");
+    CHECK_FALSE(pf.contains("pc"));
+}
+
+TEST_CASE("stacks text looks like gdb and eu-stack") {
+    std::ostringstream out;
+    snag::print_stacks_text(out, sample_report());
+    std::string text = out.str();
+    CHECK(text.find("Thread 4242 \"main\" (state S, cpu 1.20s user 0.01s sys)\n") == 0);
+    CHECK(text.find("#0  0x00007f0000001234  futex_wait (libc.so.6) futex-internal.h:146 [inlined]\n") !=
+          std::string::npos);
+    CHECK(text.find("#1  0x00007f0000001234  __lll_lock_wait+0x2b (libc.so.6) lowlevellock.c:49\n") !=
+          std::string::npos);
+    CHECK(text.find("#2  0x0000000000001000  ??  (found by frame pointer, no CFI)\n") != std::string::npos);
+    CHECK(text.find("Thread 4243 \"worker\" (state R) [gil]\n") != std::string::npos);
+    CHECK(text.find("#0  [py] spin (x.py:28)\n") != std::string::npos);
+    CHECK(text.find("        spike = True\n") != std::string::npos);
+    CHECK(text.find("    (stack walk stopped: unreadable memory)\n") != std::string::npos);
+}
