@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <vector>
 
@@ -99,4 +100,28 @@ TEST_CASE("process memory: write then read back") {
     CHECK(std::string(text) == "HELLO");
     memory.read(reinterpret_cast<uint64_t>(text), out, 6);
     CHECK(std::string(out) == "HELLO");
+}
+
+TEST_CASE("process memory: small reads are served from the cache much faster than syscalls") {
+    std::vector<uint64_t> words(128 * 1024);  // 1 MiB, fits the cache
+    for (size_t i = 0; i < words.size(); ++i) words[i] = i * 2654435761u;
+    auto time_reads = [&](ProcessMemory& memory) {
+        uint64_t sum = 0, value = 0;
+        auto start = std::chrono::steady_clock::now();
+        for (size_t i = 0; i < 200000; ++i) {
+            size_t index = (i * 7919) % words.size();
+            memory.read(reinterpret_cast<uint64_t>(&words[index]), &value, sizeof value);
+            sum += value == words[index];
+        }
+        CHECK(sum == 200000);
+        return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count() / 200000;
+    };
+    ProcessMemory cached(::getpid(), 512);
+    ProcessMemory uncached(::getpid(), 0);
+    double cached_ns = time_reads(cached);
+    double uncached_ns = time_reads(uncached);
+    MESSAGE("8-byte reads: cached ", cached_ns, " ns, uncached ", uncached_ns, " ns; syscalls cached ",
+            cached.stats().syscalls, " vs ", uncached.stats().syscalls);
+    CHECK(cached.stats().syscalls <= 257);  // 1 MiB that is not page aligned spans 257 pages
+    CHECK(cached_ns < uncached_ns);
 }

@@ -17,14 +17,19 @@ namespace {
 
 enum class HolderEnd { Signal, Terminate, Exit };
 
-// A stand-in for snag: installs the exit handlers, attaches to target_pid, keeps the attachment.
-Child start_holder(pid_t target_pid, HolderEnd end) {
-    return fork_child([target_pid, end](int fd) {
+// A stand-in for snag: installs the exit handlers, attaches to target_pid, keeps the attachment
+// until a byte arrives on go_fd, then ends as told (or waits for a signal).
+Target* volatile g_held = nullptr;  // reachable, so LeakSanitizer does not flag the deliberate non-destruction
+
+Child start_holder(pid_t target_pid, HolderEnd end, int go_fd) {
+    return fork_child([target_pid, end, go_fd](int fd) {
         attach_registry::install_exit_handlers();
         auto target = attach_process(target_pid, {});
         if (!target) ::_exit(3);
-        target->release();  // no destructor may detach: only the exit paths under test
+        g_held = target->release();  // no destructor may detach: only the exit paths under test
         signal_ready(fd);
+        char byte;
+        if (end != HolderEnd::Signal && ::read(go_fd, &byte, 1) != 1) ::_exit(4);
         if (end == HolderEnd::Terminate) std::terminate();
         if (end == HolderEnd::Exit) std::exit(0);
         for (;;) ::pause();
@@ -35,12 +40,17 @@ Child start_holder(pid_t target_pid, HolderEnd end) {
 int end_holder_and_check(HolderEnd end, int signo) {
     Child target = fork_child([](int fd) { counting_child(fd, 2); });
     REQUIRE(target.pid() > 0);
-    Child holder = start_holder(target.pid(), end);
+    int go[2];
+    REQUIRE(::pipe(go) == 0);
+    Child holder = start_holder(target.pid(), end, go[0]);
+    ::close(go[0]);
     REQUIRE(holder.pid() > 0);
     CHECK(all_threads_stopped(target.pid()));
     if (end == HolderEnd::Signal) ::kill(holder.pid(), signo);
+    (void)!::write(go[1], "g", 1);
+    ::close(go[1]);
     int status = 0;
-    pid_t holder_pid = holder.pid();
+    pid_t holder_pid = holder.release();
     REQUIRE(::waitpid(holder_pid, &status, 0) == holder_pid);
     CHECK_MESSAGE(wait_until_running(target.pid()), "target left stopped after signal ", signo);
     CHECK(counter_advances(target.pid()));
@@ -67,6 +77,7 @@ TEST_CASE("exit safety: std::terminate and exit() detach") {
     CHECK(WTERMSIG(status) == SIGABRT);
     status = end_holder_and_check(HolderEnd::Exit, 0);
     CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
 }
 
 TEST_CASE("exit safety: SIGKILL of the attaching process lets the kernel resume the target") {
@@ -82,7 +93,7 @@ TEST_CASE("exit safety: a signal handled on a non-tracer thread is forwarded to 
         attach_registry::install_exit_handlers();
         auto opened = attach_process(target_pid, {});
         if (!opened) ::_exit(3);
-        opened->release();
+        g_held = opened->release();
         // Only a helper thread can take SIGTERM: the tracer (main) thread blocks it until forwarded.
         std::thread helper([] { for (;;) ::pause(); });
         sigset_t term;
@@ -98,7 +109,7 @@ TEST_CASE("exit safety: a signal handled on a non-tracer thread is forwarded to 
     CHECK(all_threads_stopped(target_pid));
     ::kill(holder.pid(), SIGTERM);
     int status = 0;
-    pid_t holder_pid = holder.pid();
+    pid_t holder_pid = holder.release();
     REQUIRE(::waitpid(holder_pid, &status, 0) == holder_pid);
     CHECK(WIFSIGNALED(status));
     CHECK(wait_until_running(target_pid));
