@@ -38,7 +38,11 @@ void sleep_ms(long ms) {
 void detach_one(int tid, int signal) {
     if (::ptrace(PTRACE_DETACH, tid, nullptr, reinterpret_cast<void*>(static_cast<long>(signal))) == 0) return;
     if (errno != ESRCH) return;
-    if (::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0) return;  // gone, or not ours
+    if (::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0) {
+        int status = 0;
+        ::waitpid(tid, &status, WNOHANG | __WALL);  // a tracee killed while stopped waits to be reaped
+        return;
+    }
     for (int attempt = 0; attempt < 2000; ++attempt) {
         int status = 0;
         pid_t got = ::waitpid(tid, &status, WNOHANG | __WALL);

@@ -204,8 +204,17 @@ TEST_CASE("live: errors name the cause") {
         CHECK(error_of(target_pid) == "process " + std::to_string(target_pid) + " is already traced by " +
                                           std::to_string(tracer.pid()) +
                                           " (fakegdb); detach that debugger or stop it, then try again.");
+        TargetOptions no_stop;  // needs no ptrace relation, so it works beside the debugger
+        no_stop.non_blocking = true;
+        auto reading = attach_process(target_pid, no_stop);
+        REQUIRE(reading);
+        CHECK((*reading)->read_u64(reinterpret_cast<uint64_t>(&g_child_magic)) == child_magic(target_pid));
         tracer.stop();
         CHECK(wait_until_running(target_pid));
+    }
+    SUBCASE("kernel thread") {
+        auto comm = proc::read_file("/proc/2/comm");
+        if (comm && *comm == "kthreadd\n") CHECK(contains(error_of(2), "is a kernel thread"));
     }
     SUBCASE("invalid PID") { CHECK(contains(error_of(0), "invalid PID")); }
 }
