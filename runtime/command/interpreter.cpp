@@ -328,10 +328,20 @@ Expected<void> Interpreter::help(std::string_view args, std::ostream& out) {
         out << it->second << "\n";
         return {};
     }
-    if (host_.match_command("help")) return host_.run_command("help", args, out);
-    if (!args.empty()) return fail("Undefined command: \"" + std::string(args) + "\".  Try \"help\".");
-    out << "Command-language built-ins:\n";
-    for (const auto& [name, text] : builtins()) out << "  " << text << "\n";
+    if (host_.match_command("help")) {
+        auto ok = host_.run_command("help", args, out);
+        if (!ok || !args.empty()) return ok;
+    } else if (!args.empty()) {
+        return fail("Undefined command: \"" + std::string(args) + "\".  Try \"help\".");
+    }
+    out << "\nBuilt into the command language (help NAME for each):\n ";
+    for (const auto& [name, text] : builtins()) out << " " << name;
+    out << "\n";
+    if (!user_.empty()) {
+        out << "User-defined (help user-defined):\n ";
+        for (const auto& [name, cmd] : user_) out << " " << name;
+        out << "\n";
+    }
     return {};
 }
 
