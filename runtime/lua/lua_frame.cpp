@@ -20,10 +20,22 @@ int l_frame_registers(lua_State* L) {
         if (level < 0 || static_cast<size_t>(level) >= frames.size()) return fail("no such frame");
         const StackFrame& f = frames[static_cast<size_t>(level)];
         const Thread* t = s.target().thread(tid);
-        // The innermost physical frame has every register; outer ones only what unwinding recovered.
-        if (f.physical == 0 && t && t->has_registers) push_registers(L, t->regs);
-        else push_registers(L, s.native_stack(tid).frames.at(f.physical).regs);
-        set_bool(L, "complete", f.physical == 0);
+        // Outer frames: what unwinding recovered (rip, rsp, rbp, rbx, r12-r15); the rest keep
+        // the innermost value, as gdb shows them (the CFI leaves them "same value").
+        Registers regs = t && t->has_registers ? t->regs : Registers{};
+        if (f.physical > 0) {
+            const Registers& unwound = s.native_stack(tid).frames.at(f.physical).regs;
+            regs.rip = unwound.rip;
+            regs.rsp = unwound.rsp;
+            regs.rbp = unwound.rbp;
+            regs.rbx = unwound.rbx;
+            regs.r12 = unwound.r12;
+            regs.r13 = unwound.r13;
+            regs.r14 = unwound.r14;
+            regs.r15 = unwound.r15;
+        }
+        push_registers(L, regs);
+        set_bool(L, "unwound", f.physical > 0);
         return 1;
     });
 }

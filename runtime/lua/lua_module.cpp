@@ -96,6 +96,23 @@ int l_symbol(lua_State* L) {
     });
 }
 
+// target:elf_symbol(addr) → name, offset of the ELF symbol containing addr (what gdb's
+// `info symbol` names: "nanosleep", where DWARF says "__GI___nanosleep"), or nil.
+int l_elf_symbol(lua_State* L) {
+    uint64_t addr = check_address(L, 2);
+    Symbolizer& sym = symbols_of(L);
+    return guard(L, [&]() -> Expected<int> {
+        auto found = sym.symbol_at(addr);
+        if (!found) {
+            lua_pushnil(L);
+            return 1;
+        }
+        push_string(L, found->first);
+        lua_pushinteger(L, static_cast<lua_Integer>(found->second));
+        return 2;
+    });
+}
+
 int l_address(lua_State* L) {
     size_t len = 0;
     const char* name = luaL_checklstring(L, 2, &len);
@@ -127,6 +144,7 @@ const luaL_Reg kModuleMethods[] = {
     {"modules", l_modules},
     {"module_at", l_module_at},
     {"symbol", l_symbol},
+    {"elf_symbol", l_elf_symbol},
     {"address", l_address},
     {"addresses", l_addresses},
     {nullptr, nullptr},

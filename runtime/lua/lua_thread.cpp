@@ -96,6 +96,8 @@ void push_thread(lua_State* L, Session& session, const Thread& t) {
     }
     set_field(L, "signal", t.pending_signal);
     set_bool(L, "has_registers", t.has_registers);
+    // glibc on x86_64: fs_base is the thread's pthread_t, which gdb shows as "Thread 0x...".
+    if (t.has_registers && t.regs.fs_base) push_address(L, t.regs.fs_base), lua_setfield(L, -2, "pthread");
     stamp_generation(L, session);
     luaL_setmetatable(L, "snag.Thread");
 }

@@ -230,11 +230,9 @@ Expected<uint64_t> Session::register_value(std::string_view name) {
     }
     const auto& fr = frames(selected_tid_);
     const NativeFrame& native = native_stack(selected_tid_).frames.at(fr.at(selected_frame_).physical);
-    auto v = register_by_name(native.regs, name);
+    // gdb's rule on x86_64: registers the CFI does not describe keep the inner frame's value.
+    auto v = register_by_name(is_callee_saved(name) ? native.regs : thread->regs, name);
     if (!v) return fail("Invalid register `" + std::string(name) + "'");
-    if (!is_callee_saved(name))
-        return fail("value of $" + std::string(name) + " is not saved in frame " +
-                    std::to_string(selected_frame_));
     return *v;
 }
 

@@ -41,16 +41,22 @@ command{
     if args.raw:match("^%s*$") then ctx:fail("Argument required (address).") end
     local addr, err = expr.value(args.raw)
     if not addr then ctx:fail(err) end
-    local sym = target:symbol(addr)
-    if not sym then
-      ctx:printf("No symbol matches %s.\n", args.raw:gsub("^%s+", ""):gsub("%s+$", ""))
+    -- gdb names the ELF symbol here (clock_nanosleep), not the DWARF one (__GI___clock_nanosleep).
+    local name, offset = target:elf_symbol(addr)
+    if not name then
+      local sym = target:symbol(addr)
+      if sym then name, offset = sym.name, sym.offset end
+    end
+    if not name then
+      ctx:printf("No symbol matches %s.\n", (args.raw:gsub("^%s+", ""):gsub("%s+$", "")))
       return
     end
-    local where = sym.module and (" in " .. sym.module) or ""
-    if sym.offset and sym.offset ~= 0 then
-      ctx:printf("%s + %d%s\n", sym.name, sym.offset, where)
+    local m = target:module_at(addr)
+    local where = m and (" in " .. m.path) or ""
+    if offset and offset ~= 0 then
+      ctx:printf("%s + %d%s\n", name, offset, where)
     else
-      ctx:printf("%s%s\n", sym.name, where)
+      ctx:printf("%s%s\n", name, where)
     end
   end,
 }

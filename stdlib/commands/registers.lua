@@ -4,9 +4,6 @@ local fmt = require("snag.format")
 local ORDER = { "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11",
                 "r12", "r13", "r14", "r15", "rip", "eflags", "cs", "ss", "ds", "es", "fs", "gs",
                 "fs_base", "gs_base" }
--- What an outer frame recovers on x86_64; the rest are "<not saved>" there.
-local CALLEE_SAVED = { rip = true, rsp = true, rbp = true, rbx = true, r12 = true, r13 = true,
-                       r14 = true, r15 = true }
 local FLAGS = { {0, "CF"}, {2, "PF"}, {4, "AF"}, {6, "ZF"}, {7, "SF"}, {8, "TF"}, {9, "IF"},
                 {10, "DF"}, {11, "OF"} }
 
@@ -34,18 +31,13 @@ end
 command{
   name = "info registers", aliases = {"i r", "info reg"}, args = "[REG...]",
   help = "Show the selected frame's registers (all general ones, or the ones named).\n" ..
-         "Outer frames show only what unwinding recovers (rip, rsp, rbp, rbx, r12-r15).",
+         "In outer frames, registers unwinding does not recover (all but rip, rsp, rbp, rbx,\n" ..
+         "r12-r15) show the innermost frame's value, as gdb does.",
   run = function(ctx, args)
     local f = ctx:frame()
     local th = ctx:thread()
     if not th then ctx:fail("The program has no registers now.") end
-    local regs, complete
-    if f then
-      regs = f:registers()
-      complete = regs.complete
-    else
-      regs, complete = th:registers(), true
-    end
+    local regs = f and f:registers() or th:registers()
     local names = #args > 0 and {} or ORDER
     for _, a in ipairs(args) do names[#names + 1] = (a:gsub("^%$", "")) end
     for _, name in ipairs(names) do
@@ -53,11 +45,7 @@ command{
       if name == "pc" then v = regs.rip elseif name == "sp" then v = regs.rsp
       elseif name == "fp" then v = regs.rbp end
       if v == nil then ctx:fail("Invalid register `%s'", name) end
-      if not complete and not CALLEE_SAVED[name] and name ~= "pc" and name ~= "sp" and name ~= "fp" then
-        ctx:printf("%-15s%s\n", name, "<not saved>")
-      else
-        ctx:printf("%-15s%-19s%s\n", name, fmt.hex(v), natural(name, v))
-      end
+      ctx:printf("%-15s%-19s%s\n", name, fmt.hex(v), natural(name, v))
     end
   end,
 }

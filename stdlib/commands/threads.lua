@@ -23,11 +23,11 @@ command{
     local wanted = {}
     for _, w in ipairs(args) do wanted[tonumber(w) or -1] = true end
     local current = snag.selected_thread()
-    ctx:print("  Id   Target Id                                  Frame ")
+    ctx:print("  Id   Target Id                                         Frame ")
     for _, th in ipairs(target:threads()) do
       if #args == 0 or wanted[th.num] then
         local mark = th.tid == current and "*" or " "
-        ctx:printf("%s %-4d %-42s %s\n", mark, th.num, fmt.thread_label(th), top_frame_text(th))
+        ctx:printf("%s %-4d %-49s %s\n", mark, th.num, fmt.thread_label(th), top_frame_text(th))
       end
     end
   end,
@@ -40,14 +40,14 @@ command{
     if #args == 0 then
       local th = ctx:thread()
       if not th then ctx:fail("No thread selected.") end
-      ctx:printf("[Current thread is %d (%s)]\n", th.num, fmt.thread_label(th))
+      ctx:printf("[Current thread is %d (%s)]\n", th.num, fmt.thread_label(th, false))
       return
     end
     local n = math.tointeger(tonumber(args[1]))
     local th = n and by_number(n)
     if not th then ctx:fail("Invalid thread ID: %s", args[1]) end
     snag.select_thread(th.tid)
-    ctx:printf("[Switching to thread %d (%s)]\n", th.num, fmt.thread_label(th))
+    ctx:printf("[Switching to thread %d (%s)]\n", th.num, fmt.thread_label(th, false))
     local f = th:frame(0)
     if f then ctx:print(fmt.frame_line(f)) end
   end,

@@ -23,7 +23,7 @@ function M.frame_body(f, with_address)
   end
   if f.file and f.line and f.line > 0 then
     text = text .. " at " .. f.file .. ":" .. f.line
-  elseif f.module then
+  elseif f.module and f["function"] then
     text = text .. " from " .. f.module
   end
   return text
@@ -35,10 +35,12 @@ function M.frame_line(f)
   return string.format("#%-2d %s", f.level, M.frame_body(f, true))
 end
 
--- gdb's thread label: 'LWP 1234 "name"'.
-function M.thread_label(th)
-  local label = "LWP " .. th.tid
-  if th.name and th.name ~= "" then label = label .. ' "' .. th.name .. '"' end
+-- gdb's thread label: 'Thread 0x7f.. (LWP 1234) "name"' (pthread_t when known); no name
+-- when with_name is false, as in [Current thread is ...].
+function M.thread_label(th, with_name)
+  local label = th.pthread and string.format("Thread 0x%x (LWP %d)", th.pthread, th.tid)
+                or ("LWP " .. th.tid)
+  if with_name ~= false and th.name and th.name ~= "" then label = label .. ' "' .. th.name .. '"' end
   return label
 end
 

@@ -59,17 +59,17 @@ TEST_CASE("commands: matching multi-word names, aliases and unique prefixes") {
 TEST_CASE("commands: info threads, thread, thread apply") {
     auto s = make_session();
     std::string threads = run(*s, "info threads");
-    CHECK(contains(threads, "* 1    LWP 100 \"main\""));
+    CHECK(contains(threads, "* 1    Thread 0x7f0000001000 (LWP 100) \"main\""));
     CHECK(contains(threads, "  2    LWP 101 \"worker\""));
     CHECK(contains(threads, "0x0000000000401105 in worker_loop () at /src/fake.c:40"));
-    CHECK(run(*s, "thread") == "[Current thread is 1 (LWP 100 \"main\")]\n");
+    CHECK(run(*s, "thread") == "[Current thread is 1 (Thread 0x7f0000001000 (LWP 100))]\n");
     std::string switched = run(*s, "thread 2");
-    CHECK(contains(switched, "[Switching to thread 2 (LWP 101 \"worker\")]"));
+    CHECK(contains(switched, "[Switching to thread 2 (LWP 101)]"));
     CHECK(contains(switched, "#0  0x0000000000401105 in worker_loop () at /src/fake.c:40"));
     CHECK(s->selected_thread() == 101);
     CHECK(run(*s, "thread 9") == "ERROR: Invalid thread ID: 9");
     std::string all = run(*s, "thread apply all bt 1");
-    CHECK(all.find("Thread 2 (LWP 101") < all.find("Thread 1 (LWP 100"));  // gdb's order
+    CHECK(all.find("Thread 2 (LWP 101") < all.find("Thread 1 (Thread 0x7f0000001000 (LWP 100)"));  // gdb's order
     CHECK(contains(all, "#0  0x0000000000401005 in main () at /src/fake.c:10"));
     CHECK(s->selected_thread() == 101);  // selection restored
     std::string one = run(*s, "thread apply 1 info registers rip");
@@ -102,7 +102,7 @@ TEST_CASE("commands: info registers, info symbol, info sharedlibrary, ptype") {
     CHECK(contains(regs, "rsp            0x7000             0x7000\n"));
     REQUIRE(s->select_frame(1));
     std::string outer = run(*s, "info registers rax rbx");
-    CHECK(outer == "rax            <not saved>\nrbx            0x77               119\n");
+    CHECK(outer == "rax            0xfffffffffffffe00 -512\nrbx            0x77               119\n");
     CHECK(run(*s, "info registers xyz") == "ERROR: Invalid register `xyz'");
     CHECK(run(*s, "info symbol 0x401005") == "main + 5 in /usr/bin/fake\n");
     CHECK(run(*s, "info symbol main") == "main in /usr/bin/fake\n");

@@ -33,6 +33,7 @@ public:
             t.regs.rbp = 0x7100;
             t.regs.rax = static_cast<unsigned long long>(-512);
             t.regs.eflags = 0x246;
+            t.regs.fs_base = i == 0 ? 0x7f0000001000 : 0;
             threads_.push_back(t);
         }
         std::string data(0x100, '\0');
