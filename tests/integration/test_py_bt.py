@@ -1,0 +1,139 @@
+"""py-bt against ground truth: every CPython on the machine × live / gcore / snag dump /
+stripped libpython. Each scenario writes its own stacks (sys._current_frames() +
+traceback.extract_stack) before signalling ready; snag's function, file and line must equal
+them for every frame of every thread."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+# Scenarios whose truth lists every thread (checked frame by frame on every interpreter).
+TRUTH_SCENARIOS = ["py_threads.py", "py_generators.py", "py_recursion.py", "py_class_method.py",
+                   "py_unicode.py", "py_deadlock_rlock.py", "py_deadlock_lock.py",
+                   "py_nested_exception.py"]
+
+
+def expected_name(frame, interp):
+    if interp.version[:2] >= (3, 11) and frame.get("qualname"):
+        return frame["qualname"]
+    return frame["function"]
+
+
+def compare(truth, stacks, interp, what):
+    problems = []
+    pairs = h.python_threads(truth, stacks)
+    h.check(pairs, "%s: the scenario's truth lists no threads" % what)
+    for t, s in pairs:
+        if s is None:
+            problems.append("thread %s (%s) missing" % (t.get("native_id") or t["ident"], t["name"]))
+            continue
+        got = [f for f in s["frames"] if f["kind"] == "python"]
+        want = t["frames"]
+        if len(got) != len(want):
+            problems.append("thread %s: %d frames, truth has %d: got %s"
+                            % (t["name"], len(got), len(want),
+                               [(f["function"], f["line"]) for f in got]))
+            continue
+        for i, (g, w) in enumerate(zip(got, want)):
+            exp = (expected_name(w, interp), w["file"], w["line"])
+            have = (g["function"], g["file"], g["line"])
+            if exp != have:
+                problems.append("thread %s frame #%d: snag %s, truth %s" % (t["name"], i, have, exp))
+        if t.get("name") and s.get("name") != t["name"]:
+            problems.append("thread %s: snag names it %r" % (t["name"], s.get("name")))
+    h.check(not problems, "%s: %s" % (what, "; ".join(problems[:6])))
+    return len(pairs)
+
+
+def py_bt(target, *extra):
+    return h.snag_json("py-bt", target, "--json", *extra)
+
+
+def for_each_interpreter(register):
+    for interp in h.interpreters(lo=(3, 6), hi=(3, 13)):
+        register(interp)
+
+
+def register_cases(interp):
+    label = interp.label
+
+    @h.case("live-scenarios-%s" % label)
+    def live():
+        for script in TRUTH_SCENARIOS:
+            with h.py_scenario(interp, script) as s:
+                compare(s.truth, py_bt(s.pid), interp, script)
+
+    @h.case("gcore-%s" % label)
+    def gcore():
+        with h.py_scenario(interp, "py_threads.py") as s:
+            core = h.gcore(s.pid, os.path.join(s.dir, "core"))
+            live_stacks = py_bt(s.pid)
+            s.stop()
+            compare(s.truth, py_bt(core), interp, "gcore")
+            compare(s.truth, live_stacks, interp, "live")
+
+    @h.case("snag-dump-%s" % label)
+    def dump():
+        if not h.has_subcommand("dump"):
+            h.skip("this snag has no dump subcommand")
+        with h.py_scenario(interp, "py_threads.py") as s:
+            core = os.path.join(s.dir, "snag.core")
+            h.snag("dump", s.pid, "-o", core, check=True)
+            s.stop()
+            compare(s.truth, py_bt(core), interp, "snag dump")
+
+    @h.case("stripped-libpython-%s" % label)
+    def stripped():
+        libdir = h.strip_libpython(interp, "debug")
+        with h.py_scenario(interp, "py_threads.py", env={"LD_LIBRARY_PATH": libdir}) as s:
+            doc = py_bt(s.pid)
+            h.check("DWARF" not in doc["python"]["layout_source"],
+                    "stripped libpython still gave DWARF layouts: %s" % doc["python"]["layout_source"])
+            compare(s.truth, doc, interp, "stripped")
+
+    @h.case("locks-and-gil-%s" % label)
+    def locks():
+        with h.py_scenario(interp, "py_deadlock_rlock.py") as s:
+            doc = py_bt(s.pid)
+            locks = set(s.truth["locks"].values())
+            owners = {}
+            waits = []
+            for t in doc["threads"]:
+                py = t.get("python") or {}
+                w = py.get("waiting_on")
+                if w and w.get("address") in locks:
+                    waits.append((py["thread_id"], w["address"], w["lock"]["owner_thread_id"]))
+                owners[py.get("thread_id")] = t
+            h.check(len(waits) == 2, "expected two threads waiting on the RLocks, got %s" % waits)
+            for me, lock, owner in waits:
+                h.check(owner in owners and owner != me, "RLock %#x owner %#x is not another thread" % (lock, owner))
+            h.check(not any((t.get("python") or {}).get("gil") for t in doc["threads"]),
+                    "no thread should hold the GIL in a deadlock")
+
+    @h.case("exception-%s" % label)
+    def exception():
+        with h.py_scenario(interp, "py_nested_exception.py") as s:
+            doc = py_bt(s.pid)
+            want = s.truth["exception"]["type"]
+            seen = [l["type"] for t in doc["threads"]
+                    for l in ((t.get("python") or {}).get("exception") or {}).get("chain", [])]
+            h.check(want in seen, "exception %s not reported (saw %s)" % (want, seen))
+
+
+for_each_interpreter(register_cases)
+
+
+@h.case("not-python")
+def not_python():
+    exe = h.scenario_bin("native_threads")
+    if not exe:
+        h.skip("native_threads scenario not built")
+    with h.start_scenario([exe]) as s:
+        r = h.snag("py-bt", s.pid)
+        h.check(r.returncode == 2, "exit %d, expected 2" % r.returncode)
+        h.check("no CPython interpreter found in %d" % s.pid in r.stderr, "message: %s" % r.stderr)
+
+
+if __name__ == "__main__":
+    h.main()
