@@ -109,21 +109,36 @@ def bt_cycles():
         assert_progress(s.pid)
 
 
+def any_stopped(pid):
+    return any(state in ("t", "T") for state in states(pid).values())
+
+
 @h.case("snag killed by a signal at a random moment: the scenario runs on")
 def killed_snag():
+    """Even runs are killed the moment the scenario is seen stopped (snag holds it), odd runs
+    after a random delay (startup, attach, unwinding or printing)."""
     need_bt()
     rng = random.Random(1234)
+    held = 0
     with scenario() as s:
         for signo in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGKILL):
-            for i in range(15):
+            for i in range(16):
                 p = subprocess.Popen([h.SNAG, "bt", str(s.pid)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
-                time.sleep(rng.uniform(0, 0.03))
+                if i % 2 == 0:
+                    while p.poll() is None and not any_stopped(s.pid):
+                        pass
+                else:
+                    time.sleep(rng.uniform(0, 0.1))
+                if any_stopped(s.pid) and p.poll() is None:
+                    held += 1
                 p.send_signal(signo)
                 p.wait(timeout=30)
                 assert_running(s.pid, "after %s #%d (snag exit %s)" % (signal.Signals(signo).name, i, p.returncode))
         h.check(s.alive(), "scenario died: " + s.output()[-1000:])
         assert_progress(s.pid)
+    print("  %d of 64 signals reached snag while it held the scenario stopped" % held)
+    h.check(held >= 8, "only %d kills hit snag while it held the scenario; the test lost its point" % held)
 
 
 @h.case("snag bt with a closed output pipe (SIGPIPE)")
