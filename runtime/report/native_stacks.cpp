@@ -12,7 +12,21 @@ std::vector<NativeStack> unwind_threads(Target& target, Unwinder& unwinder, size
     return stacks;
 }
 
+const std::vector<Symbol>& SymbolMemo::at(uint64_t pc, bool call_site) {
+    auto& memo = memo_[call_site ? 1 : 0];
+    auto it = memo.find(pc);
+    if (it != memo.end()) return it->second;
+    std::vector<Symbol> found = symbols_.symbolize(pc, call_site);
+    if (found.empty()) found.emplace_back();
+    return memo.emplace(pc, std::move(found)).first->second;
+}
+
 std::vector<FrameReport> symbolize_stack(Symbolizer& symbols, const NativeStack& stack) {
+    SymbolMemo memo(symbols);
+    return symbolize_stack(memo, stack);
+}
+
+std::vector<FrameReport> symbolize_stack(SymbolMemo& symbols, const NativeStack& stack) {
     std::vector<FrameReport> frames;
     frames.reserve(stack.frames.size() + 4);
     for (size_t i = 0; i < stack.frames.size(); ++i) {
@@ -20,9 +34,7 @@ std::vector<FrameReport> symbolize_stack(Symbolizer& symbols, const NativeStack&
         // Return addresses point after the call; the frame above a signal frame was interrupted
         // exactly at its pc, and the signal trampoline itself is entered at its first byte.
         bool call_site = i > 0 && !stack.frames[i - 1].is_signal_frame && !native.is_signal_frame;
-        std::vector<Symbol> symbols_at_pc = symbols.symbolize(native.pc, call_site);
-        if (symbols_at_pc.empty()) symbols_at_pc.emplace_back();
-        for (const Symbol& symbol : symbols_at_pc) {
+        for (const Symbol& symbol : symbols.at(native.pc, call_site)) {
             FrameReport frame;
             frame.pc = native.pc;
             frame.function = symbol.function;
@@ -42,7 +54,7 @@ std::vector<FrameReport> symbolize_stack(Symbolizer& symbols, const NativeStack&
     return frames;
 }
 
-ThreadReport native_thread_report(const Thread& thread, Symbolizer& symbols, const NativeStack& stack) {
+ThreadReport native_thread_report(const Thread& thread, SymbolMemo& symbols, const NativeStack& stack) {
     ThreadReport report;
     report.tid = thread.tid;
     report.name = thread.name;
@@ -81,11 +93,12 @@ StackReport native_report(const Target& target, Symbolizer& symbols,
     report.target = describe_target(target);
     report.warnings = target.warnings();
     report.threads.reserve(stacks.size());
+    SymbolMemo memo(symbols);
     for (const NativeStack& stack : stacks) {
         const Thread* thread = target.thread(stack.tid);
         Thread fallback;
         fallback.tid = stack.tid;
-        report.threads.push_back(native_thread_report(thread ? *thread : fallback, symbols, stack));
+        report.threads.push_back(native_thread_report(thread ? *thread : fallback, memo, stack));
     }
     return report;
 }

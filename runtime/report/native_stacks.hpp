@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -19,11 +20,23 @@ inline constexpr size_t kDefaultMaxDepth = 256;
 std::vector<NativeStack> unwind_threads(Target& target, Unwinder& unwinder,
                                         size_t max_depth = kDefaultMaxDepth);
 
+// Remembers symbols per (pc, call site): threads of one program share most of their pcs.
+class SymbolMemo {
+public:
+    explicit SymbolMemo(Symbolizer& symbols) : symbols_(symbols) {}
+    const std::vector<Symbol>& at(uint64_t pc, bool call_site);
+
+private:
+    Symbolizer& symbols_;
+    std::unordered_map<uint64_t, std::vector<Symbol>> memo_[2];
+};
+
 // One stack's frames, innermost first, inlined calls expanded into extra frames at the same pc.
+std::vector<FrameReport> symbolize_stack(SymbolMemo& symbols, const NativeStack& stack);
 std::vector<FrameReport> symbolize_stack(Symbolizer& symbols, const NativeStack& stack);
 
 // Header (tid, name, state, CPU) from the target's thread plus its symbolized frames.
-ThreadReport native_thread_report(const Thread& thread, Symbolizer& symbols, const NativeStack& stack);
+ThreadReport native_thread_report(const Thread& thread, SymbolMemo& symbols, const NativeStack& stack);
 
 // The JSON "target" object: kind, pid, name, executable, cmdline, signal.
 std::vector<std::pair<std::string, std::string>> describe_target(const Target& target);
