@@ -6,6 +6,7 @@
   scenario function in both top-5s; snag's top 5 appear in gdb's order; from the scenario
   function outward, frames agree one for one (by normalized name or by pc).
 - gdb and eu-stack read snag's dump: every TID listed, scenario functions found.
+- Attach/detach 100 times: the scenario keeps running and its "tick N" output stays intact.
 """
 import argparse
 import os
@@ -232,6 +233,29 @@ def eu_stack_reads_dump():
         for t in s.truth["threads"]:
             h.check(t["function"] in seen[t["tid"]], "eu-stack: thread %d lacks %s: %s"
                     % (t["tid"], t["function"], seen[t["tid"]]))
+
+
+@h.case("attach and detach 100 times: the process runs on, its output intact")
+def attach_detach_100():
+    with h.start_scenario([exe()], env={"SNAG_TICKS": "1"}) as s:
+        for i in range(100):
+            r = h.snag("bt", s.pid, "--json")
+            h.check(r.returncode == 0, "attach %d: snag exited %d: %s"
+                    % (i, r.returncode, r.stderr.strip()))
+        still_running(s)
+        with open(os.path.join(s.dir, "stdout")) as f:
+            before = len(f.read().splitlines())
+        h.check(h._wait_until(lambda: len(open(os.path.join(s.dir, "stdout")).read()
+                                          .splitlines()) > before + 5, 10),
+                "the ticker stopped printing after the attaches")
+        s.stop()
+        with open(os.path.join(s.dir, "stdout")) as f:
+            lines = f.read().splitlines()
+        if lines and not lines[-1].startswith("tick "):
+            lines.pop()  # killed mid-line
+        for n, line in enumerate(lines[:-1]):
+            h.check(line == "tick %d" % n, "output line %d is %r, expected 'tick %d'"
+                    % (n, line, n))
 
 
 if __name__ == "__main__":
