@@ -24,6 +24,7 @@ struct SessionAccess {
     static std::vector<std::ostream*>& outputs(Session& s) { return s.outputs_; }
     static LuaHeap* heap(Session& s) { return s.heap_; }
     static const SessionOptions& options(Session& s) { return s.options_; }
+    static std::unique_ptr<PythonCache>& python(Session& s) { return s.python_; }
 };
 
 namespace lua_detail {
@@ -104,6 +105,7 @@ void bind_frames(lua_State* L);                     // lua_frame.cpp
 void bind_modules(lua_State* L);                    // lua_module.cpp
 void bind_types(lua_State* L);                      // lua_types.cpp
 void bind_session(lua_State* L);                    // lua_session.cpp: `snag.*`, print, cmd
+void bind_python(lua_State* L);                     // lua_python.cpp: target:python()
 void push_thread(lua_State* L, Session& session, const Thread& thread);
 void push_frame(lua_State* L, Session& session, int tid, size_t index);
 void push_registers(lua_State* L, const Registers& regs);

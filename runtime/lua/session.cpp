@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "lua/lua_support.hpp"
+#include "lua/python_cache.hpp"
 #include "lua/registers.hpp"
 #include "lua/sandbox.hpp"
 
@@ -88,6 +89,7 @@ Expected<void> Session::start_lua() {
     bind_frames(L_);
     bind_modules(L_);
     bind_types(L_);
+    bind_python(L_);
     heap_->relaxed--;
     return {};
 }
@@ -201,6 +203,7 @@ Expected<void> Session::select_frame(size_t index) {
 void Session::target_resumed() {
     ++generation_;
     stacks_.clear();
+    python_.reset();
     selected_frame_ = 0;
 }
 

@@ -23,6 +23,8 @@ struct lua_State;
 
 namespace snag {
 
+struct PythonCache;  // runtime/lua/python_cache.hpp: CPython state read once per stop
+
 // A command registered from Lua with command{ name=, aliases=, help=, args=, live_only=, run= }.
 struct CommandInfo {
     std::string name;                  // may contain spaces: "info threads", "thread apply"
@@ -189,6 +191,7 @@ private:
     std::vector<std::unique_ptr<CachedStack>> stacks_;
     std::vector<std::pair<std::string, ConvenienceValue>> convenience_;
     std::vector<std::unique_ptr<TypeInfo>> synthesized_types_;  // base types, pointers
+    std::unique_ptr<PythonCache> python_;
     int selected_tid_ = 0;
     size_t selected_frame_ = 0;
     uint64_t generation_ = 1;

@@ -1,0 +1,311 @@
+// CPython in Lua: target.python (nil unless the target runs CPython) with version, threads
+// (GIL, GC, names, frames, locals, locks waited on, exceptions), repr of objects and sys.modules.
+// The state is read once per stop and shared by every command (thread apply all py-bt).
+#include <cstring>
+#include <map>
+
+#include "lua/lua_support.hpp"
+#include "lua/python_cache.hpp"
+#include "python/merge.hpp"
+
+namespace snag {
+
+namespace {
+
+const char* kPythonMeta = "snag.Python";
+
+// Discovery happens once per stop; its failure (no CPython) is remembered too.
+Expected<PythonCache*> python_cache(Session& s) {
+    auto& cache = SessionAccess::python(s);
+    if (!cache) cache = std::make_unique<PythonCache>();
+    if (!cache->runtime) cache->runtime = python::find_python_runtime(s.target(), s.symbols());
+    if (!*cache->runtime) return std::unexpected(cache->runtime->error());
+    if (!cache->memory) {
+        cache->memory = std::make_unique<python::Memory>(s.target());
+        cache->objects = std::make_unique<python::Objects>(*cache->memory, (*cache->runtime)->layout);
+    }
+    return cache.get();
+}
+
+std::vector<FrameReport> native_reports(Session& s, int tid) {
+    std::vector<FrameReport> out;
+    for (const auto& f : s.frames(tid)) {
+        FrameReport r;
+        r.pc = f.pc;
+        r.function = f.symbol.function;
+        r.offset = f.symbol.offset;
+        if (f.symbol.module) r.module = f.symbol.module->path;
+        r.inlined = f.symbol.inlined;
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+const python::PythonState& python_state(Session& s, PythonCache& c, bool locals) {
+    auto& slot = locals ? c.state_with_locals : c.state;
+    if (!slot) {
+        python::ReadOptions options;
+        options.locals = locals;
+        slot = python::read_python_state(s.target(), **c.runtime, options);
+        // Waiting for the GIL shows only in the native stack (take_gil in the eval loop).
+        for (auto& t : slot->threads)
+            if (!t.holds_gil && t.tid != 0)
+                t.waiting_for_gil = python::native_stack_waits_for_gil(native_reports(s, t.tid));
+    }
+    return *slot;
+}
+
+void push_frames(lua_State* L, const python::FrameChain& chain) {
+    lua_createtable(L, static_cast<int>(chain.frames.size()), 1);
+    for (size_t i = 0; i < chain.frames.size(); ++i) {
+        const python::PyFrame& f = chain.frames[i];
+        lua_createtable(L, 0, 8);
+        set_field(L, "level", static_cast<lua_Integer>(i));
+        set_field(L, "function", f.function);
+        set_field(L, "file", f.file);
+        set_field(L, "line", f.line);
+        push_address(L, f.address);
+        lua_setfield(L, -2, "address");
+        push_address(L, f.code);
+        lua_setfield(L, -2, "code");
+        set_bool(L, "entry", f.entry);
+        lua_createtable(L, static_cast<int>(f.locals.size()), 0);
+        for (size_t j = 0; j < f.locals.size(); ++j) {
+            lua_createtable(L, 0, 2);
+            set_field(L, "name", f.locals[j].first);
+            set_field(L, "value", f.locals[j].second);
+            lua_rawseti(L, -2, static_cast<lua_Integer>(j + 1));
+        }
+        lua_setfield(L, -2, "locals");
+        lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+    }
+    if (!chain.error.empty()) set_field(L, "error", chain.error);
+}
+
+void push_wait(lua_State* L, const python::WaitTarget& w) {
+    lua_createtable(L, 0, 4);
+    set_field(L, "function", w.function);
+    set_field(L, "type", w.type);
+    push_address(L, w.address);
+    lua_setfield(L, -2, "address");
+    if (w.lock) {
+        lua_createtable(L, 0, 5);
+        set_field(L, "kind", w.lock->kind);
+        push_address(L, w.lock->address);
+        lua_setfield(L, -2, "address");
+        set_bool(L, "locked", w.lock->locked);
+        push_address(L, w.lock->owner_thread_id);
+        lua_setfield(L, -2, "owner_thread_id");
+        set_field(L, "count", static_cast<lua_Integer>(w.lock->count));
+        lua_setfield(L, -2, "lock");
+    }
+}
+
+void push_exception(lua_State* L, const python::ThreadException& e) {
+    lua_createtable(L, 0, 2);
+    set_field(L, "state", e.state);
+    lua_createtable(L, static_cast<int>(e.chain.size()), 0);
+    for (size_t i = 0; i < e.chain.size(); ++i) {
+        lua_createtable(L, 0, 4);
+        set_field(L, "relation", e.chain[i].relation);
+        set_field(L, "type", e.chain[i].type);
+        set_field(L, "value", e.chain[i].value);
+        push_address(L, e.chain[i].address);
+        lua_setfield(L, -2, "address");
+        lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+    }
+    lua_setfield(L, -2, "chain");
+}
+
+void push_py_thread(lua_State* L, const python::PyThread& t, const std::string& status) {
+    lua_createtable(L, 0, 14);
+    set_field(L, "tid", t.tid);
+    push_address(L, t.thread_id);
+    lua_setfield(L, -2, "thread_id");
+    push_address(L, t.thread_state);
+    lua_setfield(L, -2, "thread_state");
+    set_field(L, "interpreter_id", t.interpreter_id);
+    set_field(L, "name", t.name);
+    set_bool(L, "gil", t.holds_gil);
+    set_bool(L, "waiting_for_gil", t.waiting_for_gil);
+    set_bool(L, "gc", t.gc_running);
+    set_field(L, "status", status);
+    push_frames(L, t.stack);
+    lua_setfield(L, -2, "frames");
+    if (t.waiting_on) {
+        push_wait(L, *t.waiting_on);
+        lua_setfield(L, -2, "waiting_on");
+    }
+    if (t.exception) {
+        push_exception(L, *t.exception);
+        lua_setfield(L, -2, "exception");
+    }
+}
+
+// py:threads{locals = true} → the thread states of every interpreter, in CPython's order.
+int l_threads(lua_State* L) {
+    check_generation(L, 1, "python");
+    bool locals = false;
+    if (lua_istable(L, 2)) {
+        lua_getfield(L, 2, "locals");
+        locals = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
+    Session& s = SessionAccess::of(L);
+    return guard(L, [&]() -> Expected<int> {
+        auto cache = python_cache(s);
+        if (!cache) return std::unexpected(cache.error());
+        const auto& state = python_state(s, **cache, locals);
+        auto report = python::build_py_report(state, s.target().threads(), {}, false);
+        std::map<const python::PyThread*, std::string> status;
+        for (const auto& v : report.threads)
+            if (v.python) status[v.python] = v.status;
+        lua_createtable(L, static_cast<int>(state.threads.size()), 0);
+        for (size_t i = 0; i < state.threads.size(); ++i) {
+            push_py_thread(L, state.threads[i], status[&state.threads[i]]);
+            lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+        }
+        return 1;
+    });
+}
+
+int l_gil_holder(lua_State* L) {
+    check_generation(L, 1, "python");
+    Session& s = SessionAccess::of(L);
+    return guard(L, [&]() -> Expected<int> {
+        auto cache = python_cache(s);
+        if (!cache) return std::unexpected(cache.error());
+        for (const auto& t : python_state(s, **cache, false).threads)
+            if (t.holds_gil) {
+                lua_pushinteger(L, t.tid);
+                return 1;
+            }
+        lua_pushnil(L);
+        return 1;
+    });
+}
+
+// py:repr(addr [, depth]) → Python-like repr of the object at addr.
+int l_repr(lua_State* L) {
+    uint64_t addr = check_address(L, 2);
+    lua_Integer depth = luaL_optinteger(L, 3, 3);
+    Session& s = SessionAccess::of(L);
+    return guard(L, [&]() -> Expected<int> {
+        auto cache = python_cache(s);
+        if (!cache) return std::unexpected(cache.error());
+        python::ReprLimits limits;
+        limits.depth = static_cast<int>(depth);
+        push_string(L, (*cache)->objects->repr(addr, limits));
+        return 1;
+    });
+}
+
+int l_type_name(lua_State* L) {
+    uint64_t addr = check_address(L, 2);
+    Session& s = SessionAccess::of(L);
+    return guard(L, [&]() -> Expected<int> {
+        auto cache = python_cache(s);
+        if (!cache) return std::unexpected(cache.error());
+        push_string(L, (*cache)->objects->type_name(addr));
+        return 1;
+    });
+}
+
+// py:modules() → sys.modules of the main interpreter: {name, file} sorted by name.
+int l_modules(lua_State* L) {
+    Session& s = SessionAccess::of(L);
+    return guard(L, [&]() -> Expected<int> {
+        auto cache = python_cache(s);
+        if (!cache) return std::unexpected(cache.error());
+        const python::PythonRuntime& rt = *(*(*cache)->runtime);
+        if (rt.layout.is_modules == python::kAbsent)
+            return fail("this Python's layout does not locate sys.modules");
+        python::Memory& mem = *(*cache)->memory;
+        python::Objects& obj = *(*cache)->objects;
+        uint64_t interp = mem.ptr(rt.interp_head_at);
+        uint64_t modules = interp ? mem.ptr(interp + static_cast<uint64_t>(rt.layout.is_modules)) : 0;
+        if (modules == 0) return fail("cannot read sys.modules (no interpreter state)");
+        std::map<std::string, std::string> found;
+        for (const auto& [key, module] : obj.dict_items(modules)) {
+            auto name = obj.str(key);
+            if (!name) continue;
+            std::string file;
+            for (const auto& [attr, value] : obj.instance_attributes(module, 64))
+                if (attr == "__file__") file = obj.str(value).value_or("");
+            found[*name] = file;
+        }
+        lua_createtable(L, static_cast<int>(found.size()), 0);
+        lua_Integer i = 0;
+        for (const auto& [name, file] : found) {
+            lua_createtable(L, 0, 2);
+            set_field(L, "name", name);
+            if (!file.empty()) set_field(L, "file", file);
+            lua_rawseti(L, -2, ++i);
+        }
+        return 1;
+    });
+}
+
+// target:find_python() → the CPython object, or nil and why not (target.python is the same
+// object without the reason).
+int l_python(lua_State* L) {
+    Session& s = SessionAccess::of(L);
+    return guard(L, [&]() -> Expected<int> {
+        auto cache = python_cache(s);
+        if (!cache) {
+            lua_pushnil(L);
+            push_string(L, cache.error().message);
+            return 2;
+        }
+        const python::PythonRuntime& rt = *(*(*cache)->runtime);
+        const auto& state = python_state(s, **cache, false);
+        lua_createtable(L, 0, 8);
+        set_field(L, "version", rt.version);
+        set_field(L, "module", rt.module_path);
+        set_field(L, "found_by", rt.found_by);
+        set_field(L, "layout_source", state.layout_source);
+        set_bool(L, "gil_known", state.gil_known);
+        set_bool(L, "gc_collecting", state.gc_collecting);
+        stamp_generation(L, s);
+        luaL_setmetatable(L, kPythonMeta);
+        return 1;
+    });
+}
+
+// target.python reads like a field (nil without CPython) though it is computed on first use.
+int l_target_index(lua_State* L) {
+    lua_getmetatable(L, 1);
+    lua_pushvalue(L, 2);
+    lua_rawget(L, -2);
+    if (!lua_isnil(L, -1)) return 1;
+    const char* key = lua_tostring(L, 2);
+    if (key == nullptr || std::strcmp(key, "python") != 0) return 1;
+    lua_settop(L, 1);
+    l_python(L);
+    lua_settop(L, 2);  // the python object or nil, dropping the reason
+    return 1;
+}
+
+const luaL_Reg kPythonMethods[] = {
+    {"threads", l_threads}, {"gil_holder", l_gil_holder}, {"repr", l_repr},
+    {"type_name", l_type_name}, {"modules", l_modules},
+    {nullptr, nullptr},
+};
+
+}  // namespace
+
+void bind_python(lua_State* L) {
+    luaL_newmetatable(L, kPythonMeta);
+    luaL_setfuncs(L, kPythonMethods, 0);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+    luaL_getmetatable(L, "snag.Target");
+    lua_pushcfunction(L, l_python);
+    lua_setfield(L, -2, "find_python");
+    lua_pushcfunction(L, l_target_index);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+}
+
+}  // namespace snag

@@ -1,0 +1,161 @@
+-- CPython commands, named and shaped like CPython's gdb extension (Tools/gdb/libpython.py):
+-- py-bt, py-bt-full, py-up, py-down, py-locals, py-print, py-list, plus info py-threads and
+-- py-modules. They work on the selected thread (use `thread apply all py-bt` for every thread).
+local pyh = require("snag.python")
+local fmt = require("snag.format")
+
+local function need_frame(ctx, with_locals)
+  local f, t = pyh.frame(with_locals)
+  if not f then ctx:fail(t) end
+  return f, t
+end
+
+local function print_source(ctx, f)
+  local line = pyh.current_line(f)
+  if line then ctx:print("    " .. line:gsub("^%s+", "")) end
+end
+
+command{
+  name = "py-bt", args = "",
+  help = "Print the selected thread's Python stack, most recent call first, like a traceback.",
+  run = function(ctx)
+    local t, err = pyh.thread(false)
+    if not t then ctx:fail(err) end
+    ctx:print("Traceback (most recent call first):")
+    for _, f in ipairs(t.frames) do
+      ctx:printf('  File "%s", line %d, in %s\n', f.file, f.line, f["function"])
+      print_source(ctx, f)
+    end
+    if t.frames.error then ctx:printf("  (stack walk stopped: %s)\n", t.frames.error) end
+  end,
+}
+
+command{
+  name = "py-bt-full", args = "",
+  help = "Print the selected thread's Python frames with their addresses and local variables.",
+  run = function(ctx)
+    local t, err = pyh.thread(true)
+    if not t then ctx:fail(err) end
+    for _, f in ipairs(t.frames) do
+      ctx:printf("#%d %s\n", f.level, pyh.summary(f))
+      print_source(ctx, f)
+    end
+  end,
+}
+
+local function show_selected(ctx)
+  local f = need_frame(ctx, true)
+  ctx:printf("#%d %s\n", f.level, pyh.summary(f))
+  print_source(ctx, f)
+end
+
+command{
+  name = "py-up", args = "",
+  help = "Select and print the Python frame that called the selected one (an older frame).",
+  run = function(ctx)
+    need_frame(ctx, false)
+    if not pyh.move(1) then ctx:fail("Unable to find an older python frame") end
+    show_selected(ctx)
+  end,
+}
+
+command{
+  name = "py-down", args = "",
+  help = "Select and print the Python frame called by the selected one (a newer frame).",
+  run = function(ctx)
+    need_frame(ctx, false)
+    if not pyh.move(-1) then ctx:fail("Unable to find a newer python frame") end
+    show_selected(ctx)
+  end,
+}
+
+command{
+  name = "py-locals", args = "",
+  help = "Print the local variables of the selected Python frame (name = repr).",
+  run = function(ctx)
+    local f = need_frame(ctx, true)
+    for _, v in ipairs(f.locals) do ctx:printf("%s = %s\n", v.name, v.value) end
+  end,
+}
+
+command{
+  name = "py-print", args = "NAME",
+  help = "Print the local variable NAME of the selected Python frame.",
+  run = function(ctx, args)
+    local name = args[1]
+    if not name then ctx:fail("Usage: py-print NAME") end
+    local f = need_frame(ctx, true)
+    for _, v in ipairs(f.locals) do
+      if v.name == name then
+        ctx:printf("local '%s' = %s\n", name, v.value)
+        return
+      end
+    end
+    ctx:fail("'%s' not found (snag reads the frame's locals, not globals or builtins)", name)
+  end,
+}
+
+command{
+  name = "py-list", args = "[START[,END]]",
+  help = "List the Python source around the selected frame's line ('>' marks it), or lines\n" ..
+         "START..END (START alone: 10 lines from START).",
+  run = function(ctx, args)
+    local f = need_frame(ctx, false)
+    local first, last = f.line - 5, f.line + 5
+    if args[1] then
+      local a, b = args.raw:match("^%s*(%d+)%s*,?%s*(%d*)")
+      if not a then ctx:fail("Usage: py-list [START[,END]]") end
+      first = tonumber(a)
+      last = b ~= "" and tonumber(b) or first + 10
+    end
+    if first < 1 then first = 1 end
+    local lines = pyh.source_lines(f.file, first, last)
+    if not lines then ctx:fail("Unable to open %s", f.file) end
+    for n = first, last do
+      if lines[n] then
+        local label = (n == f.line and ">" or "") .. n
+        ctx:printf("%4s    %s\n", label, lines[n])
+      end
+    end
+  end,
+}
+
+command{
+  name = "info py-threads", args = "",
+  help = "List the Python threads: OS thread, Python name, GIL (holds / waits), GC and frame.",
+  run = function(ctx)
+    local py = target.python
+    if not py then
+      local _, why = target:find_python()
+      ctx:fail(why or "no Python runtime in this target")
+    end
+    ctx:printf("Python %s (%s)%s\n", py.version, py.module, py.gc_collecting and ", GC running" or "")
+    local current = snag.selected_thread()
+    local numbers = {}
+    for _, th in ipairs(target:threads()) do numbers[th.tid] = th end
+    for _, t in ipairs(py:threads()) do
+      local os = numbers[t.tid]
+      local mark = t.tid == current and "*" or " "
+      local top = t.frames[1]
+      local where = top and string.format("%s (%s:%d)", top["function"], fmt.basename(top.file), top.line)
+                    or "(no Python frame)"
+      ctx:printf("%s %-4s %-12s %-16s %-18s %s%s\n", mark, os and os.num or "-",
+                 "LWP " .. t.tid, t.name ~= "" and t.name or "?", t.status, where,
+                 t.gc and " [gc]" or "")
+    end
+  end,
+}
+
+command{
+  name = "py-modules", args = "[PATTERN]",
+  help = "List sys.modules with the file each module was loaded from (PATTERN filters names).",
+  run = function(ctx, args)
+    local py = target.python
+    if not py then ctx:fail("Unable to locate the Python runtime") end
+    for _, m in ipairs(py:modules()) do
+      if not args[1] or m.name:find(args[1]) then
+        ctx:printf("%-32s %s\n", m.name, m.file or "(built-in)")
+      end
+    end
+  end,
+}

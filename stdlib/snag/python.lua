@@ -1,0 +1,73 @@
+-- Python helpers for commands: the selected thread's Python frames and a selected Python frame,
+-- kept per OS thread as gdb's py-up/py-down do.
+local M = {}
+
+local selection = { tid = nil, level = 0 }
+
+-- The Python thread running on the selected OS thread, or nil and gdb's message.
+function M.thread(with_locals)
+  local py = target.python
+  if not py then return nil, "Unable to locate python frame" end
+  local tid = snag.selected_thread()
+  for _, t in ipairs(py:threads{ locals = with_locals }) do
+    if t.tid == tid then return t end
+  end
+  return nil, "Unable to locate python frame"
+end
+
+-- The selected Python frame (innermost unless py-up/py-down moved it) and its thread.
+function M.frame(with_locals)
+  local t, err = M.thread(with_locals)
+  if not t then return nil, err end
+  if #t.frames == 0 then return nil, "Unable to locate python frame" end
+  if selection.tid ~= t.tid or selection.generation ~= snag.generation() then
+    selection.tid, selection.level, selection.generation = t.tid, 0, snag.generation()
+  end
+  return t.frames[selection.level + 1], t
+end
+
+-- Moves the selection by delta frames; false when there is no frame there.
+function M.move(delta)
+  local f, t = M.frame(false)
+  if not f then return false, t end
+  local level = selection.level + delta
+  if level < 0 or level >= #t.frames then return false end
+  selection.level = level
+  return true
+end
+
+function M.selected_level() return selection.level end
+
+-- Source line n of file, or nil when the file cannot be read here.
+function M.source_lines(file, first, last)
+  local f = io.open(file, "r")
+  if not f then return nil end
+  local lines, n = {}, 0
+  for line in f:lines() do
+    n = n + 1
+    if n >= first then lines[n] = line end
+    if n >= last then break end
+  end
+  f:close()
+  return lines
+end
+
+-- "n=1, label='x'" from a frame's locals.
+function M.locals_text(f)
+  local parts = {}
+  for _, v in ipairs(f.locals) do parts[#parts + 1] = v.name .. "=" .. v.value end
+  return table.concat(parts, ", ")
+end
+
+-- libpython's frame summary: "Frame 0x..., for file x.py, line 10, in worker (n=1)".
+function M.summary(f)
+  return string.format("Frame 0x%x, for file %s, line %d, in %s (%s)", f.address, f.file, f.line,
+                       f["function"], M.locals_text(f))
+end
+
+function M.current_line(f)
+  local lines = M.source_lines(f.file, f.line, f.line)
+  return lines and lines[f.line]
+end
+
+return M
