@@ -27,6 +27,8 @@ public:
     size_t write(uint64_t addr, const void* data, size_t len);
     // Call whenever the process may have run since the last read.
     void invalidate();
+    // Read through /proc/PID/mem from now on (what happens when process_vm_readv is refused).
+    void use_proc_mem() { use_vm_readv_ = false; }
 
     struct Stats {
         uint64_t hits = 0;

@@ -13,7 +13,7 @@ using snag::ProcessMemory;
 
 namespace {
 
-// Three pages: readable, unreadable (PROT_NONE), readable.
+// Three pages: readable, unmapped, readable. (Not PROT_NONE: /proc/PID/mem reads those anyway.)
 struct HoleyBuffer {
     static constexpr size_t kPage = 4096;
     unsigned char* base;
@@ -21,7 +21,7 @@ struct HoleyBuffer {
         base = static_cast<unsigned char*>(::mmap(nullptr, 3 * kPage, PROT_READ | PROT_WRITE,
                                                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
         for (size_t i = 0; i < 3 * kPage; ++i) base[i] = static_cast<unsigned char>(i * 7);
-        ::mprotect(base + kPage, kPage, PROT_NONE);
+        ::munmap(base + kPage, kPage);
     }
     ~HoleyBuffer() { ::munmap(base, 3 * kPage); }
     uint64_t at(size_t offset) const { return reinterpret_cast<uint64_t>(base + offset); }
@@ -55,6 +55,15 @@ TEST_CASE("process memory: cached reads, partial reads at holes") {
 TEST_CASE("process memory: uncached reads behave the same") {
     ProcessMemory memory(::getpid(), 0);
     check_reads(memory);
+}
+
+TEST_CASE("process memory: the /proc/PID/mem fallback, cached and uncached") {
+    ProcessMemory cached(::getpid(), 64);
+    cached.use_proc_mem();
+    check_reads(cached);
+    ProcessMemory uncached(::getpid(), 0);
+    uncached.use_proc_mem();
+    check_reads(uncached);
 }
 
 TEST_CASE("process memory: the cache serves repeated small reads and forgets on invalidate") {
