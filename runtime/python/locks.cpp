@@ -26,17 +26,20 @@ std::optional<LockInfo> read_lock(Memory& mem, Objects& obj, const Layout& l, ui
     return std::nullopt;
 }
 
-std::optional<WaitTarget> find_wait_target(Memory& mem, Objects& obj, const Layout& l, const PyFrame& innermost) {
-    // Locks first: they are what acquire/__enter__/wait/join block on in the end.
-    for (uint64_t v : innermost.stack_values) {
+std::optional<WaitTarget> find_wait_target(Memory& mem, Objects& obj, const Layout& l, const PyFrame& innermost,
+                                           uint64_t own_thread_id) {
+    // Locks first, topmost slot first: the receiver of the blocking call sits near the top, while
+    // locks this thread already holds (the __exit__ of an outer `with`) sit below it.
+    for (size_t i = innermost.stack_values.size(); i-- > 0;) {
+        uint64_t v = innermost.stack_values[i];
         if (v < 4096) continue;
         const std::string& type = obj.type_name(v);
         if (type == "builtin_function_or_method" || type == "method")  // ≤3.6 pushes bound methods
             v = mem.ptr(v + (type == "method" ? l.method_self : 24));
-        if (auto lock = read_lock(mem, obj, l, v)) {
-            WaitTarget w{innermost.function, obj.type_name(v), v, lock};
-            return w;
-        }
+        auto lock = read_lock(mem, obj, l, v);
+        if (!lock || !lock->locked) continue;  // an unlocked lock blocks nobody
+        if (lock->kind == "RLock" && lock->owner_thread_id == own_thread_id) continue;
+        return WaitTarget{innermost.function, obj.type_name(v), v, lock};
     }
     static const char* waitables[] = {"Thread", "Condition", "Event", "Semaphore", "BoundedSemaphore",
                                       "Barrier", "Queue", "Future", "_thread._ThreadHandle"};

@@ -45,7 +45,7 @@ std::optional<LockInfo> read_lock(Memory& memory, Objects& objects, const Layout
 
 // The lock (or other waitable) referenced from the innermost frame's value stack.
 std::optional<WaitTarget> find_wait_target(Memory& memory, Objects& objects, const Layout& layout,
-                                           const PyFrame& innermost);
+                                           const PyFrame& innermost, uint64_t own_thread_id);
 
 // The exception chain starting at an exception object (bounded, cycle-safe).
 std::vector<ExceptionLink> exception_chain(Memory& memory, Objects& objects, const Layout& layout,

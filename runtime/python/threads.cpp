@@ -149,7 +149,7 @@ PythonState read_python_state(Target& target, const PythonRuntime& rt, const Rea
             t.gc_running = collecting && t.holds_gil;
             t.stack = walker.walk(first_frame(mem, l, ts), options.locals, options.limits, options.max_frames);
             if (!t.stack.frames.empty() && !t.holds_gil)
-                t.waiting_on = find_wait_target(mem, obj, l, t.stack.frames.front());
+                t.waiting_on = find_wait_target(mem, obj, l, t.stack.frames.front(), t.thread_id);
             t.exception = thread_exception(mem, obj, l, ts, options.limits);
             state.threads.push_back(std::move(t));
         }
