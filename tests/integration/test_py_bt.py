@@ -111,6 +111,37 @@ def register_cases(interp):
             h.check(not any((t.get("python") or {}).get("gil") for t in doc["threads"]),
                     "no thread should hold the GIL in a deadlock")
 
+    @h.case("gil-wait-%s" % label)
+    def gil():
+        with h.py_scenario(interp, "py_gil_blocked.py", settle_tasks=False) as s:
+            doc = py_bt(s.pid)
+            by_ident = dict(((t.get("python") or {}).get("thread_id"), t) for t in doc["threads"])
+            holder = by_ident.get(s.truth["holder"])
+            h.check(holder is not None and holder["python"]["gil"],
+                    "the gil-holder thread is not reported as holding the GIL")
+            workers = [t for t in doc["threads"] if t["name"].startswith("worker-")]
+            h.check(len(workers) == 2, "expected two workers, got %s" % [t["name"] for t in doc["threads"]])
+            for t in workers:
+                h.check(t["python"]["waiting_for_gil"], "%s is not waiting for the GIL: %s"
+                        % (t["name"], t["python"]["status"]))
+
+    @h.case("native-merge-%s" % label)
+    def native_merge():
+        with h.py_scenario(interp, "py_threads.py") as s:
+            doc = py_bt(s.pid, "--native")
+            h.check(not [w for w in doc["warnings"] if "unmerged" in w],
+                    "stacks not merged: %s" % doc["warnings"])
+            for t, st in h.python_threads(s.truth, doc):
+                h.check(st is not None, "thread %s missing" % t["name"])
+                kinds = [f["kind"] for f in st["frames"]]
+                h.check("native" in kinds and "python" in kinds, "%s: kinds %s" % (t["name"], kinds))
+                h.check(not any(f["function"] == "_PyEval_EvalFrameDefault" for f in st["frames"]),
+                        "%s: eval-loop frame left in a merged stack" % t["name"])
+                # The python frames of the merged stack are exactly the truth, in order.
+                py = [(f["function"], f["line"]) for f in st["frames"] if f["kind"] == "python"]
+                want = [(expected_name(f, interp), f["line"]) for f in t["frames"]]
+                h.check(py == want, "%s: merged python frames %s, truth %s" % (t["name"], py, want))
+
     @h.case("exception-%s" % label)
     def exception():
         with h.py_scenario(interp, "py_nested_exception.py") as s:
