@@ -11,9 +11,9 @@ end
 
 command{
   name = "info sharedlibrary", aliases = {"info shared", "info dll"}, args = "[REGEX]",
-  help = "List the modules the target mapped: address range, debug info source, build-id, and\n" ..
-         "whether the file found on this machine matches the one the target loaded\n" ..
-         "(ok, MISMATCH: different build-id, missing: not found; see --sysroot).",
+  help = "List the loaded modules with build-ids and whether the files here match.\n" ..
+         "Columns: address range, where debug info came from, match status (ok; MISMATCH:\n" ..
+         "the file here has another build-id; missing: not found, see --sysroot), build-id.",
   run = function(ctx, args)
     local pattern = args[1]
     ctx:printf("%-19s %-19s %-10s %-8s %-40s %s\n", "From", "To", "Debug", "Match", "Build-id",

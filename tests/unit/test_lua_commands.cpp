@@ -165,3 +165,19 @@ TEST_CASE("lua: scripts run with arg set") {
     CHECK(out.str() == "s.lua\tx\ty\t2\n");
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("commands: the Debugger Extension example loads and runs") {
+    auto options = snag::testing::test_options();
+    options.load_files = {std::string(SNAG_SOURCE_DIR) + "/examples/commands/busiest.lua"};
+    auto s = make_session(TargetKind::Core, options);
+    std::string top = run(*s, "busiest 1");
+    CHECK(contains(top, "Innermost frame"));
+    CHECK(contains(top, "main"));
+    CHECK(!contains(top, "worker"));  // only one thread asked for
+    CHECK(run(*s, "top-threads 0") == "ERROR: N must be a positive number, not 0");
+    std::string grep = run(*s, "stack-grep start_th");
+    CHECK(contains(grep, "Thread 1 ("));
+    CHECK(contains(grep, "Thread 2 ("));
+    CHECK(contains(grep, "#1  0x0000000000402010 in start_thread () from /usr/bin/fake"));
+    CHECK(run(*s, "stack-grep nothing_here") == "No thread has a frame matching nothing_here.\n");
+}
