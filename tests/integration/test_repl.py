@@ -7,6 +7,7 @@
   Ctrl-C at the prompt drops the line being typed
 - completion of multi-word stdlib commands (`info thr<TAB>`); Lua lines and multi-line chunks
 - Ctrl-D leaves; a live target keeps running (not stopped, not traced)
+- long output goes through $PAGER on a terminal, short output does not
 - stdin that is not a terminal: lines are read without prompts (scriptable)
 """
 import argparse
@@ -35,12 +36,12 @@ PROMPT = "(snag) "
 class Repl:
     """snag repl on a pty; expect() waits for a regex in the cleaned-up output."""
 
-    def __init__(self, target, history):
-        env = dict(os.environ, TERM="xterm", PAGER="cat", SNAG_HISTORY=history, HOME=h.scratch())
+    def __init__(self, target, history, rows=60, pager="cat"):
+        env = dict(os.environ, TERM="xterm", PAGER=pager, SNAG_HISTORY=history, HOME=h.scratch())
         self.pid, self.fd = pty.fork()
         if self.pid == 0:
             os.execve(h.SNAG, [h.SNAG, "repl", target], env)
-        fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", 60, 160, 0, 0))
+        fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, 160, 0, 0))
         self.seen = ""
         self.pos = 0
 
@@ -232,6 +233,23 @@ def test_live_exit():
             with open("/proc/%d/task/%d/status" % (sc.pid, tid)) as f:
                 s = re.search(r"State:\s+(\S)", f.read()).group(1)
             h.check(s not in "tT", "thread %d left stopped (state %s)" % (tid, s))
+
+
+@h.case("output longer than the terminal goes through $PAGER")
+def test_pager():
+    r = Repl(core(), os.path.join(h.scratch(), "history"), rows=10, pager="sed s/^/PAGED:/")
+    try:
+        r.expect(re.escape(PROMPT))
+        r.line("x/64xg $rsp")
+        r.expect(r"PAGED:0x[0-9a-f]+:\t0x")
+        r.expect(re.escape(PROMPT))
+        r.line("p 5")
+        r.expect(r"\n\$1 = 5")
+        h.check("PAGED:$1" not in r.seen, "short output was paged")
+        r.send("\x04")
+        h.check(r.wait() == 0, "bad exit")
+    finally:
+        r.close()
 
 
 @h.case("piped stdin: no prompts, blocks still work")
