@@ -37,6 +37,7 @@ int cmd_bt(Args& args) {
     auto target = open_target(spec->spec, spec->options);
     if (!target) return report(target.error());
     Target& t = **target;
+    double open_ms = ms_since(opened);
     // The symbolizer records modules and build-ids from target memory: build it before detaching.
     auto symbols = make_symbolizer(t);
     if (!symbols) {
@@ -62,9 +63,9 @@ int cmd_bt(Args& args) {
     std::cout.flush();
     if (stats) {
         std::fprintf(stderr,
-                     "snag: %zu threads, %zu frames; open+unwind %.1f ms (unwind %.1f ms)%s, "
-                     "symbolize %.1f ms\n",
-                     stacks.size(), frame_count(stacks), stopped_ms, unwind_ms,
+                     "snag: %zu threads, %zu frames; open+modules+unwind %.1f ms (open %.1f ms, "
+                     "unwind %.1f ms)%s, symbolize %.1f ms\n",
+                     stacks.size(), frame_count(stacks), stopped_ms, open_ms, unwind_ms,
                      t.kind() == TargetKind::Process ? " with the process stopped" : "", symbolize_ms);
     }
     return 0;
