@@ -124,11 +124,12 @@ Expected<void> examine(Evaluator& eval, ExamineState& state, std::string_view ar
     } else if (!state.has_next) {
         return fail("Argument required (starting display address).");
     }
+    if (spec.count == 0) return {};
     if (format == 's') return examine_strings(eval, state, spec.count, out);
 
     auto ctx = eval.print_context();
     uint64_t size = unit_size(unit), columns = per_line(format, size);
-    uint64_t addr = state.next;
+    uint64_t addr = state.next, last = 0;
     for (uint64_t i = 0; i < spec.count; ++i) {
         if (eval.host().interrupted()) return fail("Quit");
         if (i % columns == 0) {
@@ -145,12 +146,15 @@ Expected<void> examine(Evaluator& eval, ExamineState& state, std::string_view ar
         uint64_t raw = 0;
         std::memcpy(&raw, bytes->data(), size);
         out << item(format, size, raw, ctx);
-        eval.set_variable("_", make_value(types::pointer_to(types::integer("int" + std::to_string(size * 8) + "_t", size, true)), addr));
-        eval.set_variable("__", make_value(types::integer("int" + std::to_string(size * 8) + "_t", size, true), raw));
+        last = raw;
         addr += size;
     }
     out << "\n";
     state.next = addr;
+    // gdb's $_ is the last address examined and $__ its contents.
+    TypePtr unit_type = types::integer("int" + std::to_string(size * 8) + "_t", size, true);
+    eval.set_variable("_", make_value(types::pointer_to(unit_type), addr - size));
+    eval.set_variable("__", make_value(unit_type, last));
     return {};
 }
 

@@ -144,6 +144,8 @@ TEST_CASE("x: gdb's layout for each format and unit") {
           "0x7ffe0000:\t0x7ffe0010\t0x401120 <main+32>\n"
           "0x7ffe0010:\t0x401104 <main+4>\t0x1\n");
     CHECK(f.run("x/2xg $rsp") == "0x7ffe0000:\t0x000000007ffe0010\t0x0000000000401120\n");
+    CHECK(f.run("p/x $__") == "$1 = 0x401120\n");
+    CHECK(f.run("output $_") == "(int64_t *) 0x7ffe0008");
     CHECK(f.run("x/3xw $rsp") == "0x7ffe0000:\t0x7ffe0010\t0x00000000\t0x00401120\n");
     CHECK(f.run("x/2dg $rsp + 16") == "0x7ffe0010:\t4198660\t1\n");
     std::string strings;
