@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "symbols/dwarf_frames.hpp"
+#include "symbols/link_map.hpp"
 #include "symbols/module_collection.hpp"
 
 namespace snag {
@@ -90,6 +91,7 @@ public:
         : modules_(std::move(modules)), dwfl_(dwfl_begin(&kCallbacks)) {
         entry_ = entry_point(target);
         report_modules(target);
+        compute_lookup_order(target);
     }
     ~DwflSymbolizer() override {
         types_.reset();  // holds DIE pointers into the Dwfl
@@ -216,17 +218,32 @@ private:
         return file.starts_with(filter) || m.path == filter;
     }
 
-    // The executable first (it interposes on libraries, as the dynamic linker does), then by address.
+    // ld.so's lookup order (link map: executable, then libraries), so interposition resolves as
+    // in the process; then whatever the link map lacks (vDSO, cores without r_debug) by address.
     std::vector<size_t> search_order(std::string_view name) const {
         auto bang = name.find('!');
         std::string_view filter = bang == std::string_view::npos ? std::string_view() : name.substr(0, bang);
         std::vector<size_t> order;
-        const Module* exe = entry_ ? module_at(*entry_) : nullptr;
-        if (exe && (filter.empty() || module_matches(*exe, filter))) order.push_back(exe - modules_.data());
+        auto wanted = [&](size_t i) {
+            return (filter.empty() || module_matches(modules_[i], filter)) &&
+                   std::find(order.begin(), order.end(), i) == order.end();
+        };
+        for (size_t i : lookup_order_)
+            if (wanted(i)) order.push_back(i);
         for (size_t i = 0; i < modules_.size(); ++i)
-            if (&modules_[i] != exe && (filter.empty() || module_matches(modules_[i], filter)))
-                order.push_back(i);
+            if (wanted(i)) order.push_back(i);
         return order;
+    }
+
+    // Module indexes in link-map order; the executable (holding AT_ENTRY) leads even without one.
+    void compute_lookup_order(Target& target) {
+        const Module* exe = entry_ ? module_at(*entry_) : nullptr;
+        if (exe) lookup_order_.push_back(exe - modules_.data());
+        for (uint64_t bias : link_map_biases(target))
+            for (size_t i = 0; i < modules_.size(); ++i)
+                if (modules_[i].bias == bias && &modules_[i] != exe &&
+                    std::find(lookup_order_.begin(), lookup_order_.end(), i) == lookup_order_.end())
+                    lookup_order_.push_back(i);
     }
 
     const std::vector<NamedAddress>& symbols_named(size_t module, std::string_view name) {
@@ -265,6 +282,7 @@ private:
     Dwfl* dwfl_ = nullptr;
     std::vector<Dwfl_Module*> dwfl_modules_;  // parallel to modules_; nullptr when not loaded
     std::optional<uint64_t> entry_;
+    std::vector<size_t> lookup_order_;  // link-map order of module indexes
     std::unordered_map<uint64_t, std::vector<Symbol>> memo_;
     std::unordered_map<size_t, std::unique_ptr<SymbolTable>> symbol_tables_;
     std::unique_ptr<TypeCatalog> types_;

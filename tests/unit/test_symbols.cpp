@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "self_target.hpp"
+#include "symbols/link_map.hpp"
 #include "symbols/symbolizer.hpp"
 
 // Targets for the lookups below; external linkage keeps them in .symtab.
@@ -198,14 +199,29 @@ TEST_CASE("address_of: functions and data, with and without a module") {
     CHECK(s->address_of("libc.so.6!getpid") == getpid_address);
     CHECK(s->address_of("libc!getpid") == getpid_address);
     CHECK_FALSE(s->address_of("libm!getpid").has_value());
-#if !defined(__SANITIZE_ADDRESS__)
+    // Under ASan the sanitizer runtime interposes malloc: the link-map order must find it first.
     CHECK(s->address_of("malloc") == reinterpret_cast<uint64_t>(dlsym(RTLD_DEFAULT, "malloc")));
-#endif
     CHECK(s->address_of("g_symbols_test_table") == reinterpret_cast<uint64_t>(&g_symbols_test_table));
     CHECK(s->address_of("symbols_test_outer") == reinterpret_cast<uint64_t>(&symbols_test_outer));
     CHECK_FALSE(s->address_of("no_such_symbol_anywhere_42").has_value());
     auto all = s->addresses_of("getpid");
     CHECK(std::find(all.begin(), all.end(), getpid_address) != all.end());
+}
+
+TEST_CASE("link map: the executable first, then libraries in ld.so's order") {
+    SelfTargetWithAuxv target;
+    auto s = self_symbolizer(target);
+    auto biases = snag::link_map_biases(target);
+    REQUIRE(biases.size() >= 3);
+    const snag::Module* self = s->module_at(reinterpret_cast<uint64_t>(&symbols_test_outer));
+    REQUIRE(self != nullptr);
+    CHECK(biases[0] == self->bias);
+    const snag::Module* libc = module_named(*s, "/libc.so.6");
+    REQUIRE(libc != nullptr);
+    CHECK(std::find(biases.begin(), biases.end(), libc->bias) != biases.end());
+    // Without an auxiliary vector there is no way to the executable's DT_DEBUG.
+    snag::test::SelfTarget bare;
+    CHECK(snag::link_map_biases(bare).empty());
 }
 
 TEST_CASE("symbol_at: data symbols with the offset inside them") {
