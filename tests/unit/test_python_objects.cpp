@@ -1,0 +1,322 @@
+// Python object decoders, layouts and frame walks over synthetic memory (no process needed).
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <fstream>
+#include <map>
+
+#include "python/frames.hpp"
+#include "python/layout.hpp"
+#include "python/objects.hpp"
+
+using namespace snag;
+using namespace snag::python;
+
+namespace {
+
+// A Target whose memory is a set of byte ranges; everything else is empty.
+class FakeTarget : public Target {
+public:
+    TargetKind kind() const override { return TargetKind::Core; }
+    const ProcessInfo& process() const override { return process_; }
+    const std::vector<Thread>& threads() const override { return threads_; }
+    const std::vector<Mapping>& mappings() const override { return mappings_; }
+    const std::vector<AuxvEntry>& auxv() const override { return auxv_; }
+    std::optional<SignalInfo> signal() const override { return std::nullopt; }
+    std::string local_path(const std::string&) const override { return ""; }
+    const std::vector<std::string>& warnings() const override { return warnings_; }
+
+    size_t read(uint64_t addr, void* out, size_t len) override {
+        auto it = ranges_.upper_bound(addr);
+        if (it == ranges_.begin()) return 0;
+        --it;
+        uint64_t start = it->first;
+        const std::string& bytes = it->second;
+        if (addr >= start + bytes.size()) return 0;
+        size_t n = std::min<size_t>(len, start + bytes.size() - addr);
+        std::memcpy(out, bytes.data() + (addr - start), n);
+        return n;
+    }
+
+    // Writes bytes at addr, growing the range that holds addr (ranges never overlap in tests).
+    void put(uint64_t addr, const void* data, size_t len) {
+        auto it = ranges_.upper_bound(addr);
+        if (it != ranges_.begin()) {
+            --it;
+            if (addr <= it->first + it->second.size()) {
+                std::string& bytes = it->second;
+                if (bytes.size() < addr - it->first + len) bytes.resize(addr - it->first + len);
+                std::memcpy(bytes.data() + (addr - it->first), data, len);
+                return;
+            }
+        }
+        ranges_[addr] = std::string(static_cast<const char*>(data), len);
+    }
+    void u64(uint64_t addr, uint64_t v) { put(addr, &v, 8); }
+    void i32(uint64_t addr, int32_t v) { put(addr, &v, 4); }
+    void u8(uint64_t addr, uint8_t v) { put(addr, &v, 1); }
+    void text(uint64_t addr, const std::string& s) { put(addr, s.c_str(), s.size() + 1); }
+
+private:
+    std::map<uint64_t, std::string> ranges_;
+    ProcessInfo process_;
+    std::vector<Thread> threads_;
+    std::vector<Mapping> mappings_;
+    std::vector<AuxvEntry> auxv_;
+    std::vector<std::string> warnings_;
+};
+
+// A tiny heap of fake objects with the 3.12 layout unless told otherwise.
+struct Heap {
+    FakeTarget target;
+    Layout layout;
+    uint64_t next = 0x100000;
+    std::map<std::string, uint64_t> types;
+
+    explicit Heap(int minor = 12) : layout(*builtin_layout(minor)) {}
+
+    uint64_t alloc(size_t size) {
+        uint64_t at = next;
+        size = (size + 63) & ~63ull;
+        next += size;
+        std::string zeros(size, '\0');  // contiguous with the previous allocation: one range
+        target.put(at, zeros.data(), zeros.size());
+        return at;
+    }
+    uint64_t type(const std::string& name, uint64_t flags = 0) {
+        auto it = types.find(name);
+        if (it != types.end()) return it->second;
+        uint64_t t = alloc(400), n = alloc(name.size() + 1);
+        target.text(n, name);
+        target.u64(t + layout.tp_name, n);
+        target.u64(t + layout.tp_flags, flags);
+        return types[name] = t;
+    }
+    uint64_t object(const std::string& type_name, size_t size, uint64_t flags = 0) {
+        uint64_t o = alloc(size);
+        target.u64(o + 8, type(type_name, flags));
+        return o;
+    }
+    uint64_t ascii(const std::string& s) {
+        uint64_t o = object("str", layout.str_ascii_size + s.size() + 1, kUnicodeSubclass);
+        target.u64(o + layout.str_length, s.size());
+        target.i32(o + layout.str_state, (1 << 2) | (1 << 5) | (1 << 6));  // kind 1, compact, ascii
+        target.put(o + layout.str_ascii_size, s.data(), s.size());
+        return o;
+    }
+    uint64_t ucs(const std::u32string& s, int kind) {
+        uint64_t o = object("str", layout.str_compact_size + s.size() * kind, kUnicodeSubclass);
+        target.u64(o + layout.str_length, s.size());
+        target.i32(o + layout.str_state, (kind << 2) | (1 << 5));
+        for (size_t i = 0; i < s.size(); ++i) target.put(o + layout.str_compact_size + i * kind, &s[i], kind);
+        return o;
+    }
+    uint64_t integer(std::vector<uint32_t> digits, bool negative) {
+        uint64_t o = object("int", 24 + 4 * digits.size(), kLongSubclass);
+        if (layout.long_tagged) {
+            uint64_t sign = digits.empty() ? 1 : negative ? 2 : 0;
+            target.u64(o + 16, (digits.size() << 3) | sign);
+        } else {
+            int64_t size = negative ? -static_cast<int64_t>(digits.size()) : digits.size();
+            target.u64(o + 16, size);
+        }
+        target.put(o + layout.long_digits, digits.data(), 4 * digits.size());
+        return o;
+    }
+    uint64_t tuple(std::vector<uint64_t> items) {
+        uint64_t o = object("tuple", layout.tuple_items + 8 * items.size(), kTupleSubclass);
+        target.u64(o + layout.var_size, items.size());
+        target.put(o + layout.tuple_items, items.data(), 8 * items.size());
+        return o;
+    }
+    uint64_t bytes(const std::string& b) {
+        uint64_t o = object("bytes", layout.bytes_data + b.size() + 1, kBytesSubclass);
+        target.u64(o + layout.var_size, b.size());
+        target.put(o + layout.bytes_data, b.data(), b.size());
+        return o;
+    }
+    // 3.11+ dict with a unicode-keys table: {key: value} entries in order.
+    uint64_t dict(std::vector<std::pair<uint64_t, uint64_t>> items) {
+        uint64_t keys = alloc(32 + 8 + 16 * items.size());
+        target.u8(keys + 8, 3);   // log2 size
+        target.u8(keys + 9, 3);   // log2 index bytes: 8 bytes of indices
+        target.u8(keys + 10, 1);  // DICT_KEYS_UNICODE
+        target.u64(keys + 24, items.size());
+        for (size_t i = 0; i < items.size(); ++i) {
+            target.u64(keys + 40 + 16 * i, items[i].first);
+            target.u64(keys + 48 + 16 * i, items[i].second);
+        }
+        uint64_t d = object("dict", 48, kDictSubclass);
+        target.u64(d + layout.dict_used, items.size());
+        target.u64(d + layout.dict_keys, keys);
+        return d;
+    }
+};
+
+// Reads through a fresh cache: Memory keeps pages, and tests keep writing objects.
+std::string repr_of(Heap& heap, uint64_t o, const ReprLimits& limits = {}) {
+    Memory mem(heap.target);
+    Objects obj(mem, heap.layout);
+    return obj.repr(o, limits);
+}
+
+}  // namespace
+
+TEST_CASE("float repr matches Python's shortest round-trip text") {
+    CHECK(float_repr(1.5) == "1.5");
+    CHECK(float_repr(0.1) == "0.1");
+    CHECK(float_repr(1e16) == "1e+16");
+    CHECK(float_repr(1e15) == "1000000000000000.0");
+    CHECK(float_repr(1e-5) == "1e-05");
+    CHECK(float_repr(0.0001) == "0.0001");
+    CHECK(float_repr(123456789012345678.0) == "1.2345678901234568e+17");
+    CHECK(float_repr(-0.0) == "-0.0");
+    CHECK(float_repr(2.0) == "2.0");
+    CHECK(float_repr(1.0 / 3) == "0.3333333333333333");
+}
+
+TEST_CASE("str reprs quote like Python") {
+    CHECK(quote_str("it's") == "\"it's\"");
+    CHECK(quote_str("a\nb\\") == "'a\\nb\\\\'");
+    CHECK(quote_bytes(std::string("\x00\xffok", 4)) == "b'\\x00\\xffok'");
+}
+
+TEST_CASE("strings of every kind decode to UTF-8") {
+    Heap heap;
+    uint64_t hello = heap.ascii("hello"), latin = heap.ucs(U"héllo", 1), cyr = heap.ucs(U"текст", 2);
+    uint64_t snake = heap.ucs(U"🐍 ok", 4), jp = heap.ucs(U"日本", 2), num = heap.integer({1}, false);
+    Memory mem(heap.target);
+    Objects obj(mem, heap.layout);
+    CHECK(obj.str(hello) == "hello");
+    CHECK(obj.str(latin) == "héllo");
+    CHECK(obj.str(cyr) == "текст");
+    CHECK(obj.str(snake) == "🐍 ok");
+    CHECK(obj.repr(jp) == "'日本'");
+    CHECK_FALSE(obj.str(num).has_value());  // not a str
+}
+
+TEST_CASE("ints of any size, both header formats") {
+    for (int minor : {11, 12}) {
+        Heap heap(minor);
+        CAPTURE(minor);
+        CHECK(repr_of(heap, heap.integer({}, false)) == "0");
+        CHECK(repr_of(heap, heap.integer({42}, true)) == "-42");
+        // 2**100 = digits (30-bit): 0, 0, 0, 1<<10
+        CHECK(repr_of(heap, heap.integer({0, 0, 0, 1u << 10}, false)) == "1267650600228229401496703205376");
+        uint64_t two_digits = heap.integer({5, 1}, false);
+        Memory mem(heap.target);
+        Objects obj(mem, heap.layout);
+        CHECK(obj.small_int(two_digits) == (int64_t{1} << 30) + 5);
+    }
+}
+
+TEST_CASE("containers render with their items and respect limits") {
+    Heap heap;
+    uint64_t none = heap.object("NoneType", 16);
+    uint64_t t = heap.tuple({heap.integer({1}, false), heap.ascii("x"), none});
+    CHECK(repr_of(heap, t) == "(1, 'x', None)");
+    CHECK(repr_of(heap, heap.tuple({heap.integer({7}, false)})) == "(7,)");
+    uint64_t d = heap.dict({{heap.ascii("a"), t}, {heap.ascii("b"), heap.bytes("z\n")}});
+    CHECK(repr_of(heap, d) == "{'a': (1, 'x', None), 'b': b'z\\n'}");
+    Memory mem(heap.target);
+    Objects obj(mem, heap.layout);
+    CHECK(obj.dict_get(d, "b").has_value());
+    CHECK_FALSE(obj.dict_get(d, "c").has_value());
+    ReprLimits small;
+    small.items = 2;
+    CHECK(repr_of(heap, heap.tuple({none, none, none}), small) == "(None, None, ...)");
+    small.depth = 1;
+    CHECK(repr_of(heap, heap.tuple({t}), small) == "((...),)");
+}
+
+TEST_CASE("hostile objects give marked text, not crashes") {
+    Heap heap;
+    CHECK(repr_of(heap, 0xdead0000) == "<unreadable object at 0xdead0000>");
+    uint64_t huge = heap.ascii("abc");
+    heap.target.u64(huge + heap.layout.str_length, uint64_t{1} << 40);  // length far past the object
+    std::string text = repr_of(heap, huge);
+    CHECK(text.rfind("'abc", 0) == 0);          // what is readable, capped...
+    CHECK(text.substr(text.size() - 3) == "...");  // ...and marked as cut
+    CHECK(text.size() < 1200);
+    uint64_t t = heap.tuple({});
+    heap.target.u64(t + heap.layout.var_size, uint64_t{1} << 60);  // absurd tuple size
+    std::string items = repr_of(heap, t);  // reads only the first items past the object
+    CHECK(items.substr(items.size() - 6) == ", ...)");
+    CHECK(items.size() < 600);
+    uint64_t self_ref = heap.tuple({0});
+    heap.target.u64(self_ref + heap.layout.tuple_items, self_ref);  // a tuple containing itself
+    CHECK(repr_of(heap, self_ref) == "((((...),),),)");
+}
+
+TEST_CASE("a cyclic frame chain stops with an error instead of hanging") {
+    Heap heap(12);
+    const Layout& l = heap.layout;
+    uint64_t code = heap.object("code", 400);
+    heap.target.u64(code + l.co_name, heap.ascii("loop"));
+    heap.target.u64(code + l.co_qualname, heap.ascii("loop"));
+    heap.target.u64(code + l.co_filename, heap.ascii("x.py"));
+    heap.target.i32(code + l.co_firstlineno, 10);
+    heap.target.u64(code + l.co_linetable, heap.bytes("\xd0\x00\x00"));  // one unit, line +0
+    heap.target.u64(code + l.var_size, 4);
+    uint64_t f1 = heap.alloc(128), f2 = heap.alloc(128);
+    for (uint64_t f : {f1, f2}) {
+        heap.target.u64(f + l.fr_code, code);
+        heap.target.u64(f + l.fr_instr, code + l.co_code_adaptive);
+    }
+    heap.target.u64(f1 + l.fr_back, f2);
+    heap.target.u64(f2 + l.fr_back, f1);
+    Memory mem(heap.target);
+    Objects obj(mem, l);
+    FrameWalker walker(mem, obj, l);
+    FrameChain chain = walker.walk(f1, false, {});
+    REQUIRE(chain.frames.size() == 2);
+    CHECK(chain.frames[0].function == "loop");
+    CHECK(chain.frames[0].line == 10);
+    CHECK(chain.error.find("loops") != std::string::npos);
+}
+
+TEST_CASE("a frame whose code is not a code object ends the walk with an error") {
+    Heap heap(10);
+    const Layout& l = heap.layout;
+    uint64_t f = heap.alloc(400);
+    heap.target.u64(f + l.fr_code, heap.ascii("not code"));
+    Memory mem(heap.target);
+    Objects obj(mem, l);
+    FrameWalker walker(mem, obj, l);
+    FrameChain chain = walker.walk(f, false, {});
+    CHECK(chain.frames.empty());
+    CHECK_FALSE(chain.error.empty());
+}
+
+TEST_CASE("the _Py_DebugOffsets of libpython3.13 give the verified 3.13 layout") {
+    std::ifstream in(SNAG_SOURCE_DIR "/tests/unit/data/debug_offsets_3.13.0.hex");
+    std::string hex;
+    in >> hex;
+    std::vector<uint8_t> bytes;
+    for (size_t i = 0; i + 1 < hex.size(); i += 2) bytes.push_back(std::stoi(hex.substr(i, 2), nullptr, 16));
+    REQUIRE(bytes.size() == 584);
+    auto l = layout_from_debug_offsets(bytes);
+    REQUIRE(l.has_value());
+    auto table = builtin_layout(13);
+    CHECK(l->source == "_Py_DebugOffsets 3.13.0");
+    CHECK(l->rt_interpreters_head == table->rt_interpreters_head);
+    CHECK(l->is_threads_head == table->is_threads_head);
+    CHECK(l->is_ceval_gil == table->is_ceval_gil);
+    CHECK(l->gil_locked == table->gil_locked);
+    CHECK(l->gil_last_holder == table->gil_last_holder);
+    CHECK(l->ts_current_frame == table->ts_current_frame);
+    CHECK(l->ts_native_thread_id == table->ts_native_thread_id);
+    CHECK(l->fr_owner == table->fr_owner);
+    CHECK(l->co_code_adaptive == table->co_code_adaptive);
+    CHECK(l->co_qualname == table->co_qualname);
+    CHECK(l->is_gc_collecting == table->is_gc_collecting);
+    CHECK(l->str_ascii_size == 40);
+    CHECK(l->str_compact_size == 56);
+    bytes[0] = 'X';  // a broken cookie is no debug block at all
+    CHECK_FALSE(layout_from_debug_offsets(bytes).has_value());
+}
+
+TEST_CASE("file names give the interpreter version") {
+    CHECK(snag::python::builtin_layout(6).has_value());
+    CHECK_FALSE(snag::python::builtin_layout(5).has_value());
+}
