@@ -148,12 +148,15 @@ public:
 
     const TypeInfo* find_type(std::string_view name) override {
         if (!types_) {
+            // Link-map order: libpython's DWARF is searched before libc's for "PyThreadState".
+            std::vector<size_t> order = search_order("");
             std::vector<std::string> paths;
-            for (const auto& m : modules_) paths.push_back(m.path);
-            types_ = std::make_unique<TypeCatalog>(std::move(paths), [this](size_t i) -> Dwarf* {
-                if (!dwfl_modules_[i]) return nullptr;
+            for (size_t i : order) paths.push_back(modules_[i].path);
+            types_ = std::make_unique<TypeCatalog>(std::move(paths), [this, order](size_t i) -> Dwarf* {
+                Dwfl_Module* dm = dwfl_modules_[order[i]];
+                if (!dm) return nullptr;
                 Dwarf_Addr bias;
-                return dwfl_module_getdwarf(dwfl_modules_[i], &bias);
+                return dwfl_module_getdwarf(dm, &bias);
             });
         }
         return types_->find(name);
