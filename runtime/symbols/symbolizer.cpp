@@ -204,7 +204,12 @@ private:
         bool mangled = false;
         if (const char* name = dwfl_module_addrinfo(dm, address, &offset, &sym, nullptr, nullptr, nullptr)) {
             mangled = name[0] == '_' && name[1] == 'Z';
-            outer.function = demangle(unversioned(name).c_str());
+            std::string chosen = unversioned(name);
+            if (!mangled && outer.module) {
+                const auto& aliases = table_of(outer.module - modules_.data()).function_at;
+                if (auto it = aliases.find(address - offset); it != aliases.end()) chosen = it->second;
+            }
+            outer.function = demangle(chosen.c_str());
             outer.offset = offset + (pc - address);
         }
         return frames_at(dm, address, pc, outer, mangled);
@@ -249,15 +254,23 @@ private:
                     lookup_order_.push_back(i);
     }
 
-    const std::vector<NamedAddress>& symbols_named(size_t module, std::string_view name) {
-        static const std::vector<NamedAddress> none;
+    struct SymbolTable {
+        std::unordered_map<std::string, std::vector<NamedAddress>> by_name;
+        std::unordered_map<uint64_t, std::string> function_at;  // last alias at each address
+    };
+
+    const SymbolTable& table_of(size_t module) {
         auto& table = symbol_tables_[module];
         if (!table) table = load_symbol_table(dwfl_modules_[module]);
-        auto it = table->find(std::string(name));
-        return it == table->end() ? none : it->second;
+        return *table;
     }
 
-    using SymbolTable = std::unordered_map<std::string, std::vector<NamedAddress>>;
+    const std::vector<NamedAddress>& symbols_named(size_t module, std::string_view name) {
+        static const std::vector<NamedAddress> none;
+        const auto& by_name = table_of(module).by_name;
+        auto it = by_name.find(std::string(name));
+        return it == by_name.end() ? none : it->second;
+    }
 
     static std::unique_ptr<SymbolTable> load_symbol_table(Dwfl_Module* dm) {
         auto table = std::make_unique<SymbolTable>();
@@ -271,7 +284,10 @@ private:
             if (!name || !*name || shndx == SHN_UNDEF || type == STT_SECTION || type == STT_FILE ||
                 type == STT_TLS)
                 continue;
-            auto& entries = (*table)[unversioned(name)];
+            std::string plain = unversioned(name);
+            // gdb names an address by the last of its aliases in the table ("clone3", not "__clone3").
+            if (type == STT_FUNC || type == STT_GNU_IFUNC) table->function_at[address] = plain;
+            auto& entries = table->by_name[plain];
             bool global = GELF_ST_BIND(sym.st_info) != STB_LOCAL;
             auto same = std::find_if(entries.begin(), entries.end(),
                                      [&](const NamedAddress& e) { return e.address == address; });
