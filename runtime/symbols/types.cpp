@@ -108,10 +108,11 @@ std::string die_name(Dwarf_Die* die) {
     return name ? name : "";
 }
 
+// Not integrated: a definition's DW_AT_specification leads to a declaration we must not inherit.
 bool has_flag(Dwarf_Die* die, int attr_name) {
     Dwarf_Attribute attr;
     bool flag = false;
-    return dwarf_attr_integrate(die, attr_name, &attr) && dwarf_formflag(&attr, &flag) == 0 && flag;
+    return dwarf_attr(die, attr_name, &attr) && dwarf_formflag(&attr, &flag) == 0 && flag;
 }
 
 std::optional<uint64_t> udata(Dwarf_Die* die, int attr_name) {
