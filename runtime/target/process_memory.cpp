@@ -36,8 +36,7 @@ int ProcessMemory::mem_fd() {
 void ProcessMemory::invalidate() {
     pages_.clear();
     lru_.clear();
-    last_page_ = nullptr;
-    last_page_address_ = ~0ull;
+    recent_.fill(Recent{});
 }
 
 size_t ProcessMemory::read(uint64_t addr, void* out, size_t len) {
@@ -48,6 +47,14 @@ size_t ProcessMemory::read(uint64_t addr, void* out, size_t len) {
     size_t page_count = static_cast<size_t>((last_page - first_page) / kPageSize + 1);
     // Large reads would only churn the cache: take them straight from the process.
     if (capacity_ == 0 || page_count > capacity_ / 4) return read_uncached(addr, out, len);
+    // The common case: a small read inside one page that is already cached.
+    if (page_count == 1) {
+        if (Page* page = find_page(first_page)) {
+            if (!page->readable) return 0;
+            std::memcpy(out, page->bytes.get() + (addr - first_page), len);
+            return len;
+        }
+    }
 
     fill_pages(first_page, last_page);
     auto* dest = static_cast<unsigned char*>(out);
@@ -64,17 +71,17 @@ size_t ProcessMemory::read(uint64_t addr, void* out, size_t len) {
 }
 
 ProcessMemory::Page* ProcessMemory::find_page(uint64_t page_address) {
-    if (page_address == last_page_address_) {
+    Recent& slot = recent_slot(page_address);
+    if (slot.page_address == page_address) {
         ++stats_.hits;
-        return last_page_;
+        return slot.page;
     }
     auto it = pages_.find(page_address);
     if (it == pages_.end()) return nullptr;
     ++stats_.hits;
     lru_.splice(lru_.begin(), lru_, it->second.lru);
-    last_page_address_ = page_address;
-    last_page_ = &it->second;
-    return last_page_;
+    slot = {page_address, &it->second};
+    return slot.page;
 }
 
 ProcessMemory::Page& ProcessMemory::insert_page(uint64_t page_address) {
@@ -82,10 +89,8 @@ ProcessMemory::Page& ProcessMemory::insert_page(uint64_t page_address) {
         uint64_t victim = lru_.back();
         lru_.pop_back();
         pages_.erase(victim);
-        if (victim == last_page_address_) {
-            last_page_ = nullptr;
-            last_page_address_ = ~0ull;
-        }
+        Recent& slot = recent_slot(victim);
+        if (slot.page_address == victim) slot = Recent{};
     }
     lru_.push_front(page_address);
     Page& page = pages_[page_address];

@@ -2,6 +2,7 @@
 // through a small LRU page cache that is valid only while the process is stopped.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <list>
@@ -57,8 +58,14 @@ private:
     int mem_fd_ = -1;
     std::unordered_map<uint64_t, Page> pages_;
     std::list<uint64_t> lru_;  // most recently used first
-    uint64_t last_page_address_ = ~0ull;
-    Page* last_page_ = nullptr;
+    // Direct-mapped front for find_page: a hit costs a compare, no hashing, no LRU update.
+    struct Recent {
+        uint64_t page_address = ~0ull;
+        Page* page = nullptr;
+    };
+    static constexpr size_t kRecent = 64;
+    std::array<Recent, kRecent> recent_{};
+    Recent& recent_slot(uint64_t page_address) { return recent_[(page_address / kPageSize) % kRecent]; }
     Stats stats_;
 };
 

@@ -46,8 +46,11 @@ int end_holder_and_check(HolderEnd end, int signo) {
     ::close(go[0]);
     REQUIRE(holder.pid() > 0);
     CHECK(all_threads_stopped(target.pid()));
-    if (end == HolderEnd::Signal) ::kill(holder.pid(), signo);
-    (void)!::write(go[1], "g", 1);
+    if (end == HolderEnd::Signal) {
+        ::kill(holder.pid(), signo);
+    } else {
+        (void)!::write(go[1], "g", 1);  // never to a dead holder: that would be our SIGPIPE
+    }
     ::close(go[1]);
     int status = 0;
     pid_t holder_pid = holder.release();
