@@ -3,10 +3,8 @@ local fmt = require("snag.format")
 
 -- gdb numbers threads 1..N in the target's order; snag keeps that numbering.
 local function by_number(n)
-  for _, th in ipairs(target:threads()) do
-    if th.num == n then return th end
-  end
-  return nil
+  local th = target:threads()[n]
+  return th
 end
 
 local function top_frame_text(th)

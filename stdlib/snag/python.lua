@@ -8,11 +8,9 @@ local selection = { tid = nil, level = 0 }
 function M.thread(with_locals)
   local py = target.python
   if not py then return nil, "Unable to locate python frame" end
-  local tid = snag.selected_thread()
-  for _, t in ipairs(py:threads{ locals = with_locals }) do
-    if t.tid == tid then return t end
-  end
-  return nil, "Unable to locate python frame"
+  local t = py:thread(snag.selected_thread(), { locals = with_locals })
+  if not t then return nil, "Unable to locate python frame" end
+  return t
 end
 
 -- The selected Python frame (innermost unless py-up/py-down moved it) and its thread.
@@ -38,17 +36,30 @@ end
 
 function M.selected_level() return selection.level end
 
--- Source line n of file, or nil when the file cannot be read here.
-function M.source_lines(file, first, last)
+-- Files read once per session: `thread apply all py-bt` shows the same lines many times.
+local files = {}
+
+local function file_lines(file)
+  local cached = files[file]
+  if cached ~= nil then return cached or nil end
   local f = io.open(file, "r")
-  if not f then return nil end
-  local lines, n = {}, 0
-  for line in f:lines() do
-    n = n + 1
-    if n >= first then lines[n] = line end
-    if n >= last then break end
+  if not f then
+    files[file] = false
+    return nil
   end
+  local lines = {}
+  for line in f:lines() do lines[#lines + 1] = line end
   f:close()
+  files[file] = lines
+  return lines
+end
+
+-- Lines first..last of file (a table indexed by line number), or nil when it cannot be read here.
+function M.source_lines(file, first, last)
+  local all = file_lines(file)
+  if not all then return nil end
+  local lines = {}
+  for n = math.max(first, 1), math.min(last, #all) do lines[n] = all[n] end
   return lines
 end
 
