@@ -12,12 +12,13 @@ struct Expr;
 using ExprPtr = std::shared_ptr<Expr>;
 
 struct Expr {
-    enum class Kind { Number, Char, String, Variable, Symbol, Unary, Binary, Assign, Cast, SizeOf, Index };
+    enum class Kind { Number, Char, String, Variable, Symbol, Unary, Binary, Assign, Cast, SizeOf, Index, Member };
     Kind kind = Kind::Number;
     uint64_t number = 0;      // Number / Char
     bool is_unsigned = false; // Number with a U suffix
     bool is_long = false;     // Number with an L suffix
-    std::string text;         // Variable/Symbol name, String contents, operator, Cast/SizeOf type
+    std::string text;         // Variable/Symbol name, String contents, operator, Cast/SizeOf type,
+                              // Member: "." or "->" followed by the member name
     std::vector<ExprPtr> operands;
     size_t column = 0;        // 0-based column in the parsed text, for errors
 };

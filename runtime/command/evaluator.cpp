@@ -128,6 +128,7 @@ Expected<Value> Evaluator::evaluate(const Expr& e) {
             if (!t) return std::unexpected(t.error());
             return make_value(types::unsigned_long(), (*t)->size);
         }
+        case Expr::Kind::Member: return member(e);
         case Expr::Kind::Index: {
             auto base = evaluate(*e.operands[0]);
             if (!base) return base;
@@ -298,6 +299,34 @@ Expected<Value> Evaluator::dereference(const Value& p) {
         return fail("Attempt to take contents of a non-pointer value.");
     if (p.type->target->kind == CType::Kind::Code) return fail("Attempt to take contents of a function pointer.");
     return load(p.type->target, p.bits);
+}
+
+// s.field and p->field over DWARF struct layouts; bitfields are extracted from their unit.
+Expected<Value> Evaluator::member(const Expr& e) {
+    auto base = evaluate(*e.operands[0]);
+    if (!base) return base;
+    bool arrow = e.text.rfind("->", 0) == 0;
+    std::string name = e.text.substr(arrow ? 2 : 1);
+    Value object = *base;
+    if (arrow) {
+        if (!base->type->is_pointer()) return fail("The -> operator needs a pointer; use . on " + base->type->name + ".");
+        object.type = base->type->target;
+        object.address = base->bits;
+    }
+    if (object.type->kind != CType::Kind::Struct || !object.address)
+        return fail("Attempt to extract a component of a value that is not a structure" +
+                    std::string(arrow ? " pointer." : "."));
+    auto m = host_.member(object.type->name, name);
+    if (!m) return std::unexpected(m.error());
+    auto type = resolve_type(m->type);
+    if (!type) return std::unexpected(type.error());
+    auto v = load(*type, *object.address + m->offset);
+    if (!v || m->bit_size == 0 || !(*type)->is_scalar()) return v;
+    uint64_t bits = (v->bits >> m->bit_offset) & (m->bit_size >= 64 ? ~uint64_t{0} : (uint64_t{1} << m->bit_size) - 1);
+    if ((*type)->is_signed && m->bit_size < 64 && ((bits >> (m->bit_size - 1)) & 1)) bits |= ~uint64_t{0} << m->bit_size;
+    Value out = make_value(*type, bits);
+    out.address = v->address;
+    return out;
 }
 
 Expected<Value> Evaluator::unary(const Expr& e) {

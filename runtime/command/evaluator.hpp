@@ -43,6 +43,7 @@ private:
     Expected<Value> assign(const Expr& e);
     Expected<Value> cast(const Expr& e);
     Expected<Value> dereference(const Value& pointer);
+    Expected<Value> member(const Expr& e);
     Expected<Value> rvalue(Value v);  // loads symbols of unknown type: an error, as in gdb
 
     CommandHost& host_;

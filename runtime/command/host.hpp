@@ -25,6 +25,15 @@ struct HostType {
     std::string pointee;  // Pointer/Array: element type name
 };
 
+// A member of a struct or union: its byte offset and the C spelling of its type.
+struct HostMember {
+    std::string name;
+    uint64_t offset = 0;
+    std::string type;
+    uint32_t bit_size = 0;    // bitfields only
+    uint32_t bit_offset = 0;  // bitfields: bits after offset
+};
+
 using HostValue = std::variant<int64_t, std::string>;
 
 class CommandHost {
@@ -47,6 +56,8 @@ public:
     // "main+4" for an address inside a symbol; nullopt when none covers it.
     virtual std::optional<std::string> symbolic_address(uint64_t addr) = 0;
     virtual Expected<HostType> resolve_type(std::string_view name) = 0;
+    // Member `member` of struct/union `type` (DWARF); anonymous members are searched through.
+    virtual Expected<HostMember> member(std::string_view type, std::string_view member) = 0;
 
     // Convenience variables shared with Lua (name without '$').
     virtual std::optional<HostValue> convenience(std::string_view name) = 0;

@@ -31,6 +31,7 @@ template <> inline constexpr auto error_message<gr::bit_or> = "expected an opera
 template <> inline constexpr auto error_message<gr::logical_and> = "expected an operand";
 template <> inline constexpr auto error_message<gr::paren_close> = "expected ')'";
 template <> inline constexpr auto error_message<gr::index_close> = "expected ']'";
+template <> inline constexpr auto error_message<gr::member_name> = "expected a member name";
 template <> inline constexpr auto error_message<gr::sizeof_type> = "expected '(TYPE)' after sizeof";
 template <> inline constexpr auto error_message<gr::end_of_expression> = "unexpected text after the expression";
 template <> inline constexpr auto error_message<gr::printf_format> = "expected a format string in double quotes";
@@ -213,6 +214,20 @@ struct expr_action<gr::index_tail> {
         auto e = make(Expr::Kind::Index, column_of(in));
         auto index = pop(st);
         e->operands = {pop(st), index};
+        st.stack.push_back(e);
+    }
+};
+
+template <>
+struct expr_action<gr::member_tail> {
+    template <class Input>
+    static void apply(const Input& in, ExprState& st) {
+        auto e = make(Expr::Kind::Member, column_of(in));
+        std::string text = in.string();
+        std::string op = text.rfind("->", 0) == 0 ? "->" : ".";
+        size_t name = text.find_first_not_of(" \t", op.size());
+        e->text = op + text.substr(name);
+        e->operands.push_back(pop(st));
         st.stack.push_back(e);
     }
 };

@@ -49,6 +49,20 @@ Expected<HostType> SessionHost::resolve_type(std::string_view name) {
     return out;
 }
 
+Expected<HostMember> SessionHost::member(std::string_view type, std::string_view name) {
+    const TypeInfo* t = session_.find_type(type);
+    if (!t) return fail("No struct type named " + std::string(type) + ".");
+    auto m = t->strip_typedefs().member(name);
+    if (!m) return fail("There is no member named " + std::string(name) + ".");
+    HostMember out;
+    out.name = m->name;
+    out.offset = m->offset;
+    out.type = m->type ? m->type->name : "void";
+    out.bit_size = m->bit_size;
+    out.bit_offset = m->bit_offset;
+    return out;
+}
+
 std::optional<HostValue> SessionHost::convenience(std::string_view name) { return session_.convenience(name); }
 
 void SessionHost::set_convenience(std::string_view name, HostValue value) {

@@ -19,6 +19,7 @@ public:
     Expected<uint64_t> symbol_address(std::string_view name) override;
     std::optional<std::string> symbolic_address(uint64_t addr) override;
     Expected<HostType> resolve_type(std::string_view name) override;
+    Expected<HostMember> member(std::string_view type, std::string_view member) override;
     std::optional<HostValue> convenience(std::string_view name) override;
     void set_convenience(std::string_view name, HostValue value) override;
     bool interrupted() override { return Session::interrupt_requested(); }

@@ -128,6 +128,13 @@ def test_expressions():
              "p $pc", "p $sp", "p $eax", "printf \"%d %x %lx %c %%\\n\", 10, 255, 4096, 65"])
 
 
+@h.case("DWARF struct members through casts")
+def test_struct_members():
+    compare(["p ((struct parked *)&threads)->name", "p ((struct parked *)&threads)[1].tid",
+             "p/x ((struct parked *)&threads)[3].syscall_nr", "output ((struct parked *)&threads)[2].function",
+             "echo \\n", "p *((struct parked *)&threads)[2].name", "p sizeof(struct parked)"])
+
+
 @h.case("exit status: 1 when a command failed, later commands still run")
 def test_exit_status():
     out = h.snag("exec", core(), "-ex", "p nosuch_symbol_xyz", "-ex", "p 42")

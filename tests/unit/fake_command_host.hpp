@@ -73,6 +73,13 @@ public:
         if (name == "myint") return HostType{"myint", HostType::Kind::Signed, 4, ""};
         return fail("No symbol \"" + std::string(name) + "\" in current context.");
     }
+    Expected<HostMember> member(std::string_view type, std::string_view name) override {
+        if (type != "struct point") return fail("No struct type named " + std::string(type) + ".");
+        if (name == "x") return HostMember{"x", 0, "long", 0, 0};
+        if (name == "y") return HostMember{"y", 8, "char *", 0, 0};
+        if (name == "flags") return HostMember{"flags", 0, "int", 3, 4};
+        return fail("There is no member named " + std::string(name) + ".");
+    }
     std::optional<HostValue> convenience(std::string_view name) override {
         auto it = variables.find(std::string(name));
         if (it == variables.end()) return std::nullopt;

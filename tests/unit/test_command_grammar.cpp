@@ -18,6 +18,7 @@ std::string shape(const Expr& e) {
         case Expr::Kind::SizeOf: return "(sizeof " + e.text + ")";
         case Expr::Kind::Cast: return "(cast <" + e.text + "> " + shape(*e.operands[0]) + ")";
         case Expr::Kind::Unary: return "(" + e.text + " " + shape(*e.operands[0]) + ")";
+        case Expr::Kind::Member: return "(" + e.text + " " + shape(*e.operands[0]) + ")";
         case Expr::Kind::Index: return "(index " + shape(*e.operands[0]) + " " + shape(*e.operands[1]) + ")";
         case Expr::Kind::Assign: return "(= " + shape(*e.operands[0]) + " " + shape(*e.operands[1]) + ")";
         case Expr::Kind::Binary:
@@ -65,6 +66,9 @@ TEST_CASE("casts, dereferences and sizeof") {
     CHECK(parsed("(x) + 1") == "(+ x 1)");
     CHECK(parsed("sizeof(long long)") == "(sizeof long long)");
     CHECK(parsed("$p[2]") == "(index $p 2)");
+    CHECK(parsed("((struct parked *)$p)->name") == "(->name (cast <struct parked *> $p))");
+    CHECK(parsed("*$p->next.prev") == "(* (.prev (->next $p)))");
+    CHECK(error_of("$p->").message == "expected a member name");
 }
 
 TEST_CASE("variables: registers, history and convenience names") {

@@ -116,6 +116,13 @@ TEST_CASE("print: symbols, char pointers and DWARF types from the host") {
     CHECK(f.run("p (struct point *)$rsp + 1") == "$5 = (struct point *) 0x7ffe0010\n");
     CHECK(f.run("p sizeof(myint)") == "$6 = 4\n");
     CHECK(f.error("p *(struct point *)$rsp").find("lua target:value") != std::string::npos);
+    // Members through DWARF layouts: the fake's struct point is {long x; char *y;} at $rsp.
+    CHECK(f.run("p ((struct point *)$rsp)->x") == "$7 = 2147352592\n");
+    CHECK(f.run("p (*(struct point *)$rsp).x == ((struct point *)$rsp)->x") == "$8 = 1\n");
+    CHECK(f.run("p/x ((struct point *)$rsp)->flags") == "$9 = 0x1\n");
+    CHECK(f.error("p ((struct point *)$rsp)->z") == "There is no member named z.");
+    CHECK(f.error("p $rsp->x").find("not a structure") != std::string::npos);
+    CHECK(f.error("p (*(struct point *)$rsp)->x").find("needs a pointer") != std::string::npos);
     CHECK(f.error("p nosuch") == "No symbol \"nosuch\" in current context.");
     CHECK(f.error("p *(long *)8") == "Cannot access memory at address 0x8");
 }
