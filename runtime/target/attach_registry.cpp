@@ -34,30 +34,39 @@ void sleep_ms(long ms) {
     ::nanosleep(&ts, nullptr);
 }
 
+void detach_stopped(int tid, int status, int signal) {
+    // A signal-delivery-stop (not our interrupt) carries a signal the process must still get.
+    bool event_stop = (status >> 16) != 0;
+    int deliver = event_stop ? signal : WSTOPSIG(status);
+    ::ptrace(PTRACE_DETACH, tid, nullptr, reinterpret_cast<void*>(static_cast<long>(deliver)));
+}
+
 // A tracee must be in a ptrace-stop to be detached; stop a running one first (async-signal-safe).
-void detach_one(int tid, int signal) {
-    if (::ptrace(PTRACE_DETACH, tid, nullptr, reinterpret_cast<void*>(static_cast<long>(signal))) == 0) return;
-    if (errno != ESRCH) return;
+// False when it is still traced because it did not stop within max_wait_ms.
+bool detach_one(int tid, int signal, int max_wait_ms) {
+    if (::ptrace(PTRACE_DETACH, tid, nullptr, reinterpret_cast<void*>(static_cast<long>(signal))) == 0) return true;
+    if (errno != ESRCH) return true;
     if (::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0) {
         int status = 0;
         ::waitpid(tid, &status, WNOHANG | __WALL);  // a tracee killed while stopped waits to be reaped
-        return;
+        return true;
     }
-    for (int attempt = 0; attempt < 2000; ++attempt) {
+    for (int waited = 0; waited <= max_wait_ms; ++waited) {
         int status = 0;
         pid_t got = ::waitpid(tid, &status, WNOHANG | __WALL);
         if (got == tid) {
-            if (!WIFSTOPPED(status)) return;  // it exited
-            // A signal-delivery-stop (not our interrupt) carries a signal the process must still get.
-            bool event_stop = (status >> 16) != 0;
-            int deliver = event_stop ? signal : WSTOPSIG(status);
-            ::ptrace(PTRACE_DETACH, tid, nullptr, reinterpret_cast<void*>(static_cast<long>(deliver)));
-            return;
+            if (WIFSTOPPED(status)) detach_stopped(tid, status, signal);
+            return true;
         }
-        if (got < 0 && errno != EINTR) return;
+        if (got < 0 && errno != EINTR) return true;
         sleep_ms(1);
     }
+    return false;
 }
+
+// Threads that would not stop (uninterruptible sleep) when we let go; retried later.
+constexpr int kLingering = 64;
+std::atomic<int> g_lingering[kLingering];
 
 void run_hooks() {
     for (auto& slot : g_hooks)
@@ -135,13 +144,38 @@ void detach_all() {
     int used = g_used_slots.load();
     for (int i = 0; i < used; ++i) {
         int tid = g_tids[i].exchange(0);
-        if (tid != 0) detach_one(tid, g_signals[i].load());
+        if (tid != 0) detach_one(tid, g_signals[i].load(), 2000);
     }
 }
 
 void detach(int tid, int signal) {
     remove(tid);
-    detach_one(tid, signal);
+    if (detach_one(tid, signal, 100)) return;
+    // Still traced and about to stop on our interrupt: keep it where exit paths and
+    // retry_lingering() will find it, or it would stay stopped.
+    add(tid, signal);
+    for (auto& slot : g_lingering) {
+        int expected = 0;
+        if (slot.compare_exchange_strong(expected, tid)) return;
+    }
+}
+
+int retry_lingering() {
+    int left = 0;
+    for (auto& slot : g_lingering) {
+        int tid = slot.load();
+        if (tid == 0) continue;
+        int status = 0;
+        pid_t got = ::waitpid(tid, &status, WNOHANG | __WALL);
+        if (got == 0) {
+            ++left;
+            continue;
+        }
+        if (got == tid && WIFSTOPPED(status)) detach_stopped(tid, status, 0);
+        remove(tid);
+        slot.store(0);
+    }
+    return left;
 }
 
 bool add_exit_hook(void (*hook)()) {

@@ -12,7 +12,10 @@ bool contains(int tid);
 int count();
 
 // Detaches one registered (or merely traced) tid, stopping it first if it runs, and forgets it.
+// A thread that cannot stop now (uninterruptible sleep) stays registered as lingering.
 void detach(int tid, int signal);
+// Detaches lingering threads that have stopped since; returns how many still linger.
+int retry_lingering();
 
 // Async-signal-safe: runs the exit hooks, then PTRACE_DETACHes every registered TID (stopping a
 // running tracee first if needed) and empties the registry.

@@ -215,6 +215,7 @@ std::vector<AttachedThread> list_threads_running(int pid) {
 }
 
 Expected<std::vector<AttachedThread>> stop_all_threads(int pid, std::vector<std::string>& warnings) {
+    attach_registry::retry_lingering();
     std::map<int, AttachedThread> threads;
     std::set<int> gone;
     int exited_while_attaching = 0;

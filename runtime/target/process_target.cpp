@@ -9,6 +9,7 @@
 
 #include <cstdio>
 
+#include "target/attach_registry.hpp"
 #include "target/proc_fs.hpp"
 
 namespace snag {
@@ -146,6 +147,7 @@ void ProcessTarget::detach() {
     }
     stopped_ = false;
     memory_.invalidate();
+    attach_registry::retry_lingering();
 }
 
 std::string ProcessTarget::local_path(const std::string& recorded_path) const {

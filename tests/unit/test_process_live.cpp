@@ -13,6 +13,9 @@
 #include <string>
 #include <vector>
 
+#include <sys/syscall.h>
+
+#include "target/attach_registry.hpp"
 #include "target/process_target.hpp"
 #include "test_process_child.hpp"
 
@@ -312,4 +315,31 @@ TEST_CASE("live: attach + registers + detach of 200 threads is quick") {
     MESSAGE("200 threads: attach+registers median ", attach_ms[10], " ms (min ", attach_ms[0], "), detach median ",
             detach_ms[10], " ms (min ", detach_ms[0], ")");
     CHECK(attach_ms[10] + detach_ms[10] < 250.0);
+}
+
+TEST_CASE("live: a thread that cannot stop (vfork parent) gives an error and is not left stopped") {
+    // A vfork parent sleeps uninterruptibly until its child exits; PTRACE_INTERRUPT cannot stop it.
+    Child child = fork_child([](int fd) {
+        signal_ready(fd);
+        pid_t vchild = ::vfork();
+        if (vchild == 0) {
+            timespec ts{4, 0};
+            ::syscall(SYS_nanosleep, &ts, nullptr);
+            ::_exit(0);
+        }
+        ::waitpid(vchild, nullptr, 0);
+        for (;;) g_child_counter.fetch_add(1), ::usleep(200);
+    });
+    REQUIRE(child.pid() > 0);
+    for (int i = 0; i < 1000 && proc::read_task_stat(child.pid(), child.pid())->state != 'D'; ++i) ::usleep(1000);
+    auto opened = attach_process(child.pid(), {});
+    REQUIRE_FALSE(opened);
+    CHECK(contains(opened.error().message, "did not stop within 3 s (it is in uninterruptible sleep, state D"));
+    CHECK(proc::read_status(child.pid())->tracer_pid == ::getpid());  // still ours: it lingers
+    // Once the vfork child is gone the parent reaches its pending stop; snag lets it go.
+    for (int i = 0; i < 6000 && attach_registry::retry_lingering() > 0; ++i) ::usleep(1000);
+    CHECK(attach_registry::retry_lingering() == 0);
+    CHECK(wait_until_running(child.pid()));
+    CHECK(counter_advances(child.pid()));
+    CHECK(proc::read_status(child.pid())->tracer_pid == 0);
 }
