@@ -255,7 +255,24 @@ Expected<void> Interpreter::run_line(std::string_view text, std::ostream& out) {
         return {};
     }
     if (auto match = host_.match_command(line)) return host_.run_command(match->first, match->second, out);
+    if (auto full = unique_prefix(word)) return run_line(*full + std::string(rest), out);
     return fail("Undefined command: \"" + word + "\".  Try \"help\".");
+}
+
+// gdb accepts an unambiguous prefix of a built-in or user-defined command ("outp" for output).
+std::optional<std::string> Interpreter::unique_prefix(const std::string& word) const {
+    std::optional<std::string> found;
+    auto consider = [&](const std::string& name) {
+        if (name.size() <= word.size() || name.compare(0, word.size(), word) != 0) return true;
+        if (found && *found != name) return false;
+        found = name;
+        return true;
+    };
+    for (const auto& [name, text] : builtins())
+        if (!consider(name)) return std::nullopt;
+    for (const auto& [name, cmd] : user_)
+        if (!consider(name)) return std::nullopt;
+    return found;
 }
 
 Expected<void> Interpreter::call_user(const std::string& name, std::string_view args, std::ostream& out) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -53,6 +54,7 @@ private:
     Expected<void> run_line(std::string_view line, std::ostream& out);
     Expected<bool> condition(const std::string& text, const UserArgs* args);
     Expected<void> call_user(const std::string& name, std::string_view args, std::ostream& out);
+    std::optional<std::string> unique_prefix(const std::string& word) const;
 
     Expected<void> print(std::string_view args, std::ostream& out, bool record);
     Expected<void> set(std::string_view args, std::ostream& out);

@@ -232,6 +232,9 @@ TEST_CASE("host commands, Lua lines, quit and undefined commands") {
     CHECK(f.host.ran.back() == "bt|full 3");
     CHECK(f.run("=1+1") == "lua:1+1\n");
     CHECK(f.run("lua print(1)") == "lua:print(1)\n");
+    CHECK(f.run("outp 6*7") == "42");
+    CHECK(f.run("ec hi\\n") == "hi\n");
+    CHECK(f.error("pr 1").find("Undefined command") != std::string::npos);  // print or printf
     CHECK(f.error("frobnicate 3") == "Undefined command: \"frobnicate\".  Try \"help\".");
     CHECK(f.run("echo a\nquit\necho b") == "a");
     CHECK(f.interp.quit_requested());
