@@ -19,26 +19,22 @@ namespace {
 
 struct PyBtOptions {
     bool native = false, locals = false, json = false, verbose = false, children = false;
+    bool dwarf = false;
 };
 
 struct Collected {
     python::PythonState state;
     std::vector<NativeStack> stacks;
-    double stopped_ms = 0;  // how long a live target stayed stopped
+    double stopped_ms = -1;  // how long a live target stayed stopped; -1 for cores
 };
 
-// Everything that needs target memory, done before a live target is let go.
-Expected<Collected> collect(Target& target, Symbolizer& symbols, const std::string& label,
-                            const PyBtOptions& options) {
-    auto start = std::chrono::steady_clock::now();
-    auto runtime = python::find_python_runtime(target, symbols, label);
-    if (!runtime) return std::unexpected(runtime.error());
-    Collected out;
+// Reads the interpreter and the native stacks it needs; the caller detaches right after.
+void read_stopped(Target& target, Symbolizer& symbols, const python::PythonRuntime& runtime,
+                  const PyBtOptions& options, Collected& out) {
     python::ReadOptions read;
     read.locals = options.locals;
-    out.state = python::read_python_state(target, *runtime, read);
-    // Native stacks tell who waits for the GIL; unwind only threads that do not hold it,
-    // unless the merged view needs them all.
+    out.state = python::read_python_state(target, runtime, read);
+    // Native stacks tell who waits for the GIL; the holder's is only needed for --native.
     auto unwinder = make_unwinder(target, symbols);
     for (const auto& thread : target.threads()) {
         bool holder = false;
@@ -46,37 +42,60 @@ Expected<Collected> collect(Target& target, Symbolizer& symbols, const std::stri
         if (holder && !options.native) continue;
         out.stacks.push_back(unwinder->unwind(thread, kDefaultMaxDepth));
     }
-    target.detach();
-    out.stopped_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    return out;
 }
 
-int run(const TargetSpec& spec, const PyBtOptions& options) {
-    auto target = open_target(spec.spec, spec.options);
-    if (!target) return report(target.error());
-    auto symbols = make_symbolizer(**target);
-    if (!symbols) {
-        (*target)->detach();
-        return report(symbols.error());
-    }
-    auto collected = collect(**target, **symbols, spec.spec, options);
-    if (!collected) {
-        (*target)->detach();
-        return report(collected.error());
-    }
+bool is_pid(const std::string& spec) {
+    return !spec.empty() && spec.find_first_not_of("0123456789") == std::string::npos;
+}
+
+void print(Target& target, Symbolizer& symbols, Collected& collected, const PyBtOptions& options) {
     std::map<int, std::vector<FrameReport>> native;
-    for (const auto& stack : collected->stacks) native[stack.tid] = symbolize_stack(**symbols, stack);
-    for (auto& t : collected->state.threads) {
+    for (const auto& stack : collected.stacks) native[stack.tid] = symbolize_stack(symbols, stack);
+    for (auto& t : collected.state.threads) {
         auto it = native.find(t.tid);
         if (!t.holds_gil && it != native.end()) t.waiting_for_gil = python::native_stack_waits_for_gil(it->second);
     }
-    python::PyReport report = python::build_py_report(collected->state, (*target)->threads(),
+    python::PyReport report = python::build_py_report(collected.state, target.threads(),
                                                       options.native ? native : decltype(native){},
                                                       options.native);
-    report.target = describe_target(**target);
-    report.target.emplace_back("stopped_ms", std::to_string(static_cast<int64_t>(collected->stopped_ms)));
+    report.target = describe_target(target);
+    if (collected.stopped_ms >= 0)
+        report.target.emplace_back("stopped_ms", std::to_string(static_cast<int64_t>(collected.stopped_ms)));
     if (options.json) python::print_py_json(std::cout, report);
     else python::print_py_text(std::cout, report, options.verbose);
+}
+
+int run(const TargetSpec& spec, const PyBtOptions& options) {
+    // Live: find the interpreter (symbols, DWARF) while the process runs, stop it only to read.
+    bool two_phase = is_pid(spec.spec) && !spec.options.non_blocking;
+    TargetOptions first_options = spec.options;
+    first_options.non_blocking = first_options.non_blocking || two_phase;
+    auto target = open_target(spec.spec, first_options);
+    if (!target) return report(target.error());
+    auto symbols = make_symbolizer(**target);
+    if (!symbols) return report(symbols.error());
+    python::DiscoveryOptions discovery;
+    discovery.target_label = spec.spec;
+    discovery.prefer_dwarf = options.dwarf;
+    auto runtime = python::find_python_runtime(**target, **symbols, discovery);
+    if (!runtime) {
+        (*target)->detach();
+        return report(runtime.error());
+    }
+    Collected collected;
+    if (!two_phase) {
+        read_stopped(**target, **symbols, *runtime, options, collected);
+        (*target)->detach();
+        print(**target, **symbols, collected, options);
+        return 0;
+    }
+    auto start = std::chrono::steady_clock::now();
+    auto stopped = attach_process(std::stoi(spec.spec), spec.options);
+    if (!stopped) return report(stopped.error());
+    read_stopped(**stopped, **symbols, *runtime, options, collected);
+    (*stopped)->detach();
+    collected.stopped_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    print(**stopped, **symbols, collected, options);
     return 0;
 }
 
@@ -89,6 +108,7 @@ int cmd_py_bt(Args& args) {
     options.json = args.flag("--json");
     options.verbose = args.flag("--verbose") || args.flag("-v");
     options.children = args.flag("--children");
+    options.dwarf = args.flag("--dwarf-layout");
     auto spec = take_target(args);
     if (!spec) return report(spec.error());
     if (options.children) return report(Error{"--children is not supported yet by py-bt", 2});

@@ -117,8 +117,25 @@ std::vector<int> minor_order(int hint) {
     return out;
 }
 
+// The table for `minor`, or DWARF over it: preferred when asked, else only when the table fails.
+std::optional<Layout> checked_layout(Memory& mem, Symbolizer& symbols, const std::string& module,
+                                     int minor, uint64_t interp_head_at_offset_base, bool prefer_dwarf,
+                                     bool is_runtime) {
+    auto table = builtin_layout(minor);
+    if (!table) return std::nullopt;
+    auto head_at = [&](const Layout& l) {
+        return is_runtime ? interp_head_at_offset_base + l.rt_interpreters_head : interp_head_at_offset_base;
+    };
+    if (!prefer_dwarf && runtime_checks_out(mem, *table, head_at(*table))) return table;
+    Layout dwarf = *table;
+    if (apply_dwarf_layout(symbols, module, dwarf) > 0 && runtime_checks_out(mem, dwarf, head_at(dwarf)))
+        return dwarf;
+    if (prefer_dwarf && runtime_checks_out(mem, *table, head_at(*table))) return table;
+    return std::nullopt;
+}
+
 Expected<PythonRuntime> finish_with_layout(Target& target, Memory& mem, Symbolizer& symbols,
-                                           PythonRuntime rt, int hint) {
+                                           PythonRuntime rt, int hint, bool prefer_dwarf) {
     // 3.13+: the runtime describes itself.
     std::string head = mem.read_bytes(rt.runtime, kDebugOffsetsMaxSize);
     std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(head.data()), head.size());
@@ -132,12 +149,11 @@ Expected<PythonRuntime> finish_with_layout(Target& target, Memory& mem, Symboliz
         return rt;
     }
     for (int minor : minor_order(hint)) {
-        auto l = builtin_layout(minor);
-        if (!l || l->rt_interpreters_head < 0 || minor >= 13) continue;  // 3.13+ always has the cookie
+        if (minor < 7 || minor >= 13) continue;  // 3.6 has no _PyRuntime; 3.13+ has the cookie
         if (hint && minor != hint) continue;
-        if (!runtime_checks_out(mem, *l, rt.runtime + l->rt_interpreters_head)) continue;
+        auto l = checked_layout(mem, symbols, rt.module_path, minor, rt.runtime, prefer_dwarf, true);
+        if (!l) continue;
         rt.layout = *l;
-        apply_dwarf_layout(symbols, rt.module_path, rt.layout);
         rt.version = micro_version(target, symbols, minor);
         rt.interp_head_at = rt.runtime + rt.layout.rt_interpreters_head;
         if (rt.layout.rt_tstate_current >= 0) rt.tstate_current_at = rt.runtime + rt.layout.rt_tstate_current;
@@ -157,19 +173,20 @@ Expected<PythonRuntime> finish_with_layout(Target& target, Memory& mem, Symboliz
 }
 
 // 3.6 has no _PyRuntime: statics found through symbols or through PyInterpreterState_Head.
-std::optional<PythonRuntime> find_python36(Target& target, Memory& mem, Symbolizer& symbols) {
-    auto l = builtin_layout(6);
+std::optional<PythonRuntime> find_python36(Target& target, Memory& mem, Symbolizer& symbols,
+                                          bool prefer_dwarf) {
     uint64_t head = symbols.address_of("interp_head").value_or(0);
     std::string how = "interp_head symbol";
     if (!head) {
         if (auto fn = symbols.address_of("PyInterpreterState_Head")) head = interp_head_from_code(target, *fn);
         how = "PyInterpreterState_Head code";
     }
-    if (!head || !runtime_checks_out(mem, *l, head)) return std::nullopt;
+    if (!head) return std::nullopt;
     PythonRuntime rt;
-    rt.layout = *l;
     rt.module_path = module_of(symbols, head);
-    apply_dwarf_layout(symbols, rt.module_path, rt.layout);
+    auto l = checked_layout(mem, symbols, rt.module_path, 6, head, prefer_dwarf, false);
+    if (!l) return std::nullopt;
+    rt.layout = *l;
     rt.version = "3.6";
     rt.found_by = how;
     rt.interp_head_at = head;
@@ -202,7 +219,8 @@ int minor_from_file_name(const std::string& path) {
 }
 
 Expected<PythonRuntime> find_python_runtime(Target& target, Symbolizer& symbols,
-                                           const std::string& target_label) {
+                                           const DiscoveryOptions& options) {
+    const std::string& target_label = options.target_label;
     Memory mem(target);
     int hint = 0;
     Candidate c;
@@ -214,7 +232,7 @@ Expected<PythonRuntime> find_python_runtime(Target& target, Symbolizer& symbols,
             if (int minor = minor_from_file_name(m->path)) { hint = minor; break; }
     }
     if (!c.runtime && (hint == 6 || hint == 0)) {
-        if (auto rt = find_python36(target, mem, symbols)) return *rt;
+        if (auto rt = find_python36(target, mem, symbols, options.prefer_dwarf)) return *rt;
     }
     if (!c.runtime) c = scan_for_runtime(target, mem, symbols, minor_order(hint));
     if (!c.runtime) {
@@ -227,7 +245,7 @@ Expected<PythonRuntime> find_python_runtime(Target& target, Symbolizer& symbols,
     rt.runtime = c.runtime;
     rt.found_by = c.found_by;
     rt.module_path = module_of(symbols, c.runtime);
-    return finish_with_layout(target, mem, symbols, rt, hint);
+    return finish_with_layout(target, mem, symbols, rt, hint, options.prefer_dwarf);
 }
 
 }  // namespace snag::python

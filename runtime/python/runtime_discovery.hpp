@@ -26,9 +26,16 @@ struct PythonRuntime {
 };
 
 // Finds the interpreter; the error says what was looked for, or which version is unsupported.
-// target_label names the target in the error ("1234", "core.5"); empty = describe it.
+struct DiscoveryOptions {
+    std::string target_label;  // names the target in errors ("1234", "core.5"); empty = describe it
+    // Read struct offsets from DWARF even when the built-in table validates. Indexing the DWARF
+    // of a libpython takes about a second, so by default DWARF is the fallback for a table
+    // that does not validate (the tables were checked against the DWARF of every pyenv build).
+    bool prefer_dwarf = false;
+};
+
 Expected<PythonRuntime> find_python_runtime(Target& target, Symbolizer& symbols,
-                                           const std::string& target_label = "");
+                                           const DiscoveryOptions& options = {});
 
 // Major.minor from a file name such as libpython3.7m.so.1.0 or python3.11; 0 when none.
 int minor_from_file_name(const std::string& path);
