@@ -155,6 +155,42 @@ def register_cases(interp):
 for_each_interpreter(register_cases)
 
 
+def gdb_py_bt(core, exe):
+    """{tid: [(function, file, line)]} from gdb's `thread apply all py-bt` (python3.11-dbg)."""
+    import re
+    r = h.run(["gdb", "-batch", "-nx", "-ex", "thread apply all py-bt", exe, core], timeout=600)
+    stacks, tid = {}, None
+    for line in r.stdout.splitlines():
+        m = re.match(r"Thread \d+ \(Thread 0x[0-9a-f]+ \(LWP (\d+)\)\)", line)
+        if m:
+            tid = int(m.group(1))
+            stacks[tid] = []
+            continue
+        m = re.match(r'\s+File "(.*)", line (\d+), in (\S+)', line)
+        if m and tid is not None:
+            stacks[tid].append((m.group(3), m.group(1), int(m.group(2))))
+    return stacks
+
+
+@h.case("gdb-crosscheck-debian-3.11")
+def gdb_crosscheck():
+    if not os.access("/usr/bin/python3.11", os.X_OK):
+        h.skip("Debian python3.11 not installed")
+    if not os.path.exists("/usr/share/gdb/auto-load/usr/bin/python3.11-gdb.py"):
+        h.skip("python3.11-dbg gdb extension not installed")
+    with h.start_scenario(["/usr/bin/python3.11", os.path.join(h.SCENARIOS, "py_threads.py")]) as s:
+        core = h.gcore(s.pid, os.path.join(s.dir, "core"))
+        s.stop()
+        doc = py_bt(core)
+        theirs = gdb_py_bt(core, "/usr/bin/python3.11")
+        h.check(sum(len(v) for v in theirs.values()) > 0, "gdb py-bt printed no frames")
+        for t in doc["threads"]:
+            ours = [(f["function"].rsplit(".", 1)[-1], f["file"], f["line"])
+                    for f in t["frames"] if f["kind"] == "python"]
+            h.check(theirs.get(t["tid"]) == ours,
+                    "thread %d: snag %s, gdb %s" % (t["tid"], ours, theirs.get(t["tid"])))
+
+
 @h.case("not-python")
 def not_python():
     exe = h.scenario_bin("native_threads")
