@@ -191,6 +191,23 @@ def gdb_crosscheck():
                     "thread %d: snag %s, gdb %s" % (t["tid"], ours, theirs.get(t["tid"])))
 
 
+@h.case("embedded-interpreter")
+def embedded():
+    exe = h.scenario_bin("embedded")
+    if not exe:
+        h.skip("embedded scenario not built")
+    with h.start_scenario([exe]) as s:
+        interp = h.Interpreter(exe, tuple(s.truth["python"]), "embedded", None)
+        compare(s.truth, py_bt(s.pid), interp, "embedded live")
+        doc = py_bt(s.pid, "--native")
+        main = [t for t in doc["threads"] if t["tid"] == s.pid][0]
+        names = [f["function"] for f in main["frames"]]
+        h.check("run_embedded_code" in names and "<module>" in names,
+                "merged main thread lacks the C caller or the module frame: %s" % names)
+        h.check(names.index("<module>") < names.index("run_embedded_code"),
+                "the C caller should sit below the Python frames: %s" % names)
+
+
 @h.case("not-python")
 def not_python():
     exe = h.scenario_bin("native_threads")
