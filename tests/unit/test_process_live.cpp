@@ -219,6 +219,32 @@ TEST_CASE("live: errors name the cause") {
         auto comm = proc::read_file("/proc/2/comm");
         if (comm && *comm == "kthreadd\n") CHECK(contains(error_of(2), "is a kernel thread"));
     }
+    SUBCASE("another user's process, without CAP_SYS_PTRACE") {
+        if (::getuid() != 0) return;  // needs root to become someone else
+        Child target = fork_child([](int fd) { counting_child(fd, 0); });
+        pid_t target_pid = target.pid();
+        int fds[2];
+        REQUIRE(::pipe(fds) == 0);
+        pid_t helper = ::fork();
+        if (helper == 0) {
+            ::close(fds[0]);
+            // Dropping root's uids also clears the effective capabilities, CAP_SYS_PTRACE included.
+            if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(1);
+            auto opened = attach_process(target_pid, {});
+            std::string message = opened ? "(attached)" : opened.error().message;
+            (void)!::write(fds[1], message.data(), message.size());
+            ::_exit(0);
+        }
+        ::close(fds[1]);
+        std::string message;
+        char buffer[512];
+        for (ssize_t got; (got = ::read(fds[0], buffer, sizeof buffer)) > 0;) message.append(buffer, got);
+        ::close(fds[0]);
+        ::waitpid(helper, nullptr, 0);
+        CHECK(contains(message, "not permitted: it belongs to uid 0 and snag runs as uid 65534 without "
+                                "CAP_SYS_PTRACE; run snag as that user or with sudo."));
+        CHECK_FALSE(any_thread_stopped(target_pid));
+    }
     SUBCASE("invalid PID") { CHECK(contains(error_of(0), "invalid PID")); }
 }
 
