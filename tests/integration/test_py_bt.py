@@ -208,6 +208,50 @@ def embedded():
                 "the C caller should sit below the Python frames: %s" % names)
 
 
+def damage_core(src, dst, seed, flips):
+    """Copy a core, overwriting random 8-byte words of its writable segments with hostile values:
+    pointers into the same segment (cycles), huge lengths, all-ones, zero."""
+    import random
+    import struct
+    rng = random.Random(seed)
+    data = bytearray(open(src, "rb").read())
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    segments = []
+    for i in range(phnum):
+        p_type, p_flags, p_offset, p_vaddr, _, p_filesz = struct.unpack_from("<IIQQQQ", data, phoff + i * phentsize)
+        if p_type == 1 and p_filesz >= 4096 and p_flags & 2:
+            segments.append((p_offset, p_vaddr, p_filesz))
+    for _ in range(flips):
+        off, vaddr, size = rng.choice(segments)
+        at = off + (rng.randrange(size - 8) & ~7)
+        value = rng.choice([vaddr + (rng.randrange(size) & ~7), 1 << 40, (1 << 64) - 1, 0, rng.getrandbits(64)])
+        struct.pack_into("<Q", data, at, value)
+    open(dst, "wb").write(data)
+
+
+@h.case("hostile-core")
+def hostile_core():
+    interp = [i for i in h.interpreters(lo=(3, 11), hi=(3, 12)) if i.label.startswith("pyenv")]
+    if not interp:
+        h.skip("no pyenv 3.11/3.12")
+    with h.py_scenario(interp[0], "py_recursion.py") as s:
+        core = h.gcore(s.pid, os.path.join(s.dir, "core"))
+        s.stop()
+        bad = os.path.join(s.dir, "damaged")
+        partial = 0
+        for seed in range(6):
+            damage_core(core, bad, seed, flips=20000)
+            try:
+                r = h.snag("py-bt", bad, "--json", "--locals", timeout=60)
+            except Exception as e:  # a hang shows up as a timeout
+                raise h.Failure("seed %d: %s" % (seed, e))
+            h.check(r.returncode in (0, 2), "seed %d: exit %d: %s" % (seed, r.returncode, r.stderr[-500:]))
+            if r.returncode == 0 and '"error"' in r.stdout:
+                partial += 1
+        h.check(partial > 0, "no damaged core produced a marked partial stack")
+
+
 @h.case("not-python")
 def not_python():
     exe = h.scenario_bin("native_threads")
