@@ -11,6 +11,7 @@
 #include "lua/python_cache.hpp"
 #include "lua/registers.hpp"
 #include "lua/sandbox.hpp"
+#include "lua/stdlib_files.hpp"
 
 namespace snag {
 
@@ -24,9 +25,14 @@ std::string hex(uint64_t v) {
     return buf;
 }
 
-std::string find_stdlib(const SessionOptions& options) {
+// An explicit directory (option, $SNAG_STDLIB) wins over the stdlib compiled into the binary.
+std::string explicit_stdlib(const SessionOptions& options) {
     if (!options.stdlib_dir.empty()) return options.stdlib_dir;
     if (const char* env = std::getenv("SNAG_STDLIB"); env && *env) return env;
+    return "";
+}
+
+std::string disk_stdlib() {
     std::error_code ec;
     std::string source = std::string(SNAG_SOURCE_DIR) + "/stdlib";
     if (fs::is_directory(source + "/snag", ec)) return source;
@@ -95,13 +101,15 @@ Expected<void> Session::start_lua() {
 }
 
 Expected<void> Session::load_stdlib() {
-    std::string dir = find_stdlib(options_);
+    std::string user = user_commands_dir();
+    if (!user.empty()) heap_->readable_dirs.push_back(fs::path(user).parent_path().string());
+    std::string dir = explicit_stdlib(options_);
+    if (dir.empty() && kStdlibFileCount > 0) return load_embedded_stdlib(L_);
+    if (dir.empty()) dir = disk_stdlib();
     std::error_code ec;
     if (!fs::is_directory(dir + "/snag", ec))
         return fail("cannot find snag's Lua stdlib in " + dir + "; set SNAG_STDLIB to its directory");
     heap_->readable_dirs.push_back(dir);
-    std::string user = user_commands_dir();
-    if (!user.empty()) heap_->readable_dirs.push_back(fs::path(user).parent_path().string());
     lua_getglobal(L_, "package");
     push_string(L_, dir + "/?.lua;" + dir + "/?/init.lua");
     lua_setfield(L_, -2, "path");

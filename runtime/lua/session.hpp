@@ -57,7 +57,7 @@ struct LuaBudget {
 struct SessionOptions {
     std::vector<std::string> load_files;  // --load FILE: extra command files, loaded last
     bool user_commands = true;            // load ~/.config/snag/commands/*.lua
-    std::string stdlib_dir;               // empty: $SNAG_STDLIB, SNAG_SOURCE_DIR/stdlib, SNAG_DATA_DIR/stdlib
+    std::string stdlib_dir;               // empty: $SNAG_STDLIB, else the stdlib compiled in
     LuaBudget budget;
     // Paths Lua may write with io.open(path, "w") (report files the user named); reads are free.
     std::vector<std::string> writable_paths;

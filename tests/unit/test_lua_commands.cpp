@@ -181,3 +181,16 @@ TEST_CASE("commands: the Debugger Extension example loads and runs") {
     CHECK(contains(grep, "#1  0x0000000000402010 in start_thread () from /usr/bin/fake"));
     CHECK(run(*s, "stack-grep nothing_here") == "No thread has a frame matching nothing_here.\n");
 }
+
+TEST_CASE("commands: the stdlib compiled into the binary is the default") {
+    auto options = snag::testing::test_options();
+    options.stdlib_dir.clear();
+    if (std::getenv("SNAG_STDLIB")) return;  // a developer override is in effect
+    auto s = make_session(TargetKind::Core, options);
+    CHECK(s->has_command("info threads"));
+    CHECK(contains(run(*s, "help bt"), "Defined in stdlib/commands/stack.lua"));
+    CHECK(run(*s, "bt 1") == "#0  0x0000000000401005 in main () at /src/fake.c:10\n"
+                             "(More stack frames follow...)\n");
+    std::ostringstream out;
+    CHECK(*s->eval_lua("require('snag.format').hex(16)", out) == "0x10");
+}
