@@ -169,6 +169,40 @@ int l_threads(lua_State* L) {
     });
 }
 
+// py:thread(tid [, {locals = true}]) → the thread state running on OS thread tid, or nil.
+// Commands run per thread (thread apply all py-bt) use this: it builds one table, not all.
+int l_thread(lua_State* L) {
+    check_generation(L, 1, "python");
+    int tid = static_cast<int>(luaL_checkinteger(L, 2));
+    bool locals = false;
+    if (lua_istable(L, 3)) {
+        lua_getfield(L, 3, "locals");
+        locals = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
+    Session& s = SessionAccess::of(L);
+    return guard(L, [&]() -> Expected<int> {
+        auto cache = python_cache(s);
+        if (!cache) return std::unexpected(cache.error());
+        const auto& state = python_state(s, **cache, locals);
+        for (const auto& t : state.threads) {
+            if (t.tid != tid) continue;
+            python::PythonState one;
+            one.gil_known = state.gil_known;
+            one.gc_collecting = state.gc_collecting;
+            one.threads.push_back(t);
+            auto report = python::build_py_report(one, s.target().threads(), {}, false);
+            std::string status;
+            for (const auto& v : report.threads)
+                if (v.python) status = v.status;
+            push_py_thread(L, t, status);
+            return 1;
+        }
+        lua_pushnil(L);
+        return 1;
+    });
+}
+
 int l_gil_holder(lua_State* L) {
     check_generation(L, 1, "python");
     Session& s = SessionAccess::of(L);
@@ -287,7 +321,7 @@ int l_target_index(lua_State* L) {
 }
 
 const luaL_Reg kPythonMethods[] = {
-    {"threads", l_threads}, {"gil_holder", l_gil_holder}, {"repr", l_repr},
+    {"threads", l_threads}, {"thread", l_thread}, {"gil_holder", l_gil_holder}, {"repr", l_repr},
     {"type_name", l_type_name}, {"modules", l_modules},
     {nullptr, nullptr},
 };
