@@ -1,6 +1,7 @@
 // snag lua FILE TARGET [ARGS...]: runs a Lua script against a target with `target` and `arg` set
-// (arg[0] = FILE, arg[1..] = ARGS, also passed as `...`). Options go before FILE or between FILE and
-// TARGET; everything after TARGET belongs to the script.
+// (arg[0] = FILE, arg[1..] = ARGS, also passed as `...`). snag's options (--load, --write, --exe,
+// --sysroot, --no-stop) are taken anywhere before a `--`; other words after TARGET go to the script.
+#include <cstdio>
 #include <iostream>
 
 #include "repl_session.hpp"
@@ -21,10 +22,15 @@ struct LuaInvocation {
 Expected<LuaInvocation> parse(const std::vector<std::string>& words) {
     LuaInvocation inv;
     int positional = 0;
+    bool only_script_args = false;
     for (size_t i = 0; i < words.size(); ++i) {
         const std::string& w = words[i];
-        if (positional == 2) {
+        if (only_script_args) {
             inv.script_args.push_back(w);
+            continue;
+        }
+        if (w == "--" && positional == 2) {
+            only_script_args = true;
             continue;
         }
         bool takes_value = w == "--load" || w == "--write" || w == "--exe" || w == "--sysroot";
@@ -36,6 +42,8 @@ Expected<LuaInvocation> parse(const std::vector<std::string>& words) {
             else inv.target_words.insert(inv.target_words.end(), {w, value});
         } else if (w == "--no-stop") {
             inv.target_words.push_back(w);
+        } else if (positional == 2) {
+            inv.script_args.push_back(w);
         } else if (w.rfind("--", 0) == 0) {
             return fail("unknown option " + w);
         } else if (positional++ == 0) {
@@ -55,11 +63,14 @@ int cmd_lua(Args& args) {
     if (args.flag("--help") || args.flag("-h")) {
         std::cout << "usage: snag lua FILE TARGET [ARGS...] [--load LUAFILE]... [--write PATH]...\n"
                      "Runs FILE with the globals `target` and `arg`; see docs/lua-api.md.\n"
-                     "--write PATH lets the script write PATH (scripts are sandboxed).\n";
+                     "--write PATH lets the script write PATH (scripts are sandboxed).\n"
+                     "Words after `--` go to the script even if they look like snag options.\n";
         return 0;
     }
     auto inv = parse(args.rest());
     if (!inv) return report(inv.error());
+    if (std::FILE* f = std::fopen(inv->script.c_str(), "r")) std::fclose(f);
+    else return report(Error{"cannot read the script " + inv->script, 2});
     Args target_args(inv->target_words);
     auto spec = take_target(target_args);
     if (!spec) return report(spec.error());
