@@ -104,7 +104,7 @@ Expected<void> check_free_space(int fd, uint64_t needed, const std::string& path
 
 // The plan of the running process, laid out and pre-faulted so the stopped copy runs at memcpy speed.
 Expected<void> reserve_running(int pid, const std::vector<dump::ThreadSample>& samples, const std::string& paratext,
-                               dump::Pagemap& pagemap, const dump::PlanOptions& plan, dump::CoreFileWriter& writer) {
+                               dump::DumpPlanner& planner, dump::CoreFileWriter& writer) {
     dump::CoreContents preview;
     auto maps = proc::read_file(proc::pid_path(pid, "maps"));
     if (!maps) return fail("no such process: " + std::to_string(pid));
@@ -116,7 +116,7 @@ Expected<void> reserve_running(int pid, const std::vector<dump::ThreadSample>& s
     }
     if (auto auxv = proc::read_file(proc::pid_path(pid, "auxv"))) preview.auxv = proc::parse_auxv(*auxv);
     preview.paratext = paratext;
-    dump::plan_segments(proc::parse_maps(*maps), &pagemap, plan, preview);
+    planner.plan(proc::parse_maps(*maps), preview);
     if (auto space = check_free_space(writer.fd(), bytes_to_copy(preview), writer.path()); !space)
         return space;
     return writer.reserve(preview, dump::build_notes(preview).size());
@@ -144,10 +144,9 @@ static Expected<DumpReport> write_core_into(int pid, int fd, const DumpOptions& 
     auto samples = dump::sample_threads(pid, options.cpu_sample_seconds);
     dump::CoreContents contents;
     contents.paratext = dump::build_paratext(pid, samples, options.cpu_sample_seconds);
-    dump::Pagemap pagemap(pid);
+    dump::DumpPlanner planner(pid, {.holes_for_untouched_pages = options.holes});
     dump::CoreFileWriter writer(fd, options.output);
-    dump::PlanOptions plan{.holes_for_untouched_pages = options.holes};
-    if (auto reserved = reserve_running(pid, samples, contents.paratext, pagemap, plan, writer); !reserved)
+    if (auto reserved = reserve_running(pid, samples, contents.paratext, planner, writer); !reserved)
         return std::unexpected(reserved.error());
 
     auto stop_start = Clock::now();
@@ -157,7 +156,7 @@ static Expected<DumpReport> write_core_into(int pid, int fd, const DumpOptions& 
     contents.threads = stopped_threads(pid, **target, samples);
     contents.auxv = (*target)->auxv();
     read_process_ids(pid, **target, contents.process);
-    dump::plan_segments((*target)->mappings(), &pagemap, plan, contents);
+    planner.plan((*target)->mappings(), contents);
     if (auto ready = writer.prepare(contents, dump::build_notes(contents)); !ready)
         return std::unexpected(ready.error());
     auto copy_start = Clock::now();

@@ -5,6 +5,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstring>
 #include <string>
 
 namespace snag::dump {
@@ -110,10 +112,35 @@ bool Pagemap::read(uint64_t start, uint64_t end, std::vector<PageFlags>& out) {
     return true;
 }
 
-void plan_segments(const std::vector<Mapping>& mappings, Pagemap* pagemap, const PlanOptions& options,
-                   CoreContents& contents) {
+DumpPlanner::DumpPlanner(int pid, PlanOptions options) : pid_(pid), options_(options) {
+    if (pid > 0) pagemap_.emplace(pid);
+}
+
+// The kernel keeps the first page only of ELF files (headers, build-id); map_files sees the very
+// file mapped, even when deleted or in another mount namespace.
+bool DumpPlanner::starts_with_elf_header(const Mapping& m) {
+    auto known = elf_files_.find(m.path);
+    if (known != elf_files_.end()) return known->second;
+    char head[SELFMAG] = {};
+    std::string via = m.path;
+    if (pid_ > 0) {
+        char range[64];
+        std::snprintf(range, sizeof range, "%lx-%lx", static_cast<unsigned long>(m.start),
+                      static_cast<unsigned long>(m.end));
+        via = "/proc/" + std::to_string(pid_) + "/map_files/" + range;
+    }
+    int fd = ::open(via.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fd = ::open(m.path.c_str(), O_RDONLY | O_CLOEXEC);
+    bool elf = fd >= 0 && ::pread(fd, head, sizeof head, 0) == SELFMAG && std::memcmp(head, ELFMAG, SELFMAG) == 0;
+    if (fd >= 0) ::close(fd);
+    elf_files_[m.path] = elf;
+    return elf;
+}
+
+void DumpPlanner::plan(const std::vector<Mapping>& mappings, CoreContents& contents) {
+    const PlanOptions& options = options_;
     std::vector<PageFlags> pages;
-    auto read_pages = [&](const Mapping& m) { return pagemap && pagemap->read(m.start, m.end, pages); };
+    auto read_pages = [&](const Mapping& m) { return pagemap_ && pagemap_->read(m.start, m.end, pages); };
     for (const auto& m : mappings) {
         if (m.path == "[vsyscall]" || m.end <= m.start) continue;
         if (!m.path.empty() && m.path[0] == '/')
@@ -132,7 +159,7 @@ void plan_segments(const std::vector<Mapping>& mappings, Pagemap* pagemap, const
                 whole(seg);
         } else if (shared ? is_shared_memory(m) : (writable || (read_pages(m) && has_private_copies(pages)))) {
             whole(seg);
-        } else if (m.file_offset == 0) {
+        } else if (m.file_offset == 0 && starts_with_elf_header(m)) {
             // The first page of a file mapping holds the ELF headers and build-id, as the kernel keeps it.
             seg.filesz = kPage;
             seg.runs.push_back({seg.start, kPage});

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "dump/core_writer.hpp"
@@ -37,8 +40,22 @@ struct PlanOptions {
     bool holes_for_untouched_pages = true;
 };
 
-// One PlannedSegment per mapping (vsyscall excluded) and the NT_FILE entries.
-void plan_segments(const std::vector<Mapping>& mappings, Pagemap* pagemap, const PlanOptions& options,
-                   CoreContents& contents);
+// Decides, per mapping, which bytes go into the core. Keep one planner for the preview (before the
+// stop) and the real plan (while stopped) so the file checks are cached outside the stop.
+class DumpPlanner {
+public:
+    // pid 0: no pagemap (every page counts as touched), files read by their recorded path.
+    DumpPlanner(int pid, PlanOptions options);
+    // One PlannedSegment per mapping (vsyscall excluded) and the NT_FILE entries.
+    void plan(const std::vector<Mapping>& mappings, CoreContents& contents);
+
+private:
+    bool starts_with_elf_header(const Mapping& m);
+
+    int pid_;
+    PlanOptions options_;
+    std::optional<Pagemap> pagemap_;
+    std::map<std::string, bool> elf_files_;
+};
 
 }  // namespace snag::dump
