@@ -89,8 +89,10 @@ def cut_offsets(path):
     if loads:
         offsets["in the first memory segment"] = loads[0][1] + min(loads[0][2] // 2, 4096)
         offsets["in the last memory segment"] = loads[-1][1] + loads[-1][2] // 2
-    offsets["half of the file"] = size // 2
-    offsets["one byte short"] = size - 1
+    # gcore puts section headers after the data; nothing needs them, so cut inside the data.
+    end = max(p[1] + p[2] for p in phdrs if p[0] in (1, 4))
+    offsets["half of the segment data"] = min(size, end) // 2
+    offsets["one byte short of the last segment's end"] = end - 1
     return sorted(offsets.items(), key=lambda kv: kv[1])
 
 
