@@ -1,17 +1,24 @@
 // snag py-bt: Python stacks of every thread (gdb's py-bt for all threads), optionally merged
 // with the native stacks, with locals, as text or JSON.
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "cli.hpp"
 #include "python/merge.hpp"
+#include "python/process_tree.hpp"
 #include "python/py_report.hpp"
 #include "python/runtime_discovery.hpp"
 #include "python/threads.hpp"
 #include "report/native_stacks.hpp"
 #include "subcommands.hpp"
 #include "symbols/symbolizer.hpp"
+#include "target/proc_fs.hpp"
 #include "unwind/unwinder.hpp"
 
 namespace snag::cli {
@@ -48,7 +55,26 @@ bool is_pid(const std::string& spec) {
     return !spec.empty() && spec.find_first_not_of("0123456789") == std::string::npos;
 }
 
-void print(Target& target, Symbolizer& symbols, Collected& collected, const PyBtOptions& options) {
+// What one process printed, and the key that groups processes with identical stacks.
+struct Printed {
+    std::string text;
+    std::string stacks_key;
+};
+
+std::string stacks_key(const python::PyReport& report) {
+    std::vector<std::string> threads;
+    for (const auto& t : report.threads) {
+        std::string key = t.status + "\n";
+        for (const auto& f : t.frames) key += f.function + "|" + f.file + "|" + std::to_string(f.line) + "\n";
+        threads.push_back(std::move(key));
+    }
+    std::sort(threads.begin(), threads.end());
+    std::string all;
+    for (const auto& k : threads) all += k + "\n";
+    return all;
+}
+
+Printed print(Target& target, Symbolizer& symbols, Collected& collected, const PyBtOptions& options) {
     std::map<int, std::vector<FrameReport>> native;
     for (const auto& stack : collected.stacks) native[stack.tid] = symbolize_stack(symbols, stack);
     for (auto& t : collected.state.threads) {
@@ -61,41 +87,98 @@ void print(Target& target, Symbolizer& symbols, Collected& collected, const PyBt
     report.target = describe_target(target);
     if (collected.stopped_ms >= 0)
         report.target.emplace_back("stopped_ms", std::to_string(static_cast<int64_t>(collected.stopped_ms)));
-    if (options.json) python::print_py_json(std::cout, report);
-    else python::print_py_text(std::cout, report, options.verbose);
+    std::ostringstream out;
+    if (options.json) python::print_py_json(out, report);
+    else python::print_py_text(out, report, options.verbose);
+    return {out.str(), stacks_key(report)};
 }
 
-int run(const TargetSpec& spec, const PyBtOptions& options) {
+Expected<Printed> run(const TargetSpec& spec, const PyBtOptions& options) {
     // Live: find the interpreter (symbols, DWARF) while the process runs, stop it only to read.
     bool two_phase = is_pid(spec.spec) && !spec.options.non_blocking;
     TargetOptions first_options = spec.options;
     first_options.non_blocking = first_options.non_blocking || two_phase;
     auto target = open_target(spec.spec, first_options);
-    if (!target) return report(target.error());
+    if (!target) return std::unexpected(target.error());
     auto symbols = make_symbolizer(**target);
-    if (!symbols) return report(symbols.error());
+    if (!symbols) return std::unexpected(symbols.error());
     python::DiscoveryOptions discovery;
     discovery.target_label = spec.spec;
     discovery.prefer_dwarf = options.dwarf;
     auto runtime = python::find_python_runtime(**target, **symbols, discovery);
     if (!runtime) {
         (*target)->detach();
-        return report(runtime.error());
+        return std::unexpected(runtime.error());
     }
     Collected collected;
     if (!two_phase) {
         read_stopped(**target, **symbols, *runtime, options, collected);
         (*target)->detach();
-        print(**target, **symbols, collected, options);
-        return 0;
+        return print(**target, **symbols, collected, options);
     }
     auto start = std::chrono::steady_clock::now();
     auto stopped = attach_process(std::stoi(spec.spec), spec.options);
-    if (!stopped) return report(stopped.error());
+    if (!stopped) return std::unexpected(stopped.error());
     read_stopped(**stopped, **symbols, *runtime, options, collected);
     (*stopped)->detach();
     collected.stopped_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    print(**stopped, **symbols, collected, options);
+    return print(**stopped, **symbols, collected, options);
+}
+
+// --children: the process and every descendant, processes with identical stacks printed once.
+int run_tree(const TargetSpec& spec, const PyBtOptions& options) {
+    if (!is_pid(spec.spec)) return report(Error{"--children needs a live PID, not a core file", 2});
+    int root = std::stoi(spec.spec);
+    std::vector<int> pids{root};
+    for (int child : python::descendant_pids(root)) pids.push_back(child);
+    struct Group {
+        std::vector<int> pids;
+        std::string text;
+    };
+    std::vector<Group> groups;
+    std::map<std::string, size_t> by_key;
+    for (int pid : pids) {
+        TargetSpec one = spec;
+        one.spec = std::to_string(pid);
+        auto printed = run(one, options);
+        std::string text = printed ? printed->text : "";
+        std::string key = printed ? printed->stacks_key : "error:" + printed.error().message;
+        if (!printed) {
+            text = options.json ? nlohmann::json({{"error", printed.error().message}}).dump()
+                                : "snag: " + printed.error().message + "\n";
+        }
+        auto [it, fresh] = by_key.emplace(key, groups.size());
+        if (fresh) groups.push_back({{}, text});
+        groups[it->second].pids.push_back(pid);
+    }
+    if (options.json) {
+        nlohmann::json processes = nlohmann::json::array();
+        for (const auto& g : groups) {
+            nlohmann::json doc = nlohmann::json::parse(g.text, nullptr, false);
+            doc["pid"] = g.pids.front();
+            doc["count"] = g.pids.size();
+            doc["pids"] = g.pids;
+            processes.push_back(std::move(doc));
+        }
+        std::cout << nlohmann::json({{"processes", processes}}).dump(2) << '\n';
+        return 0;
+    }
+    for (const auto& g : groups) {
+        std::string cmdline = proc::join_cmdline(proc::read_file(proc::pid_path(g.pids.front(), "cmdline")).value_or(""));
+        std::cout << "=== Process " << g.pids.front() << " (" << cmdline << ")";
+        auto stat_text = proc::read_file(proc::pid_path(g.pids.front(), "stat"));
+        if (auto stat = stat_text ? proc::parse_stat(*stat_text) : std::nullopt) {
+            char cpu[64];
+            std::snprintf(cpu, sizeof cpu, " state %c, cpu %.2fs", stat->state,
+                          proc::ticks_to_seconds(stat->utime_ticks + stat->stime_ticks));
+            std::cout << cpu;
+        }
+        if (g.pids.size() > 1) {
+            std::cout << " and " << g.pids.size() - 1 << " more with identical stacks:";
+            for (size_t i = 1; i < g.pids.size(); ++i) std::cout << ' ' << g.pids[i];
+        }
+        std::cout << "\n" << g.text << '\n';
+    }
     return 0;
 }
 
@@ -111,8 +194,11 @@ int cmd_py_bt(Args& args) {
     options.dwarf = args.flag("--dwarf-layout");
     auto spec = take_target(args);
     if (!spec) return report(spec.error());
-    if (options.children) return report(Error{"--children is not supported yet by py-bt", 2});
-    return run(*spec, options);
+    if (options.children) return run_tree(*spec, options);
+    auto printed = run(*spec, options);
+    if (!printed) return report(printed.error());
+    std::cout << printed->text;
+    return 0;
 }
 
 }  // namespace snag::cli
