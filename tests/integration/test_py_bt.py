@@ -252,6 +252,27 @@ def hostile_core():
         h.check(partial > 0, "no damaged core produced a marked partial stack")
 
 
+@h.case("children-pool")
+def children_pool():
+    interp = [i for i in h.interpreters(lo=(3, 11), hi=(3, 11)) if i.label.startswith("pyenv")]
+    if not interp:
+        h.skip("no pyenv 3.11")
+    with h.py_scenario(interp[0], "py_pool.py", settle_tasks=False) as s:
+        doc = h.snag_json("py-bt", s.pid, "--children", "--json")
+        groups = doc["processes"]
+        covered = sorted(p for g in groups for p in g["pids"])
+        for pid in [s.pid] + s.truth["worker_pids"]:
+            h.check(pid in covered, "process %d missing from %s" % (pid, covered))
+        looping = [g for g in groups if s.truth["looping_pid"] in g["pids"]]
+        h.check(len(looping) == 1 and looping[0]["count"] == 1,
+                "the looping worker should stand alone: %s" % [(g["pids"], g["count"]) for g in groups])
+        names = [f["function"] for t in looping[0]["threads"] for f in t["frames"]]
+        h.check("reread_forever" in names, "looping worker frames: %s" % names)
+        idle = [g for g in groups if set(g["pids"]) & set(s.truth["worker_pids"]) and g is not looping[0]]
+        h.check(idle and max(g["count"] for g in idle) >= 2,
+                "idle workers were not grouped: %s" % [(g["pids"], g["count"]) for g in groups])
+
+
 @h.case("not-python")
 def not_python():
     exe = h.scenario_bin("native_threads")
