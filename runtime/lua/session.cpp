@@ -240,7 +240,10 @@ Expected<uint64_t> Session::register_value(std::string_view name) {
         return fail("Invalid register `" + std::string(name) + "'");
     }
     const auto& fr = frames(selected_tid_);
-    const NativeFrame& native = native_stack(selected_tid_).frames.at(fr.at(selected_frame_).physical);
+    const auto& natives = native_stack(selected_tid_).frames;
+    if (selected_frame_ >= fr.size() || fr[selected_frame_].physical >= natives.size())
+        return fail("No frame selected.");
+    const NativeFrame& native = natives[fr[selected_frame_].physical];
     // gdb's rule on x86_64: registers the CFI does not describe keep the inner frame's value.
     auto v = register_by_name(is_callee_saved(name) ? native.regs : thread->regs, name);
     if (!v) return fail("Invalid register `" + std::string(name) + "'");

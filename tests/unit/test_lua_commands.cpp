@@ -72,6 +72,11 @@ TEST_CASE("commands: info threads, thread, thread apply") {
     CHECK(all.find("Thread 2 (LWP 101") < all.find("Thread 1 (Thread 0x7f0000001000 (LWP 100)"));  // gdb's order
     CHECK(contains(all, "#0  0x0000000000401005 in main () at /src/fake.c:10"));
     CHECK(s->selected_thread() == 101);  // selection restored
+    std::string range = run(*s, "thread apply 1-2 bt 1");
+    CHECK(contains(range, "Thread 1 ("));
+    CHECK(contains(range, "Thread 2 ("));
+    CHECK(run(*s, "thread apply 1") == "ERROR: Please specify a command following the thread ID list");
+    CHECK(run(*s, "thread apply bt") == "ERROR: Please specify a thread ID list");
     std::string one = run(*s, "thread apply 1 info registers rip");
     CHECK(contains(one, "rip            0x401005           0x401005 <main+5>"));
 }
