@@ -119,8 +119,10 @@ std::vector<Symbol> frames_at(Dwfl_Module* module, uint64_t address, uint64_t pc
                 outer.offset = pc - (low + bias);  // stripped .symtab: offset from the DWARF entry
                 for (auto& f : frames) f.offset = outer.offset;
             }
-            // A mangled ELF name demangles with its parameter list; keep it.
-            if (!name.empty() && !elf_name_mangled) outer.function = std::move(name);
+            // A mangled ELF name demangles with its parameter list; keep it. Assembler units
+            // (GNU as names "__clone3") lose to the ELF alias, as in gdb ("clone3").
+            bool assembler = dwarf_srclang(cudie) == DW_LANG_Mips_Assembler;
+            if (!name.empty() && !elf_name_mangled && !assembler) outer.function = std::move(name);
             break;
         }
     }

@@ -207,7 +207,7 @@ private:
             std::string chosen = unversioned(name);
             if (!mangled && outer.module) {
                 const auto& aliases = table_of(outer.module - modules_.data()).function_at;
-                if (auto it = aliases.find(address - offset); it != aliases.end()) chosen = it->second;
+                if (auto it = aliases.find(address - offset); it != aliases.end()) chosen = it->second.name;
             }
             outer.function = demangle(chosen.c_str());
             outer.offset = offset + (pc - address);
@@ -254,9 +254,21 @@ private:
                     lookup_order_.push_back(i);
     }
 
+    // Of aliases at one address the public spelling reads best: "clone3" over "__clone3" and
+    // "__GI___clone3", as gdb prints it. Fewer leading underscores first, then global.
+    static int public_rank(const std::string& name, bool global) {
+        int underscores = static_cast<int>(name.find_first_not_of('_'));
+        return underscores * 2 + (global ? 0 : 1);
+    }
+
+    struct Alias {
+        std::string name;
+        int rank = 0;
+    };
+
     struct SymbolTable {
         std::unordered_map<std::string, std::vector<NamedAddress>> by_name;
-        std::unordered_map<uint64_t, std::string> function_at;  // last alias at each address
+        std::unordered_map<uint64_t, Alias> function_at;  // most public alias at each address
     };
 
     const SymbolTable& table_of(size_t module) {
@@ -285,10 +297,13 @@ private:
                 type == STT_TLS)
                 continue;
             std::string plain = unversioned(name);
-            // gdb names an address by the last of its aliases in the table ("clone3", not "__clone3").
-            if (type == STT_FUNC || type == STT_GNU_IFUNC) table->function_at[address] = plain;
-            auto& entries = table->by_name[plain];
             bool global = GELF_ST_BIND(sym.st_info) != STB_LOCAL;
+            if (type == STT_FUNC || type == STT_GNU_IFUNC) {
+                int rank = public_rank(plain, global);
+                auto [it, inserted] = table->function_at.try_emplace(address, Alias{plain, rank});
+                if (!inserted && rank < it->second.rank) it->second = Alias{plain, rank};
+            }
+            auto& entries = table->by_name[plain];
             auto same = std::find_if(entries.begin(), entries.end(),
                                      [&](const NamedAddress& e) { return e.address == address; });
             if (same == entries.end()) entries.push_back({address, global});
