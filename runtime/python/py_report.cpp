@@ -117,6 +117,8 @@ PyReport build_py_report(const PythonState& state, const std::vector<Thread>& os
             for (const auto& f : t.stack.frames) v.frames.push_back(python_frame_report(f));
         }
         v.status = status_of(state, t);
+        // Released the GIL but on a CPU (I/O in a C call, a C extension): not idle.
+        if (v.status.rfind("idle", 0) == 0 && v.state == 'R') v.status.replace(0, 4, "running without the GIL");
         v.error = t.stack.error;
         report.threads.push_back(std::move(v));
     }
