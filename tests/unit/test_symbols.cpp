@@ -21,6 +21,13 @@ extern "C" __attribute__((noinline, noclone)) uint64_t symbols_test_capture() {
     return ra;
 }
 
+// Two local aliases of one assembler function without DWARF, the underscored one first (as
+// libc's __clone3/clone3/__GI___clone3): libdwfl alone would name it by the first.
+asm(".text\n"
+    ".type __snag_test_asm_alias, @function\n.type snag_test_asm_alias, @function\n"
+    "__snag_test_asm_alias:\nsnag_test_asm_alias:\n nop\n ret\n"
+    ".size __snag_test_asm_alias, 2\n.size snag_test_asm_alias, 2\n");
+
 static int g_inline_body_line = 0;
 static int g_inline_middle_line = 0;
 static int g_inline_call_line = 0;
@@ -216,6 +223,17 @@ TEST_CASE("symbolize: always_inline calls produce inlined frames with their call
     // Every frame of the chain reports the outer symbol's offset of the return address.
     uint64_t offset = return_address - reinterpret_cast<uint64_t>(&symbols_test_outer);
     for (const auto& frame : frames) CHECK(frame.offset == offset);
+}
+
+TEST_CASE("symbolize: of aliases at one address the public spelling is shown") {
+    SelfTargetWithAuxv target;
+    auto s = self_symbolizer(target);
+    auto address = s->address_of("__snag_test_asm_alias");
+    REQUIRE(address.has_value());
+    CHECK(s->address_of("snag_test_asm_alias") == address);
+    auto frames = s->symbolize(*address + 1, false);
+    CHECK(frames.back().function == "snag_test_asm_alias");
+    CHECK(frames.back().offset == 1);
 }
 
 TEST_CASE("address_of: functions and data, with and without a module") {
