@@ -1,0 +1,190 @@
+-- snag analyze: runs a rules pack over the target. The C++ front end calls begin(config) once,
+-- run(i) for each selected rule (each call is a separate sandboxed call with its own budget, so a
+-- looping rule cannot starve the others), fail(i, message) when a run raised, then render().
+local rules = require("snag.rules")
+local facts = require("snag.facts")
+
+local M = {}
+
+local state
+
+local function one_line(s)
+  s = tostring(s or ""):gsub("%s*\n%s*", " ")
+  return s
+end
+
+local function basename(p) return p and (p:match("[^/]+$") or p) or nil end
+
+-- FNV-1a 64 (Lua integers wrap): stable across runs and machines.
+local function fnv64(text)
+  local h = -3750763034362895579  -- 0xcbf29ce484222325
+  for i = 1, #text do
+    h = h ~ text:byte(i)
+    h = h * 1099511628211
+  end
+  return string.format("%016x", h)
+end
+
+-- A frame as findings carry it; Python and native frames share the shape of `py-bt --json`.
+local function frame_of(f)
+  if type(f) ~= "table" then return nil end
+  return {
+    kind = f.kind or (f.code and "python") or (f.pc and "native") or "python",
+    ["function"] = f["function"], file = f.file, line = f.line, module = f.module, pc = f.pc,
+  }
+end
+
+-- Bucket: rule + origin (module!function) + the normalized top frames (no addresses, no lines).
+function M.bucket(rule_id, origin, frames)
+  local parts = { rule_id, origin or "" }
+  for i = 1, math.min(#frames, 5) do
+    local f = frames[i]
+    parts[#parts + 1] = (basename(f.module or f.file) or "?") .. "!" .. (f["function"] or "?")
+  end
+  return rule_id .. "-" .. fnv64(table.concat(parts, "|")):sub(1, 12)
+end
+
+-- config: {files, select, args = {"rule.key=value"...}, format, fail_on, duration, samples, graph}
+function M.begin(config)
+  state = { config = config, rules = {}, findings = {}, errors = {}, notes = {}, rules_run = {},
+            kind = target.kind == "process" and "live" or "core" }
+  facts.samples = config.samples
+  local select
+  if config.select and config.select ~= "" then
+    local why
+    select, why = rules.selector(config.select)
+    if not select then error(why, 0) end
+  end
+  local seen = {}
+  for _, path in ipairs(config.files or {}) do
+    local rule, err = rules.load(path)
+    if not rule then
+      state.errors[#state.errors + 1] = { rule = basename(path), phase = "load", message = one_line(err) }
+    elseif seen[rule.id] then
+      state.errors[#state.errors + 1] = { rule = rule.id, phase = "load",
+        message = path .. ": id: " .. rule.id .. " is already defined by " .. seen[rule.id] }
+    else
+      seen[rule.id] = path
+      if not select or select(rule) then state.rules[#state.rules + 1] = rule end
+    end
+  end
+  -- --arg RULE.KEY=VALUE: checked against every loaded rule, typed by the arg's default.
+  state.overrides = {}
+  for _, a in ipairs(config.args or {}) do
+    local id, key, value = a:match("^(.+)%.([%w_]+)=(.*)$")
+    if not id then error("--arg " .. a .. ": expected RULE.KEY=VALUE", 0) end
+    local rule
+    for _, r in ipairs(state.rules) do if r.id == id then rule = r end end
+    if not rule then error("--arg " .. a .. ": no selected rule has the id " .. id, 0) end
+    local v, why = rules.coerce(rule, key, value)
+    if v == nil then error("--arg: " .. why, 0) end
+    state.overrides[id] = state.overrides[id] or {}
+    state.overrides[id][key] = v
+  end
+  return #state.rules
+end
+
+local function supports(rule, kind)
+  for _, t in ipairs(rule.targets) do if t == kind then return true end end
+  return false
+end
+
+-- The report function a rule's check receives; report.note(text) adds a note instead.
+local function reporter(rule)
+  local r = {}
+  function r.note(text) state.notes[#state.notes + 1] = { rule = rule.id, message = one_line(text) } end
+  setmetatable(r, { __call = function(_, f)
+    if type(f) ~= "table" or type(f.message) ~= "string" then
+      error("report{}: needs a table with message = \"...\"", 2)
+    end
+    local severity = f.severity or rule.severity
+    if not rules.severities[severity] then error("report{}: unknown severity " .. tostring(severity), 2) end
+    local frames = {}
+    for _, fr in ipairs(f.frames or {}) do frames[#frames + 1] = frame_of(fr) end
+    local threads = {}
+    for _, tid in ipairs(f.threads or {}) do threads[#threads + 1] = math.tointeger(tid) or tid end
+    state.findings[#state.findings + 1] = {
+      rule = rule.id, pattern = f.pattern or rule.pattern, title = f.title or rule.title,
+      severity = severity, message = one_line(f.message), threads = threads, frames = frames,
+      evidence = f.evidence or {}, advice = f.advice, pid = target.pid,
+      bucket = f.bucket or M.bucket(rule.id, f.origin, frames),
+    }
+  end })
+  return r
+end
+
+-- Runs rule i; returns "ran" or "skipped: why". Errors propagate to the caller (C++), which
+-- reports them with fail(i, message) after the budget's error unwound this call.
+function M.run(i)
+  local rule = state.rules[i]
+  if not supports(rule, state.kind) then return "skipped: not for " .. state.kind .. " targets" end
+  if rule.applies and not rule.applies(target) then return "skipped: does not apply" end
+  state.rules_run[#state.rules_run + 1] = rule.id
+  local before = #state.findings
+  rule.check(target, rules.args_for(rule, state.overrides[rule.id]), reporter(rule))
+  return "ran: " .. (#state.findings - before) .. " findings"
+end
+
+-- A rule's check raised (or ran out of budget): drop its partial findings, record the error.
+function M.fail(i, message)
+  local rule = state.rules[i]
+  local kept = {}
+  for _, f in ipairs(state.findings) do if f.rule ~= rule.id then kept[#kept + 1] = f end end
+  state.findings = kept
+  local seen = false
+  for _, id in ipairs(state.rules_run) do if id == rule.id then seen = true end end
+  if not seen then state.rules_run[#state.rules_run + 1] = rule.id end
+  state.errors[#state.errors + 1] = { rule = rule.id, phase = "check", message = one_line(message) }
+end
+
+function M.rule_id(i) return state.rules[i].id end
+
+function M.result()
+  table.sort(state.findings, function(a, b)
+    local sa, sb = rules.severities[a.severity], rules.severities[b.severity]
+    if sa ~= sb then return sa > sb end
+    return a.rule < b.rule
+  end)
+  local py = target.python
+  return {
+    target = { kind = target.kind, pid = target.pid, executable = target.executable, name = target.name,
+               python = py and py.version or nil, duration = state.config.duration },
+    findings = state.findings, rules_run = state.rules_run, errors = state.errors, notes = state.notes,
+  }
+end
+
+-- Prints the report in config.format; writes the wait-for graph when --graph names a file.
+function M.render()
+  local report = require("snag.report")
+  local result = M.result()
+  local text = report.render(result, state.config.format or "text", state.config.color)
+  io.write(text)
+  if state.config.graph and state.config.graph ~= "" then
+    local f, err = io.open(state.config.graph, "w")
+    if not f then error("cannot write " .. state.config.graph .. ": " .. tostring(err), 0) end
+    f:write(report.dot(facts.wait_graph(), facts.thread_name))
+    f:close()
+  end
+  return ""
+end
+
+-- 1 when a finding is at or above --fail-on, else 0.
+function M.exit_code()
+  local limit = rules.severities[state.config.fail_on or "error"] or 3
+  for _, f in ipairs(state.findings) do
+    if rules.severities[f.severity] >= limit then return 1 end
+  end
+  return 0
+end
+
+-- `snag rules list`: the loaded rules as a table (no target needed beyond loading).
+function M.describe(files)
+  local out, errors = {}, {}
+  for _, path in ipairs(files) do
+    local rule, err = rules.load(path)
+    if rule then out[#out + 1] = rule else errors[#errors + 1] = err end
+  end
+  return out, errors
+end
+
+return M

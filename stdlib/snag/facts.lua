@@ -1,0 +1,77 @@
+-- Facts shared by every rule of one analysis: threads, native stacks, Python thread states, the
+-- wait-for graph, live samples. Each is computed on first use and reused until the target runs.
+local M = {}
+
+local cache, generation = {}, nil
+M.samples = nil   -- live: {duration, threads = {{tid, name, cpu}}, series = {{t, rss, fds, threads}}} set by snag.analyze
+
+local function memo(name, compute)
+  local g = snag and snag.generation and snag.generation() or 0
+  if g ~= generation then cache, generation = {}, g end
+  local v = cache[name]
+  if v == nil then
+    v = compute()
+    if v == nil then v = false end
+    cache[name] = v
+  end
+  return v or nil
+end
+
+function M.threads()
+  return memo("threads", function() return target:threads() end)
+end
+
+-- Python thread states (nil when the target runs no CPython or they cannot be read).
+function M.python_threads()
+  return memo("python_threads", function()
+    local py = target.python
+    if not py then return nil end
+    local ok, threads = pcall(py.threads, py)
+    return ok and threads or nil
+  end)
+end
+
+function M.python_by_tid()
+  return memo("python_by_tid", function()
+    local by = {}
+    for _, t in ipairs(M.python_threads() or {}) do by[t.tid] = t end
+    return by
+  end)
+end
+
+function M.gil_holder()
+  return memo("gil_holder", function()
+    local py = target.python
+    if not py then return nil end
+    local ok, tid = pcall(py.gil_holder, py)
+    if ok and tid then return tid end
+    for _, t in ipairs(M.python_threads() or {}) do if t.gil then return t.tid end end
+    return nil
+  end)
+end
+
+-- Native frames of thread tid, innermost first ({} when it cannot be unwound).
+function M.stack(tid)
+  return memo("stack:" .. tid, function()
+    local th = target:thread(tid)
+    if not th then return {} end
+    local ok, frames = pcall(th.stack, th, 256)
+    return ok and frames or {}
+  end)
+end
+
+function M.wait_graph()
+  return memo("wait_graph", function()
+    return require("snag.wait_chain").build(M.python_threads() or {}, M.gil_holder())
+  end)
+end
+
+-- Thread name for messages: the Python name when known, else comm.
+function M.thread_name(tid)
+  local py = M.python_by_tid()[tid]
+  if py and py.name and py.name ~= "" then return py.name end
+  local th = target:thread(tid)
+  return th and th.name or tostring(tid)
+end
+
+return M
