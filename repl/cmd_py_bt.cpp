@@ -6,6 +6,7 @@
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -51,6 +52,27 @@ void read_stopped(Target& target, Symbolizer& symbols, const python::PythonRunti
     }
 }
 
+// ELF symbol names only, innermost frames up to the eval loop: enough to spot take_gil & co.
+// Lookups are memoized by pc (thread stacks repeat the same return addresses).
+std::vector<FrameReport> function_names(Symbolizer& symbols, const NativeStack& stack,
+                                        std::unordered_map<uint64_t, std::string>& memo) {
+    std::vector<FrameReport> frames;
+    for (size_t i = 0; i < stack.frames.size(); ++i) {
+        FrameReport f;
+        f.pc = stack.frames[i].pc;
+        uint64_t at = i == 0 ? f.pc : f.pc - 1;
+        auto it = memo.find(at);
+        if (it == memo.end()) {
+            auto sym = symbols.symbol_at(at);
+            it = memo.emplace(at, sym ? sym->first : "").first;
+        }
+        f.function = it->second;
+        frames.push_back(std::move(f));
+        if (python::is_eval_loop(frames.back().function)) break;
+    }
+    return frames;
+}
+
 bool is_pid(const std::string& spec) {
     return !spec.empty() && spec.find_first_not_of("0123456789") == std::string::npos;
 }
@@ -76,7 +98,9 @@ std::string stacks_key(const python::PyReport& report) {
 
 Printed print(Target& target, Symbolizer& symbols, Collected& collected, const PyBtOptions& options) {
     std::map<int, std::vector<FrameReport>> native;
-    for (const auto& stack : collected.stacks) native[stack.tid] = symbolize_stack(symbols, stack);
+    std::unordered_map<uint64_t, std::string> memo;
+    for (const auto& stack : collected.stacks)
+        native[stack.tid] = options.native ? symbolize_stack(symbols, stack) : function_names(symbols, stack, memo);
     for (auto& t : collected.state.threads) {
         auto it = native.find(t.tid);
         if (!t.holds_gil && it != native.end()) t.waiting_for_gil = python::native_stack_waits_for_gil(it->second);
