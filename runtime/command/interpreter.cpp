@@ -66,6 +66,39 @@ bool is_ui_setting(std::string_view args) {
     return false;
 }
 
+// A parsed block body back as script text (for `commands`, whose body runs at each hit).
+std::string block_source(const std::vector<Node>& nodes, int depth = 0) {
+    std::string text;
+    auto line = [&](const std::string& l) { text += std::string(depth * 2, ' ') + l + "\n"; };
+    for (const auto& node : nodes) {
+        switch (node.kind) {
+            case Node::Kind::Line: line(node.text); break;
+            case Node::Kind::If:
+            case Node::Kind::While:
+                line(std::string(node.kind == Node::Kind::If ? "if " : "while ") + node.text);
+                text += block_source(node.body, depth + 1);
+                if (!node.else_body.empty()) {
+                    line("else");
+                    text += block_source(node.else_body, depth + 1);
+                }
+                line("end");
+                break;
+            case Node::Kind::Commands:
+                line("commands " + node.text);
+                text += block_source(node.body, depth + 1);
+                line("end");
+                break;
+            case Node::Kind::Define:
+            case Node::Kind::Document:
+                line(std::string(node.kind == Node::Kind::Define ? "define " : "document ") + node.text);
+                for (const auto& inner : node.body) line(inner.text);
+                line("end");
+                break;
+        }
+    }
+    return text;
+}
+
 }  // namespace
 
 std::vector<std::string> split_user_args(std::string_view text) {
@@ -218,6 +251,9 @@ Expected<void> Interpreter::run_node(const Node& node, std::ostream& out, const 
             }
         case Node::Kind::Commands:
             breakpoint_commands_.push_back({node.text, node.body});
+            // Live control (stdlib/commands/control.lua) keeps the body as text for its breakpoints.
+            if (host_.match_command("commands"))
+                return host_.run_command("commands", node.text + "\n" + block_source(node.body), out);
             return fail("breakpoints need a live target with live control (not yet available); "
                         "the commands were recorded for breakpoint " +
                         (node.text.empty() ? std::string("(last)") : node.text) + ".");

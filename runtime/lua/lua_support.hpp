@@ -106,6 +106,7 @@ void bind_modules(lua_State* L);                    // lua_module.cpp
 void bind_types(lua_State* L);                      // lua_types.cpp
 void bind_session(lua_State* L);                    // lua_session.cpp: `snag.*`, print, cmd
 void bind_python(lua_State* L);                     // lua_python.cpp: target:python()
+void bind_control(lua_State* L);                    // lua_control.cpp: snag.control (live control)
 void push_thread(lua_State* L, Session& session, const Thread& thread);
 void push_frame(lua_State* L, Session& session, int tid, size_t index);
 void push_registers(lua_State* L, const Registers& regs);

@@ -96,6 +96,7 @@ Expected<void> Session::start_lua() {
     bind_modules(L_);
     bind_types(L_);
     bind_python(L_);
+    bind_control(L_);
     heap_->relaxed--;
     return {};
 }

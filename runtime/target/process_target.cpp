@@ -139,7 +139,37 @@ void ProcessTarget::refresh() {
     load_mappings_and_auxv();
 }
 
+void ProcessTarget::adopt_thread(int tid) {
+    for (const auto& attached : attached_)
+        if (attached.tid == tid && attached.traced) return;
+    AttachedThread thread;
+    thread.tid = tid;
+    if (auto stat = proc::read_task_stat(pid_, tid)) thread.stat = std::move(*stat);
+    thread.traced = true;
+    attached_.push_back(std::move(thread));
+}
+
+void ProcessTarget::forget_thread(int tid) {
+    std::erase_if(attached_, [tid](const AttachedThread& t) { return t.tid == tid; });
+    std::erase_if(threads_, [tid](const Thread& t) { return t.tid == tid; });
+}
+
+void ProcessTarget::set_stopped(bool stopped) {
+    stopped_ = stopped;
+    memory_.invalidate();
+}
+
+void ProcessTarget::refresh_registers() {
+    memory_.invalidate();
+    for (auto& attached : attached_) attached.pending_signal = 0;  // live control delivers signals itself
+    load_threads();
+}
+
 void ProcessTarget::detach() {
+    if (auto hook = std::move(before_detach_)) {
+        before_detach_ = nullptr;
+        hook();
+    }
     for (auto& attached : attached_) {
         release_thread(attached);
         attached.traced = false;

@@ -1,6 +1,7 @@
 // process_target: the Target of a live process, stopped with ptrace (or read running with --no-stop).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,6 +44,15 @@ public:
     void invalidate_memory_cache() { memory_.invalidate(); }
     const ProcessMemory::Stats& memory_stats() const { return memory_.stats(); }
 
+    // Live control (runtime/control) runs the process itself: threads born (PTRACE_EVENT_CLONE) or
+    // gone while it ran, whether it is stopped now, and a cheap refresh after each stop.
+    void adopt_thread(int tid);
+    void forget_thread(int tid);
+    void set_stopped(bool stopped);
+    void refresh_registers();  // memory cache and registers only (no /proc re-reads)
+    // Runs once at the start of detach(): live control removes its breakpoints and lets go first.
+    void set_before_detach(std::function<void()> hook) { before_detach_ = std::move(hook); }
+
 private:
     void load_process_info();
     void load_threads();
@@ -59,6 +69,7 @@ private:
     std::optional<SignalInfo> signal_;
     mutable ProcessMemory memory_;
     bool stopped_;
+    std::function<void()> before_detach_;
 };
 
 }  // namespace snag

@@ -1,0 +1,599 @@
+#include "control/controller.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
+#include "control/emergency.hpp"
+#include "target/attach_registry.hpp"
+#include "target/process_target.hpp"
+
+namespace snag::control {
+namespace {
+
+constexpr uint8_t kInt3 = 0xCC;
+constexpr double kStopTimeoutSeconds = 3.0;
+using Clock = std::chrono::steady_clock;
+
+double now_seconds() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
+
+std::string hex(uint64_t value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
+    return text;
+}
+
+long as_data(int signal) { return static_cast<long>(signal); }
+
+// Waits for a tracer event with SIGCHLD blocked: sleeps in sigtimedwait, never busy-polls.
+void sleep_for_child(double seconds) {
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    if (seconds < 0) seconds = 0;
+    timespec ts{static_cast<time_t>(seconds), static_cast<long>((seconds - static_cast<time_t>(seconds)) * 1e9)};
+    ::sigtimedwait(&chld, nullptr, &ts);
+}
+
+StopEvent make_stop(StopReason reason, int tid = 0, int breakpoint = 0, int signal = 0) {
+    StopEvent event;
+    event.reason = reason;
+    event.tid = tid;
+    event.breakpoint = breakpoint;
+    event.signal = signal;
+    return event;
+}
+
+emergency::ThreadState to_emergency(int state) { return static_cast<emergency::ThreadState>(state); }
+
+}  // namespace
+
+Controller::Controller(ProcessTarget& target) : target_(target), pid_(target.pid()) {
+    mem_fd_ = ::open(("/proc/" + std::to_string(pid_) + "/mem").c_str(), O_RDWR | O_CLOEXEC);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    ::pthread_sigmask(SIG_BLOCK, &chld, nullptr);  // queued for sigtimedwait instead of dropped
+    emergency::begin(pid_, mem_fd_);
+    for (const auto& attached : target.attached_threads()) {
+        if (!attached.traced) continue;
+        ::ptrace(PTRACE_SETOPTIONS, attached.tid, nullptr, reinterpret_cast<void*>(PTRACE_O_TRACECLONE));
+        threads_[attached.tid] = {ThreadInfo::State::Stopped, attached.pending_signal};
+        emergency::set_thread(attached.tid, emergency::ThreadState::Stopped, attached.pending_signal);
+    }
+    target_.set_before_detach([this] { detach(); });
+}
+
+Controller::~Controller() { detach(); }
+
+bool Controller::running_threads() const {
+    for (const auto& [tid, info] : threads_)
+        if (info.state != ThreadInfo::State::Stopped) return true;
+    return false;
+}
+
+std::vector<int> Controller::tids() const {
+    std::vector<int> out;
+    for (const auto& [tid, info] : threads_) out.push_back(tid);
+    return out;
+}
+
+// ---- memory and sites ----
+
+bool Controller::write_byte(uint64_t address, uint8_t value) {
+    bool ok = ::pwrite(mem_fd_, &value, 1, static_cast<off_t>(address)) == 1;
+    target_.invalidate_memory_cache();
+    return ok;
+}
+
+size_t Controller::read_code(uint64_t address, void* out, size_t len) const {
+    ssize_t got = ::pread(mem_fd_, out, len, static_cast<off_t>(address));
+    if (got <= 0) return 0;
+    auto* bytes = static_cast<uint8_t*>(out);
+    for (const auto& [site, info] : sites_)
+        if (info.inserted && site >= address && site < address + static_cast<uint64_t>(got))
+            bytes[site - address] = info.original;
+    return static_cast<size_t>(got);
+}
+
+Expected<void> Controller::insert_site(uint64_t address) {
+    auto it = sites_.find(address);
+    if (it != sites_.end()) {
+        it->second.users++;
+        return {};
+    }
+    Site site;
+    if (::pread(mem_fd_, &site.original, 1, static_cast<off_t>(address)) != 1)
+        return fail("Cannot insert breakpoint: cannot access memory at address " + hex(address) + ".");
+    if (!emergency::set_site(address, site.original, true))
+        return fail("Cannot insert breakpoint at " + hex(address) + ": too many breakpoint locations (1024).");
+    if (!write_byte(address, kInt3)) {
+        emergency::clear_site(address);
+        return fail("Cannot insert breakpoint: cannot write memory at address " + hex(address) + ".");
+    }
+    site.users = 1;
+    site.inserted = true;
+    sites_[address] = site;
+    return {};
+}
+
+void Controller::release_site(uint64_t address) {
+    auto it = sites_.find(address);
+    if (it == sites_.end() || --it->second.users > 0) return;
+    if (it->second.inserted) write_byte(address, it->second.original);
+    emergency::clear_site(address);
+    sites_.erase(it);
+}
+
+// ---- breakpoints ----
+
+Expected<int> Controller::add_breakpoint(const std::string& location, std::vector<uint64_t> addresses,
+                                         bool temporary) {
+    if (!alive()) return fail("The program is not being run.");
+    if (addresses.empty()) return fail("No symbol \"" + location + "\" in the process.");
+    for (size_t i = 0; i < addresses.size(); ++i) {
+        auto inserted = insert_site(addresses[i]);
+        if (inserted) continue;
+        for (size_t j = 0; j < i; ++j) release_site(addresses[j]);
+        return std::unexpected(inserted.error());
+    }
+    Breakpoint bp;
+    bp.id = next_id_++;
+    bp.location = location;
+    bp.addresses = std::move(addresses);
+    bp.temporary = temporary;
+    breakpoints_[bp.id] = bp;
+    return bp.id;
+}
+
+Breakpoint* Controller::breakpoint(int id) {
+    auto it = breakpoints_.find(id);
+    return it == breakpoints_.end() ? nullptr : &it->second;
+}
+
+Expected<void> Controller::remove_breakpoint(int id) {
+    auto* bp = breakpoint(id);
+    if (!bp) return fail("No breakpoint number " + std::to_string(id) + ".");
+    if (bp->enabled && alive())
+        for (uint64_t address : bp->addresses) release_site(address);
+    breakpoints_.erase(id);
+    return {};
+}
+
+Expected<void> Controller::set_enabled(int id, bool enabled) {
+    auto* bp = breakpoint(id);
+    if (!bp) return fail("No breakpoint number " + std::to_string(id) + ".");
+    if (bp->enabled == enabled) return {};
+    if (enabled) {
+        for (size_t i = 0; i < bp->addresses.size(); ++i) {
+            auto inserted = insert_site(bp->addresses[i]);
+            if (inserted) continue;
+            for (size_t j = 0; j < i; ++j) release_site(bp->addresses[j]);
+            return std::unexpected(inserted.error());
+        }
+    } else {
+        for (uint64_t address : bp->addresses) release_site(address);
+    }
+    bp->enabled = enabled;
+    return {};
+}
+
+// ---- threads ----
+
+void Controller::set_thread_state(int tid, ThreadInfo::State state, int pending) {
+    threads_[tid] = {state, pending};
+    emergency::set_thread(tid, to_emergency(static_cast<int>(state) + 1), pending);
+}
+
+void Controller::adopt(int tid, ThreadInfo::State state) {
+    if (threads_.count(tid)) return;
+    attach_registry::add(tid);
+    set_thread_state(tid, state);
+    target_.adopt_thread(tid);
+}
+
+void Controller::thread_gone(int tid) {
+    threads_.erase(tid);
+    emergency::clear_thread(tid);
+    attach_registry::remove(tid);
+    target_.forget_thread(tid);
+}
+
+Expected<user_regs_struct> Controller::registers(int tid) const {
+    user_regs_struct regs{};
+    if (::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0)
+        return fail("Cannot read the registers of thread " + std::to_string(tid) + ": " + std::strerror(errno) + ".");
+    return regs;
+}
+
+void Controller::continue_thread(int tid) {
+    auto& info = threads_[tid];
+    if (::ptrace(PTRACE_CONT, tid, nullptr, reinterpret_cast<void*>(as_data(info.pending_signal))) != 0) {
+        if (errno == ESRCH) thread_gone(tid);  // killed while stopped; its exit is reaped later
+        return;
+    }
+    set_thread_state(tid, ThreadInfo::State::Running);
+}
+
+void Controller::continue_all() {
+    std::vector<int> stopped;
+    for (const auto& [tid, info] : threads_)
+        if (info.state == ThreadInfo::State::Stopped) stopped.push_back(tid);
+    target_.set_stopped(false);
+    for (int tid : stopped) continue_thread(tid);
+}
+
+void Controller::stop_all() {
+    for (auto& [tid, info] : threads_)
+        if (info.state == ThreadInfo::State::Running) ::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr);
+    double deadline = now_seconds() + kStopTimeoutSeconds;
+    while (running_threads() && now_seconds() < deadline) {
+        int status = 0;
+        pid_t tid = ::waitpid(-1, &status, __WALL | WNOHANG);
+        if (tid == 0) {
+            sleep_for_child(0.05);
+            continue;
+        }
+        if (tid < 0) break;
+        if (WIFEXITED(status) || WIFSIGNALED(status)) {
+            on_exit_status(tid, status);
+            if (!alive()) return;
+            continue;
+        }
+        if (!threads_.count(tid)) adopt(tid, ThreadInfo::State::Stopped);
+        int event = status >> 16;
+        int pending = 0;
+        if (event == PTRACE_EVENT_CLONE) {
+            unsigned long child = 0;
+            ::ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &child);
+            adopt(static_cast<int>(child), ThreadInfo::State::Starting);
+        } else if (event == 0 && WSTOPSIG(status) == SIGTRAP) {
+            // Caught on a breakpoint while we stopped the others: rewind, it hits again on resume.
+            if (auto regs = registers(tid); regs && sites_.count(regs->rip - 1) && sites_[regs->rip - 1].inserted) {
+                regs->rip -= 1;
+                ::ptrace(PTRACE_SETREGS, tid, nullptr, &*regs);
+            }
+        } else if (event == 0) {
+            pending = signals_.policy(WSTOPSIG(status)).pass ? WSTOPSIG(status) : 0;
+        }
+        set_thread_state(tid, ThreadInfo::State::Stopped, pending);
+    }
+}
+
+void Controller::mark_stopped() {
+    if (!alive()) return;
+    target_.set_stopped(true);
+    target_.refresh_registers();
+}
+
+// ---- stepping ----
+
+std::optional<StopEvent> Controller::single_step(int tid) {
+    for (;;) {
+        // Signals stay pending (delivered on continue) so the step lands on the next instruction.
+        if (::ptrace(PTRACE_SINGLESTEP, tid, nullptr, nullptr) != 0) {
+            thread_gone(tid);
+            return make_stop(StopReason::Exited, tid);
+        }
+        int status = 0;
+        pid_t got;
+        do got = ::waitpid(tid, &status, __WALL);
+        while (got < 0 && errno == EINTR);
+        if (got != tid || WIFEXITED(status) || WIFSIGNALED(status)) {
+            if (auto exited = on_exit_status(tid, status)) return exited;
+            return make_stop(StopReason::Exited, tid);
+        }
+        int event = status >> 16;
+        if (event == PTRACE_EVENT_CLONE) {
+            unsigned long child = 0;
+            ::ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &child);
+            adopt(static_cast<int>(child), ThreadInfo::State::Starting);
+            return std::nullopt;  // the clone syscall completed
+        }
+        if (event != 0) continue;  // a leftover interrupt: step again
+        int sig = WSTOPSIG(status);
+        if (sig == SIGTRAP) return std::nullopt;
+        if (signals_.policy(sig).pass && threads_[tid].pending_signal == 0) threads_[tid].pending_signal = sig;
+    }
+}
+
+Expected<void> Controller::step_over_sites() {
+    for (auto& [tid, info] : std::map<int, ThreadInfo>(threads_)) {
+        if (info.state != ThreadInfo::State::Stopped) continue;
+        auto regs = registers(tid);
+        if (!regs) continue;
+        auto site = sites_.find(regs->rip);
+        if (site == sites_.end() || !site->second.inserted) continue;
+        // Put the original instruction back for this one step; every other thread is stopped.
+        write_byte(site->first, site->second.original);
+        site->second.inserted = false;
+        emergency::set_site(site->first, site->second.original, false);
+        auto stop = single_step(tid);
+        if (!alive()) return {};
+        site = sites_.find(regs->rip);
+        if (site != sites_.end()) {
+            write_byte(site->first, kInt3);
+            site->second.inserted = true;
+            emergency::set_site(site->first, site->second.original, true);
+        }
+        if (stop && stop->reason == StopReason::Exited && !alive()) return {};
+    }
+    return {};
+}
+
+Expected<StopEvent> Controller::step_instruction(int tid, bool over_calls, const HitHandler& handler) {
+    if (!alive()) return fail("The program is not being run.");
+    if (!threads_.count(tid)) return fail("Thread " + std::to_string(tid) + " is not traced.");
+    auto before = registers(tid);
+    if (!before) return std::unexpected(before.error());
+    auto site = sites_.find(before->rip);
+    bool lifted = site != sites_.end() && site->second.inserted;
+    if (lifted) {
+        write_byte(site->first, site->second.original);
+        site->second.inserted = false;
+        emergency::set_site(site->first, site->second.original, false);
+    }
+    auto stop = single_step(tid);
+    if (lifted && alive() && sites_.count(before->rip)) {
+        write_byte(before->rip, kInt3);
+        sites_[before->rip].inserted = true;
+        emergency::set_site(before->rip, sites_[before->rip].original, true);
+    }
+    if (stop) return *stop;
+    auto after = registers(tid);
+    if (!after) return std::unexpected(after.error());
+    if (over_calls && after->rsp == before->rsp - 8) {
+        // A call pushed its return address just past the instruction: run until it returns.
+        uint64_t pushed = 0;
+        if (::pread(mem_fd_, &pushed, 8, static_cast<off_t>(after->rsp)) == 8 && pushed > before->rip &&
+            pushed <= before->rip + 16)
+            return run_to_return(tid, pushed, after->rsp, handler);
+    }
+    mark_stopped();
+    return make_stop(StopReason::Step, tid);
+}
+
+Expected<StopEvent> Controller::run_to_return(int tid, uint64_t return_address, uint64_t sp,
+                                              const HitHandler& handler) {
+    auto inserted = insert_site(return_address);
+    if (!inserted) return std::unexpected(inserted.error());
+    return_trap_ = ReturnTrap{tid, return_address, sp};
+    auto stop = resume(handler, {});
+    if (return_trap_) {
+        if (alive()) release_site(return_trap_->address);
+        return_trap_.reset();
+    }
+    return stop;
+}
+
+// ---- running ----
+
+std::optional<std::pair<int, int>> Controller::wait_event(double deadline, const RunLimits& limits) {
+    for (;;) {
+        int status = 0;
+        pid_t tid = ::waitpid(-1, &status, __WALL | WNOHANG);
+        if (tid > 0) return std::pair{static_cast<int>(tid), status};
+        if (tid < 0 && errno == ECHILD) return std::pair{-1, 0};
+        if (limits.interrupted && limits.interrupted()) return std::nullopt;
+        double slice = 0.05;
+        if (deadline > 0) {
+            double left = deadline - now_seconds();
+            if (left <= 0) return std::nullopt;
+            if (left < slice) slice = left;
+        }
+        sleep_for_child(slice);
+    }
+}
+
+std::optional<StopEvent> Controller::on_exit_status(int tid, int status) {
+    if (!threads_.count(tid) && tid != pid_) return std::nullopt;
+    thread_gone(tid);
+    if (tid != pid_) return std::nullopt;
+    // The leader's status arrives last: the whole process is gone.
+    StopEvent event = make_stop(StopReason::Exited, tid);
+    if (WIFSIGNALED(status)) event.signal = WTERMSIG(status);
+    else if (WIFEXITED(status)) event.exit_code = WEXITSTATUS(status);
+    for (auto& [left, info] : threads_) {
+        emergency::clear_thread(left);
+        attach_registry::remove(left);
+    }
+    threads_.clear();
+    sites_.clear();
+    emergency::end();
+    target_.set_before_detach(nullptr);
+    target_.set_stopped(false);
+    if (mem_fd_ >= 0) ::close(mem_fd_);
+    mem_fd_ = -1;
+    pid_ = 0;
+    return event;
+}
+
+Expected<std::optional<StopEvent>> Controller::on_breakpoint(int tid, uint64_t address, const HitHandler& handler,
+                                                             uint64_t& hits) {
+    if (return_trap_ && return_trap_->address == address && return_trap_->tid == tid) {
+        auto regs = registers(tid);
+        if (regs && regs->rsp > return_trap_->sp) return std::optional{make_stop(StopReason::Finished, tid)};
+    }
+    std::vector<int> ids;
+    for (const auto& [id, bp] : breakpoints_)
+        if (bp.enabled)
+            for (uint64_t a : bp.addresses)
+                if (a == address) ids.push_back(id);
+    std::optional<StopEvent> stop;
+    for (int id : ids) {
+        auto* bp = breakpoint(id);
+        if (!bp || !bp->enabled) continue;
+        if (!bp->condition.empty() && handler.condition) {
+            auto holds = handler.condition(*bp, tid);
+            if (!holds) {
+                StopEvent error = make_stop(StopReason::ActionError, tid, id);
+                error.message = "Error in testing condition for breakpoint " + std::to_string(id) + ": " +
+                                holds.error().message;
+                return std::optional{error};
+            }
+            if (!*holds) continue;
+        }
+        bp->hits++;
+        ++hits;
+        if (bp->ignore_count > 0) {
+            bp->ignore_count--;
+            continue;
+        }
+        bool wants_stop = true;
+        if (handler.action) {
+            auto decided = handler.action(*bp, tid);
+            if (!decided) {
+                StopEvent error = make_stop(StopReason::ActionError, tid, id);
+                error.message = decided.error().message;
+                return std::optional{error};
+            }
+            wants_stop = *decided;
+        }
+        bp = breakpoint(id);
+        if (bp && bp->temporary) remove_breakpoint(id);
+        if (wants_stop && !stop) stop = make_stop(StopReason::Breakpoint, tid, id);
+    }
+    return stop;
+}
+
+Expected<std::optional<StopEvent>> Controller::on_stop(int tid, int status, const HitHandler& handler,
+                                                       uint64_t& hits) {
+    if (!threads_.count(tid)) adopt(tid, ThreadInfo::State::Starting);
+    int event = status >> 16;
+    if (event == PTRACE_EVENT_CLONE) {
+        unsigned long child = 0;
+        ::ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &child);
+        adopt(static_cast<int>(child), ThreadInfo::State::Starting);
+        threads_[tid].pending_signal = 0;
+        continue_thread(tid);
+        return std::optional<StopEvent>{};
+    }
+    int sig = WSTOPSIG(status);
+    if (event != 0) {
+        // A new thread's first stop, a leftover interrupt or a group-stop: keep it running.
+        threads_[tid].pending_signal = 0;
+        continue_thread(tid);
+        return std::optional<StopEvent>{};
+    }
+    if (sig == SIGTRAP) {
+        auto regs = registers(tid);
+        if (!regs) return std::unexpected(regs.error());
+        uint64_t address = regs->rip - 1;
+        auto site = sites_.find(address);
+        set_thread_state(tid, ThreadInfo::State::Stopped);
+        if (site != sites_.end() && site->second.inserted) {
+            regs->rip = address;
+            ::ptrace(PTRACE_SETREGS, tid, nullptr, &*regs);
+            stop_all();
+            mark_stopped();
+            auto outcome = on_breakpoint(tid, address, handler, hits);
+            if (outcome && !*outcome && limits_max_hits_ && hits >= limits_max_hits_)
+                return std::optional{make_stop(StopReason::HitLimit, tid)};
+            return outcome;
+        }
+    }
+    const auto& policy = signals_.policy(sig);
+    if (!policy.stop && sig != SIGTRAP) {
+        threads_[tid].pending_signal = policy.pass ? sig : 0;
+        continue_thread(tid);
+        return std::optional<StopEvent>{};
+    }
+    set_thread_state(tid, ThreadInfo::State::Stopped, policy.pass ? sig : 0);
+    stop_all();
+    return std::optional{make_stop(StopReason::Signal, tid, 0, sig)};
+}
+
+Expected<StopEvent> Controller::resume(const HitHandler& handler, const RunLimits& limits) {
+    if (!alive()) return fail("The program is not being run.");
+    uint64_t hits = 0;
+    limits_max_hits_ = limits.max_hits;
+    double deadline = limits.seconds > 0 ? now_seconds() + limits.seconds : 0;
+    for (;;) {
+        auto stepped = step_over_sites();
+        if (!stepped) return std::unexpected(stepped.error());
+        if (!alive()) return make_stop(StopReason::Exited);
+        continue_all();
+        bool restart = false;
+        while (!restart) {
+            auto event = wait_event(deadline, limits);
+            if (!event) {
+                stop_all();
+                mark_stopped();
+                bool timed_out = deadline > 0 && now_seconds() >= deadline;
+                return make_stop(timed_out ? StopReason::Timeout : StopReason::Interrupted);
+            }
+            auto [tid, status] = *event;
+            if (tid < 0 || WIFEXITED(status) || WIFSIGNALED(status)) {
+                if (tid < 0) return make_stop(StopReason::Exited);
+                if (auto exited = on_exit_status(tid, status)) return *exited;
+                continue;
+            }
+            auto outcome = on_stop(tid, status, handler, hits);
+            if (!outcome) {
+                stop_all();
+                mark_stopped();
+                return std::unexpected(outcome.error());
+            }
+            if (*outcome) {
+                mark_stopped();
+                return **outcome;
+            }
+            restart = !running_threads();  // a hit was handled with everything stopped
+        }
+    }
+}
+
+// ---- letting go ----
+
+void Controller::detach() {
+    if (!alive()) return;
+    stop_all();
+    if (!alive()) return;
+    for (auto& [address, site] : sites_)
+        if (site.inserted) write_byte(address, site.original);
+    for (auto& [address, site] : sites_) emergency::clear_site(address);
+    sites_.clear();
+    for (auto& [tid, info] : threads_) {
+        if (info.state == ThreadInfo::State::Stopped)
+            ::ptrace(PTRACE_DETACH, tid, nullptr, reinterpret_cast<void*>(as_data(info.pending_signal)));
+        else
+            attach_registry::detach(tid, 0);  // could not stop it: the registry keeps trying
+        emergency::clear_thread(tid);
+        attach_registry::remove(tid);
+    }
+    threads_.clear();
+    emergency::end();
+    target_.set_before_detach(nullptr);
+    target_.set_stopped(false);
+    if (mem_fd_ >= 0) ::close(mem_fd_);
+    mem_fd_ = -1;
+    pid_ = 0;
+}
+
+void Controller::kill() {
+    if (!alive()) return;
+    int pid = pid_;
+    ::kill(pid, SIGKILL);
+    double deadline = now_seconds() + kStopTimeoutSeconds;
+    while (alive() && now_seconds() < deadline) {
+        int status = 0;
+        pid_t tid = ::waitpid(-1, &status, __WALL | WNOHANG);
+        if (tid == 0) {
+            sleep_for_child(0.05);
+            continue;
+        }
+        if (tid < 0) break;
+        if (WIFEXITED(status) || WIFSIGNALED(status)) on_exit_status(tid, status);
+    }
+    if (alive()) on_exit_status(pid, 9);  // forget it even if the leader was reaped elsewhere
+}
+
+}  // namespace snag::control

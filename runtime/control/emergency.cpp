@@ -1,0 +1,169 @@
+#include "control/emergency.hpp"
+
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+
+#include "target/attach_registry.hpp"
+
+namespace snag::control::emergency {
+namespace {
+
+constexpr int kSites = 1024;
+constexpr int kThreads = 4096;
+
+struct Site {
+    std::atomic<uint64_t> address{0};
+    std::atomic<int> original{0};
+    std::atomic<bool> inserted{false};
+};
+struct TrackedThread {
+    std::atomic<int> tid{0};
+    std::atomic<int> state{0};
+    std::atomic<int> pending{0};
+};
+
+Site g_sites[kSites];
+TrackedThread g_threads[kThreads];
+std::atomic<int> g_pid{0};
+std::atomic<int> g_mem_fd{-1};
+std::atomic<bool> g_hook_installed{false};
+
+void sleep_ms(long ms) {
+    timespec ts{0, ms * 1000000L};
+    ::nanosleep(&ts, nullptr);
+}
+
+bool is_inserted_site(uint64_t address) {
+    for (auto& site : g_sites)
+        if (site.inserted.load() && site.address.load() == address) return true;
+    return false;
+}
+
+// Stops a running tracee; returns the signal it must get on detach (-1: it is gone).
+int stop_running(int tid) {
+    if (::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0) return errno == ESRCH ? -1 : 0;
+    for (int waited = 0; waited < 2000; ++waited) {
+        int status = 0;
+        pid_t got = ::waitpid(tid, &status, WNOHANG | __WALL);
+        if (got == tid) {
+            if (!WIFSTOPPED(status)) return -1;
+            if ((status >> 16) != 0) return 0;  // our interrupt or another ptrace event
+            int sig = WSTOPSIG(status);
+            if (sig != SIGTRAP) return sig;
+            // Caught on our int3 (rip one past it) or finishing a single-step: never deliver.
+            user_regs_struct regs{};
+            if (::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0 && is_inserted_site(regs.rip - 1)) {
+                regs.rip -= 1;
+                ::ptrace(PTRACE_SETREGS, tid, nullptr, &regs);
+            }
+            return 0;
+        }
+        if (got < 0 && errno != EINTR) return -1;
+        sleep_ms(1);
+    }
+    return 0;
+}
+
+}  // namespace
+
+void begin(int pid, int mem_fd) {
+    g_pid.store(pid);
+    g_mem_fd.store(mem_fd);
+    if (!g_hook_installed.exchange(true)) attach_registry::add_exit_hook(undo_all);
+}
+
+void end() {
+    for (auto& site : g_sites) {
+        site.inserted.store(false);
+        site.address.store(0);
+    }
+    for (auto& thread : g_threads) thread.tid.store(0);
+    g_pid.store(0);
+    g_mem_fd.store(-1);
+}
+
+bool set_site(uint64_t address, uint8_t original, bool inserted) {
+    for (auto& site : g_sites)
+        if (site.address.load() == address) {
+            site.original.store(original);
+            site.inserted.store(inserted);
+            return true;
+        }
+    for (auto& site : g_sites) {
+        uint64_t expected = 0;
+        if (site.address.compare_exchange_strong(expected, address)) {
+            site.original.store(original);
+            site.inserted.store(inserted);
+            return true;
+        }
+    }
+    return false;
+}
+
+void clear_site(uint64_t address) {
+    for (auto& site : g_sites)
+        if (site.address.load() == address) {
+            site.inserted.store(false);
+            site.address.store(0);
+        }
+}
+
+void set_thread(int tid, ThreadState state, int pending_signal) {
+    TrackedThread* free_slot = nullptr;
+    for (auto& thread : g_threads) {
+        int current = thread.tid.load();
+        if (current == tid) {
+            thread.state.store(static_cast<int>(state));
+            thread.pending.store(pending_signal);
+            return;
+        }
+        if (current == 0 && !free_slot) free_slot = &thread;
+    }
+    if (!free_slot) return;
+    free_slot->state.store(static_cast<int>(state));
+    free_slot->pending.store(pending_signal);
+    free_slot->tid.store(tid);
+}
+
+void clear_thread(int tid) {
+    for (auto& thread : g_threads)
+        if (thread.tid.load() == tid) thread.tid.store(0);
+}
+
+void undo_all() {
+    if (g_pid.load() == 0) return;
+    int signals[kThreads];
+    // 1. Every thread stopped, none left one byte past an int3.
+    for (int i = 0; i < kThreads; ++i) {
+        signals[i] = -1;
+        int tid = g_threads[i].tid.load();
+        if (tid == 0) continue;
+        auto state = static_cast<ThreadState>(g_threads[i].state.load());
+        signals[i] = state == ThreadState::Stopped ? g_threads[i].pending.load() : stop_running(tid);
+    }
+    // 2. Original code back (through /proc/PID/mem: works on read-only text, stopped or not).
+    int fd = g_mem_fd.load();
+    for (auto& site : g_sites) {
+        if (!site.inserted.exchange(false)) continue;
+        uint8_t original = static_cast<uint8_t>(site.original.load());
+        if (fd >= 0) ::pwrite(fd, &original, 1, static_cast<off_t>(site.address.load()));
+    }
+    // 3. Let go, re-delivering signals the threads had when we stopped them.
+    for (int i = 0; i < kThreads; ++i) {
+        int tid = g_threads[i].tid.exchange(0);
+        if (tid == 0) continue;
+        if (signals[i] >= 0)
+            ::ptrace(PTRACE_DETACH, tid, nullptr, reinterpret_cast<void*>(static_cast<long>(signals[i])));
+        attach_registry::remove(tid);
+    }
+    g_pid.store(0);
+}
+
+}  // namespace snag::control::emergency
