@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "control/emergency.hpp"
@@ -201,6 +202,7 @@ void Controller::adopt(int tid, ThreadInfo::State state) {
 }
 
 void Controller::thread_gone(int tid) {
+    if (std::getenv("SNAG_CONTROL_TRACE")) std::fprintf(stderr, "control: thread %d gone (errno %d)\n", tid, errno);
     threads_.erase(tid);
     emergency::clear_thread(tid);
     attach_registry::remove(tid);
@@ -307,7 +309,8 @@ std::optional<StopEvent> Controller::single_step(int tid) {
 
 Expected<void> Controller::step_over_sites() {
     for (auto& [tid, info] : std::map<int, ThreadInfo>(threads_)) {
-        if (info.state != ThreadInfo::State::Stopped) continue;
+        // Only threads whose hit was counted: one rewound while we stopped it hits again instead.
+        if (info.state != ThreadInfo::State::Stopped || !step_over_.count(tid)) continue;
         auto regs = registers(tid);
         if (!regs) continue;
         auto site = sites_.find(regs->rip);
@@ -326,6 +329,7 @@ Expected<void> Controller::step_over_sites() {
         }
         if (stop && stop->reason == StopReason::Exited && !alive()) return {};
     }
+    step_over_.clear();
     return {};
 }
 
@@ -357,6 +361,7 @@ Expected<StopEvent> Controller::step_instruction(int tid, bool over_calls, const
             pushed <= before->rip + 16)
             return run_to_return(tid, pushed, after->rsp, handler);
     }
+    if (sites_.count(after->rip)) step_over_.insert(tid);  // resuming from here runs the instruction
     mark_stopped();
     return make_stop(StopReason::Step, tid);
 }
@@ -394,6 +399,7 @@ std::optional<std::pair<int, int>> Controller::wait_event(double deadline, const
 }
 
 std::optional<StopEvent> Controller::on_exit_status(int tid, int status) {
+    if (std::getenv("SNAG_CONTROL_TRACE")) std::fprintf(stderr, "control: exit status %d of %d\n", status, tid);
     if (!threads_.count(tid) && tid != pid_) return std::nullopt;
     thread_gone(tid);
     if (tid != pid_) return std::nullopt;
@@ -490,6 +496,7 @@ Expected<std::optional<StopEvent>> Controller::on_stop(int tid, int status, cons
         auto site = sites_.find(address);
         set_thread_state(tid, ThreadInfo::State::Stopped);
         if (site != sites_.end() && site->second.inserted) {
+            step_over_.insert(tid);
             regs->rip = address;
             ::ptrace(PTRACE_SETREGS, tid, nullptr, &*regs);
             stop_all();

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -142,6 +143,7 @@ private:
     };
     std::optional<ReturnTrap> return_trap_;
     uint64_t limits_max_hits_ = 0;
+    std::set<int> step_over_;  // threads stopped on a breakpoint whose hit was counted
 };
 
 }  // namespace snag::control

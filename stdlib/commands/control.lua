@@ -413,8 +413,8 @@ local function stack_key(tid, py)
   end
   local th = target:thread(tid)
   local lines = {}
-  for _, f in ipairs(th and th:frames() or {}) do
-    lines[#lines + 1] = f["function"] ~= "" and f["function"] or fmt.hex(f.pc)
+  for _, f in ipairs(th and th:stack() or {}) do
+    lines[#lines + 1] = f["function"] or fmt.hex(f.pc)
   end
   return table.concat(lines, "\n")
 end
@@ -452,6 +452,7 @@ command{
     tracing = nil
     control.delete(id)
     if not ok then error(stop, 0) end
+    if stop.reason == "error" then ctx:fail("%s", stop.message) end
     table.sort(order, function(a, b) return counts[a] > counts[b] end)
     ctx:printf("Stack Trace Set for %s: %d hits, %d distinct stacks (%s)\n", loc, total, #order,
                py and "Python" or "native")

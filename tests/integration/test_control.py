@@ -1,0 +1,195 @@
+"""Live control (issue 6): breakpoints with actions on running processes, the spinning open("/")
+field case, conditions/tbreak/ignore, multi-threaded hits, trace counts, and the safety test
+(snag killed by SIGTERM/SIGINT/SIGHUP while breakpoints are inserted: the target survives with
+its original code bytes)."""
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+
+def read_mem(pid, addr, n):
+    with open("/proc/%d/mem" % pid, "rb") as f:
+        f.seek(addr)
+        return f.read(n)
+
+
+def wait_for_int3(pid, addr, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        if read_mem(pid, addr, 1) == b"\xcc":
+            return
+        time.sleep(0.002)
+    raise h.Failure("the breakpoint at %#x never appeared in process %d" % (addr, pid))
+
+
+def status_of(pid):
+    fields = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+    return fields
+
+
+def call_loop(threads, calls, trigger):
+    exe = h.scenario_bin("call_loop")
+    if not exe:
+        h.skip("call_loop scenario not built")
+    return h.start_scenario([exe, str(threads), str(calls)], env={"SNAG_TRIGGER": trigger})
+
+
+def wait_file(path, timeout=30):
+    end = time.time() + timeout
+    while time.time() < end:
+        if os.path.exists(path):
+            return open(path).read()
+        time.sleep(0.01)
+    raise h.Failure("%s never appeared" % path)
+
+
+def start_snag(pid, *commands):
+    argv = [h.SNAG, "exec", str(pid)]
+    for c in commands:
+        argv += ["-ex", c]
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+SILENT_CONTINUE = "commands\nsilent\ncontinue\nend"
+
+
+@h.case("busy_zip_break_open_py_bt")
+def busy_zip():
+    interps = [i for i in h.interpreters(lo=(3, 11), hi=(3, 11))] or h.interpreters()
+    if not interps:
+        h.skip("no CPython")
+    with h.py_scenario(interps[0], "py_busy_zip.py") as sc:
+        progress = sc.truth["progress_file"]
+        wait_file(progress)
+        r = h.snag("exec", str(sc.pid), "-ex", "break open", "-ex", "commands\npy-bt\ncontinue\nend",
+                   "-ex", "continue --hits 3", "-ex", "info breakpoints", "-ex", "detach", timeout=120)
+        out = r.stdout + r.stderr
+        h.check(r.returncode == 0, "snag failed: " + out)
+        h.check(out.count("Traceback (most recent call first):") == 3, "3 hits with py-bt:\n" + out)
+        h.check("in find_archive" in out and "in archive_finder" in out, "loop frames:\n" + out)
+        h.check("breakpoint already hit 3 times" in out, out)
+        h.check("detached" in out, out)
+        before = int(open(progress).read())
+        end = time.time() + 20
+        while time.time() < end and int(open(progress).read() or 0) <= before:
+            time.sleep(0.05)
+        h.check(int(open(progress).read()) > before, "progress counter stopped after detach")
+        st = status_of(sc.pid)
+        h.check(st["TracerPid"] == "0" and st["State"][0] in "RS", "scenario not running freely: %r" % st)
+
+
+@h.case("conditions_tbreak_ignore_multithreaded")
+def conditions():
+    trigger = os.path.join(h.scratch(), "go")
+    with call_loop(4, 300, trigger) as sc:
+        tick = sc.truth["tick"]
+        original = read_mem(sc.pid, tick, 16)
+        p = start_snag(sc.pid,
+                       "break tick if $rdi != 0", SILENT_CONTINUE,
+                       "tbreak caller_b",
+                       "break caller_a if $rdi == 0",
+                       "break caller_a", "commands\nsilent\ncontinue\nend",
+                       "continue",
+                       "info breakpoints",
+                       "delete 4", "break caller_a", "ignore 5 5",
+                       "continue",
+                       "info breakpoints",
+                       "delete 5",
+                       "continue --seconds 6",
+                       "info breakpoints",
+                       "detach")
+        wait_for_int3(sc.pid, tick)
+        open(trigger, "w").close()
+        out, _ = p.communicate(timeout=120)
+        h.check(p.returncode == 0, "snag failed:\n" + out)
+        stops = re.findall(r"hit Breakpoint (\d+), \S+ in (\w+)", out)
+        h.check([s[0] for s in stops] == ["2", "5"], "stops at tbreak 2 then at 5:\n" + out)
+        h.check(stops[0][1] == "caller_b" and stops[1][1] == "caller_a", out)
+        listing = out.split("Num     Type")[1]
+        h.check(re.search(r"^2\s", listing, re.M) is None, "tbreak 2 not deleted:\n" + out)
+        h.check("breakpoint already hit 6 times" in out, "ignore 5 5: stop at the 6th hit:\n" + out)
+        final = out.split("Num     Type")[-1]
+        h.check("breakpoint already hit 1200 times" in final, "4 threads x 300 hits of tick:\n" + out)
+        h.check("stop only if $rdi == 0" in final and final.count("already hit") == 1,
+                "condition false: no hits for 3:\n" + out)
+        done = wait_file(_ready_done(sc), timeout=10)
+        rows = [line.split() for line in done.splitlines()]
+        h.check(len(rows) == 4 and all(r[1] == "150" and r[2] == "150" for r in rows), "counts: " + done)
+        h.check(read_mem(sc.pid, tick, 16) == original, "code bytes restored")
+
+
+def _ready_done(sc):
+    return os.path.join(sc.dir, "ready.done")
+
+
+@h.case("pending_breakpoint_message")
+def pending():
+    with call_loop(1, 0, "") as sc:
+        r = h.snag("exec", str(sc.pid), "-ex", "break not_loaded_yet_fn", timeout=60)
+        out = r.stdout + r.stderr
+        h.check(r.returncode == 2 and "not defined in any loaded module" in out and "pending" in out, out)
+        h.check(status_of(sc.pid)["TracerPid"] == "0", "detached")
+
+
+@h.case("trace_counts_match_scenario")
+def trace_counts():
+    trigger = os.path.join(h.scratch(), "go")
+    with call_loop(4, 1000, trigger) as sc:
+        p = start_snag(sc.pid, "trace tick --duration 10")
+        wait_for_int3(sc.pid, sc.truth["tick"])
+        open(trigger, "w").close()
+        out, _ = p.communicate(timeout=120)
+        h.check(p.returncode == 0, out)
+        done = wait_file(_ready_done(sc), timeout=10)
+        rows = [line.split() for line in done.splitlines()]
+        a = sum(int(r[1]) for r in rows)
+        b = sum(int(r[2]) for r in rows)
+        m = re.search(r"(\d+) hits, (\d+) distinct stacks", out)
+        h.check(m and int(m.group(1)) == a + b, "total %d vs %d:\n%s" % (a + b, int(m.group(1)) if m else -1, out))
+        blocks = re.findall(r"(\d+) hits \([\d.]+%\):\n((?:    .*\n)+)", out)
+        per = {}
+        for count, frames in blocks:
+            caller = "caller_a" if "caller_a" in frames else "caller_b" if "caller_b" in frames else "?"
+            per[caller] = per.get(caller, 0) + int(count)
+        for caller, truth in (("caller_a", a), ("caller_b", b)):
+            got = per.get(caller, 0)
+            h.check(abs(got - truth) <= truth * 0.01, "%s: %d vs %d\n%s" % (caller, got, truth, out))
+
+
+@h.case("safety_signals_50_times")
+def safety():
+    with call_loop(2, 0, "") as sc:
+        tick = sc.truth["tick"]
+        original = read_mem(sc.pid, tick, 16)
+        sigs = [signal.SIGTERM, signal.SIGINT, signal.SIGHUP]
+        for i in range(50):
+            action = "commands\nsilent\nbt\ncontinue\nend" if i % 2 else SILENT_CONTINUE
+            p = start_snag(sc.pid, "break tick", "break caller_a", action, "continue --seconds 60")
+            wait_for_int3(sc.pid, tick)
+            time.sleep(random.uniform(0, 0.03))
+            p.send_signal(sigs[i % 3])
+            try:
+                p.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                raise h.Failure("snag did not exit on %s" % sigs[i % 3])
+            st = status_of(sc.pid)
+            h.check(st["State"][0] in "RS" and st["TracerPid"] == "0",
+                    "round %d (%s): target %r" % (i, sigs[i % 3].name, st))
+            h.check(read_mem(sc.pid, tick, 16) == original, "round %d: code bytes differ" % i)
+        h.check(sc.alive(), "scenario died")
+
+
+if __name__ == "__main__":
+    h.main()
