@@ -36,7 +36,7 @@ return {
     local samples = facts.samples
     if samples and samples.duration and samples.duration > 0 then
       for _, s in ipairs(samples.threads) do
-        if s.cpu / samples.duration > args.max_cpu_share then return end
+        if s.cpu / samples.duration > args.max_cpu_share or (s.runnable or 0) >= 0.8 then return end
       end
     end
     local waiting = {}

@@ -23,7 +23,7 @@ local function cpu_usage(args)
   if samples and samples.duration and samples.duration > 0 then
     local out = {}
     for _, s in ipairs(samples.threads) do
-      out[#out + 1] = { tid = s.tid, cpu = s.cpu, share = s.cpu / samples.duration }
+      out[#out + 1] = { tid = s.tid, cpu = s.cpu, share = s.cpu / samples.duration, runnable = s.runnable }
     end
     return out, string.format("over %.1f s of sampling", samples.duration)
   end
@@ -53,19 +53,22 @@ return {
   args = {
     min_share = { default = 0.5, help = "share of one CPU (live) or of all recorded CPU (cores)" },
     min_seconds = { default = 0.1, help = "cores: CPU seconds a thread needs to count" },
+    min_runnable = { default = 0.8, help = "live: share of samples in state R that marks a spinning thread on a busy machine" },
   },
   check = function(t, args, report)
     local usage, source = cpu_usage(args)
     if not usage then report.note(source); return end
     table.sort(usage, function(a, b) return a.cpu > b.cpu end)
     for _, u in ipairs(usage) do
-      if u.share >= args.min_share then
+      -- On a loaded machine a spinning thread gets a small CPU share but is runnable throughout.
+      local spinning = u.runnable and u.runnable >= args.min_runnable and u.cpu > 0.02
+      if u.share >= args.min_share or spinning then
         local frames, top = frames_of(u.tid)
         report{
           message = string.format("%s (tid %d) used %.2f s of CPU (%d%% %s)%s", facts.thread_name(u.tid), u.tid,
             u.cpu, math.floor(u.share * 100 + 0.5), source, top and (" in " .. wait_chain.where(top)) or ""),
           threads = { u.tid }, frames = frames,
-          evidence = { cpu_seconds = u.cpu, share = u.share, source = source },
+          evidence = { cpu_seconds = u.cpu, share = u.share, runnable = u.runnable, source = source },
         }
       end
     end

@@ -1,0 +1,53 @@
+-- Not My Version (patterns.md): modules whose build-id in the target differs from the file this
+-- machine would use, modules whose file is missing, and debug files that do not match.
+local function base(p) return p and (p:match("[^/]*$")) or "?" end
+
+return {
+  id = "not-my-version",
+  pattern = "Not My Version",
+  title = "Loaded modules differ from the files on this machine",
+  description = "Build-ids recorded in the target that differ from the files found (or files that are missing): "
+    .. "symbols and stacks for those modules may be wrong.",
+  severity = "warning",
+  tags = { "default", "modules", "environment" },
+  targets = { "live", "core" },
+  args = { max_listed = { default = 5, help = "modules named in the message" } },
+  check = function(t, args, report)
+    local stale, missing = {}, {}
+    for _, m in ipairs(t:modules()) do
+      if not m.path or m.path == "" or m.path:sub(1, 1) == "[" or m.path:find("linux%-vdso") then
+        -- [vdso] and friends live only in memory: nothing to compare
+      elseif m.found == false then
+        missing[#missing + 1] = m
+      elseif m.matches == false then
+        stale[#stale + 1] = m
+      end
+    end
+    local function names(list)
+      local out = {}
+      for i = 1, math.min(#list, args.max_listed) do out[i] = base(list[i].path) end
+      if #list > args.max_listed then out[#out + 1] = string.format("and %d more", #list - args.max_listed) end
+      return table.concat(out, ", ")
+    end
+    if #stale > 0 then
+      local ev = {}
+      for i, m in ipairs(stale) do ev[i] = { path = m.path, local_path = m.local_path, build_id = m.build_id,
+                                              recorded_build_id = m.recorded_build_id } end
+      report{
+        message = string.format("%d module(s) differ from the target's build-ids: %s", #stale, names(stale)),
+        evidence = { modules = ev },
+        advice = "analyze on the machine that produced the target, or pass --sysroot with its files",
+      }
+    end
+    if #missing > 0 then
+      local ev = {}
+      for i, m in ipairs(missing) do ev[i] = { path = m.path, recorded_build_id = m.recorded_build_id } end
+      report{
+        severity = "info",
+        message = string.format("%d module(s) of the target are not on this machine: %s", #missing, names(missing)),
+        evidence = { modules = ev },
+        advice = "pass --sysroot DIR holding the target's files",
+      }
+    end
+  end,
+}

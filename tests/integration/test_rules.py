@@ -1,0 +1,163 @@
+"""snag analyze / snag rules: the default pack on real scenarios (live and snag-dump cores, on a
+3.11 and a 3.12+), a team rule via --rules, rules that fail / loop / allocate reported in `errors`
+while the others still report, --fail-on exit codes, reports and the DOT graph.
+The per-rule fire/silent matrix is `snag rules test` (case rules-test, split by -k rules-test-ID)."""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+EXAMPLE_RULES = os.path.join(h.SOURCE_DIR, "examples", "rules")
+DEFAULT_RULES = os.path.join(h.SOURCE_DIR, "rules")
+
+
+def pythons():
+    """pyenv 3.11.x and 3.12.x (the ones the rule specs name)."""
+    found = [i for i in h.interpreters(extra=False) if i.version[:2] in ((3, 11), (3, 12))]
+    if len({i.version[:2] for i in found}) < 2:
+        h.skip("needs pyenv CPython 3.11 and 3.12")
+    return found
+
+
+def analyze(target, *args):
+    r = h.snag("analyze", target, "--format", "json", *args)
+    h.check(r.returncode in (0, 1), "snag analyze exited %d: %s" % (r.returncode, r.stderr[-1500:]))
+    try:
+        return r.returncode, json.loads(r.stdout)
+    except ValueError:
+        raise h.Failure("snag analyze printed no JSON: %r" % r.stdout[:500])
+
+
+def findings(result, rule):
+    return [f for f in result["findings"] if f["rule"] == rule]
+
+
+@h.case("deadlock-live-and-core")
+def test_deadlock():
+    for interp in pythons():
+        with h.py_scenario(interp, "py_deadlock_rlock.py") as s:
+            truth_tids = sorted(t["native_id"] for t in s.truth["threads"] if t["name"] in ("T1", "T2"))
+            core = os.path.join(s.dir, "core")
+            h.snag("dump", s.pid, "-o", core, check=True)
+            for target in (str(s.pid), core):
+                code, result = analyze(target, "--duration", "0.5")
+                h.check(code == 1, "%s %s: exit %d, want 1 (an error finding)" % (interp.label, target, code))
+                dl = findings(result, "python-deadlock")
+                h.check(len(dl) == 1, "%s %s: python-deadlock findings %s" % (interp.label, target, dl))
+                h.check(sorted(dl[0]["threads"]) == truth_tids,
+                        "%s: cycle threads %s, truth %s" % (interp.label, dl[0]["threads"], truth_tids))
+                lines = sorted(f["line"] for f in dl[0]["frames"])
+                h.check(len(lines) == 2 and all(l > 0 for l in lines), "frames %s" % dl[0]["frames"])
+                h.check(dl[0]["bucket"].startswith("python-deadlock-"), "bucket %s" % dl[0]["bucket"])
+                h.check(result["errors"] == [], "errors %s" % result["errors"])
+                h.check("python-deadlock" in result["rules_run"], "rules_run %s" % result["rules_run"])
+                h.check(not findings(result, "spiking-thread"), "no spiking thread in a deadlock")
+            # The same bug gives the same bucket live and in the core.
+            b_live = findings(analyze(str(s.pid), "--duration", "0")[1], "python-deadlock")[0]["bucket"]
+            b_core = findings(analyze(core)[1], "python-deadlock")[0]["bucket"]
+            h.check(b_live == b_core, "buckets differ: %s %s" % (b_live, b_core))
+
+
+@h.case("spiking-thread-negative-deadlock")
+def test_spiking():
+    for interp in pythons():
+        with h.py_scenario(interp, "py_threads.py") as s:
+            code, result = analyze(str(s.pid), "--duration", "1")
+            spikes = findings(result, "spiking-thread")
+            h.check(len(spikes) == 1 and "worker-1" in spikes[0]["message"], "%s: %s" % (interp.label, spikes))
+            h.check(not findings(result, "python-deadlock"), "no deadlock in py_threads")
+            h.check(not findings(result, "blocked-threads"), "a spinning process is no hang")
+
+
+@h.case("team-rule-via-rules")
+def test_team_rule():
+    interp = pythons()[-1]
+    with h.py_scenario(interp, "py_exception_deadlock.py") as s:
+        code, result = analyze(str(s.pid), "--rules", EXAMPLE_RULES, "--duration", "0")
+        team = findings(result, "ledger-audit-stuck")
+        h.check(len(team) == 1 and "auditor" in team[0]["message"], "team rule: %s" % team)
+        code, result = analyze(str(s.pid), "--rules", EXAMPLE_RULES, "--select", "team", "--duration", "0")
+        h.check({f["rule"] for f in result["findings"]} == {"ledger-audit-stuck"},
+                "--select team: %s" % result["findings"])
+        code, result = analyze(str(s.pid), "--rules", EXAMPLE_RULES, "--duration", "0",
+                               "--arg", "ledger-audit-stuck.function=no_such_function")
+        h.check(not findings(result, "ledger-audit-stuck"), "--arg changes what the rule looks for")
+
+
+BROKEN = {
+    "raises.lua": 'return {id="raises", pattern="Crash", title="t", severity="error",'
+                  ' check=function(t, a, r) error("boom") end}',
+    "loops.lua": 'return {id="loops", pattern="Hang", title="t", severity="error",'
+                 ' check=function(t, a, r) while true do end end}',
+    "allocates.lua": 'return {id="allocates", pattern="Memory Leak", title="t", severity="error",'
+                     ' check=function(t, a, r) local x = {} for i = 1, 1e12 do x[i] = {i} end end}',
+    "badfield.lua": 'return {id="badfield", pattern="Hang", title="t", severity="fatal",'
+                    ' check=function() end}',
+}
+
+
+@h.case("broken-rules-reported-in-errors")
+def test_broken_rules():
+    d = h.scratch()
+    for name, text in BROKEN.items():
+        with open(os.path.join(d, name), "w") as f:
+            f.write(text)
+    interp = pythons()[-1]
+    with h.py_scenario(interp, "py_deadlock_rlock.py") as s:
+        core = os.path.join(s.dir, "core")
+        h.snag("dump", s.pid, "-o", core, check=True)
+    code, result = analyze(core, "--rules", d)
+    errors = {e["rule"]: e for e in result["errors"]}
+    h.check("boom" in errors.get("raises", {}).get("message", ""), "raises: %s" % errors)
+    h.check("instruction budget" in errors.get("loops", {}).get("message", ""), "loops: %s" % errors)
+    h.check("memory budget" in errors.get("allocates", {}).get("message", ""), "allocates: %s" % errors)
+    bad = [e for e in result["errors"] if e["phase"] == "load"]
+    h.check(len(bad) == 1 and "badfield.lua: severity" in bad[0]["message"], "load error: %s" % bad)
+    h.check(findings(result, "python-deadlock"), "the other rules still report")
+    h.check(code == 1, "exit %d with an error finding" % code)
+    code, _ = analyze(core, "--rules", d, "--fail-on", "critical")
+    h.check(code == 0, "--fail-on critical: exit %d" % code)
+    code, _ = analyze(core, "--rules", d, "--select", "thread-leak")
+    h.check(code == 0, "--select thread-leak on a deadlock: exit %d" % code)
+    # Reports: markdown and text, the DOT graph with the cycle in red.
+    r = h.snag("analyze", core, "--format", "markdown")
+    h.check(r.returncode == 1 and "### ERROR" in r.stdout and "```" in r.stdout, r.stdout[:500])
+    r = h.snag("analyze", core)
+    h.check(r.returncode == 1 and "\x1b[" not in r.stdout and "python-deadlock" in r.stdout, r.stdout[:500])
+    dot = os.path.join(d, "wait.dot")
+    h.snag("analyze", core, "--graph", dot)
+    with open(dot) as f:
+        text = f.read()
+    h.check(text.startswith("digraph") and "color=red" in text and "RLock" in text, text[:500])
+    r = h.snag("analyze", core, "--select", "no and (", timeout=30)
+    h.check(r.returncode == 2 and "--select" in r.stderr, "bad --select: %d %s" % (r.returncode, r.stderr))
+    r = h.snag("analyze", core, "--arg", "python-deadlock.unconfirmed=maybe", timeout=30)
+    h.check(r.returncode == 2 and "true or false" in r.stderr, "bad --arg: %s" % r.stderr)
+
+
+@h.case("rules-list")
+def test_rules_list():
+    r = h.snag("rules", "list", check=True)
+    for rule in ("python-deadlock", "gil-holder-blocked", "spiking-thread", "thread-leak", "crash"):
+        h.check(rule in r.stdout, "%s missing from rules list" % rule)
+    h.check("--arg python-deadlock.unconfirmed=true" in r.stdout, r.stdout[:800])
+
+
+def _rules_test_case(rule_id, path):
+    def run():
+        r = h.snag("rules", "test", path, "--only", rule_id, timeout=600)
+        print(r.stdout, end="")
+        h.check(r.returncode == 0 and "%s: pass" % rule_id in r.stdout,
+                "snag rules test %s: exit %d\n%s%s" % (rule_id, r.returncode, r.stdout[-3000:], r.stderr[-1000:]))
+    return run
+
+
+for _name in sorted(os.listdir(DEFAULT_RULES)):
+    if _name.endswith(".lua") and not _name.endswith(".test.lua"):
+        h.case("rules-test-" + _name[:-4])(_rules_test_case(_name[:-4], DEFAULT_RULES))
+h.case("rules-test-team-ledger-audit-stuck")(_rules_test_case("ledger-audit-stuck", EXAMPLE_RULES))
+
+if __name__ == "__main__":
+    h.main()
