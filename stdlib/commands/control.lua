@@ -150,7 +150,8 @@ local function set_breakpoint(ctx, raw, temporary)
   local loc, cond = raw:match("^%s*(.-)%s+if%s+(.+)$")
   loc = loc or raw:match("^%s*(.-)%s*$")
   if loc == "" then ctx:fail("Argument required (a location: FUNCTION, MODULE!FUNCTION or *ADDRESS).") end
-  local id = control.break_at(loc, temporary)
+  local ok, id = pcall(control.break_at, loc, temporary)
+  if not ok then ctx:fail("%s", (tostring(id):gsub("^[^\n]-:%d+: ", ""))) end
   if cond then control.set(id, "condition", cond) end
   local bp = control.get(id)
   local where = #bp.addresses == 1 and ("at " .. fmt.hex(bp.addresses[1]))
