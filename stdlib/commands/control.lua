@@ -9,6 +9,7 @@ local lua_actions = {}      -- breakpoint id → Lua function(hit)
 local action = nil          -- while a breakpoint's commands run: { decision = "stop"|"continue" }
 local quiet_hits = {}       -- breakpoint id → true when its commands start with `silent`
 local tracing = nil         -- trace: function(hit) counting stacks
+local only_continue = {}    -- breakpoint id → true when its commands are just `continue`
 
 local function need_live(ctx)
   local ok, why = control.available()
@@ -73,6 +74,8 @@ local function location_text(tid)
 end
 
 function control.on_action(id, tid)
+  -- `commands / silent / continue / end` (counting hits): nothing to run, nothing to print.
+  if only_continue[id] and quiet_hits[id] and not tracing then return false end
   snag.select_thread(tid)
   snag.set_convenience("bpnum", id)
   snag.set_convenience("_thread_tid", tid)
@@ -209,7 +212,7 @@ command{
     need_live(ctx)
     for _, id in ipairs(parse_ids(ctx, args)) do
       control.delete(id)
-      lua_actions[id] = nil
+      lua_actions[id], only_continue[id], quiet_hits[id] = nil, nil, nil
     end
   end,
 }
@@ -277,6 +280,7 @@ command{
     for _, id in ipairs(list) do
       control.set(id, "commands", body)
       quiet_hits[id] = silent and true or nil
+      only_continue[id] = body:match("^%s*continue%s*$") and true or nil
     end
   end,
 }
