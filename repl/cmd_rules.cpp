@@ -248,8 +248,10 @@ void test_rule(const std::string& rule_file, bool builtin, BareLua& lua, Tally& 
             std::string version = v.get<std::string>();
             std::string python = find_python(version);
             std::string scenario = find_scenario(c["scenario"], spec_file);
-            std::string label = id + " " + c["expect"].get<std::string>() + " " + c["scenario"].get<std::string>() +
-                                " python" + version;
+            std::string label = id + " " + c["expect"].get<std::string>() + " " + c["scenario"].get<std::string>();
+            if (c["argv"].is_array())
+                for (const auto& a : c["argv"]) label += " " + a.get<std::string>();
+            label += " python" + version;
             if (python.empty() || scenario.empty()) {
                 std::cout << "  skip " << label << ": " << (python.empty() ? "no such Python" : "no such scenario") << "\n";
                 mine.skipped++;

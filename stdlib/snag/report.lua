@@ -55,6 +55,15 @@ function M.json(v, as_array)
 end
 
 -- ---- text ----
+
+-- "1, 2, 3 and 197 more": a thread-leak finding may name hundreds of threads (JSON has them all).
+function M.tid_list(tids, max)
+  local out = {}
+  for i = 1, math.min(#tids, max) do out[i] = tostring(tids[i]) end
+  local text = table.concat(out, ", ")
+  if #tids > max then text = text .. string.format(" and %d more", #tids - max) end
+  return text
+end
 local colors = { critical = "\27[1;35m", error = "\27[1;31m", warning = "\27[1;33m", info = "\27[1;36m" }
 
 local function frame_text(f)
@@ -77,11 +86,7 @@ local function text(result, color)
     add("")
     add(string.format("%s %s [%s]: %s", sev, f.rule, f.pattern, f.title))
     add("  " .. f.message)
-    if #f.threads > 0 then
-      local tids = {}
-      for i, tid in ipairs(f.threads) do tids[i] = tostring(tid) end
-      add("  threads: " .. table.concat(tids, ", "))
-    end
+    if #f.threads > 0 then add("  threads: " .. M.tid_list(f.threads, 12)) end
     for i, fr in ipairs(f.frames) do
       if i > 8 then add(string.format("    ... %d more frames", #f.frames - 8)); break end
       add("    " .. frame_text(fr))
@@ -110,11 +115,7 @@ local function markdown(result)
     add("")
     add(f.message)
     add("")
-    if #f.threads > 0 then
-      local tids = {}
-      for i, tid in ipairs(f.threads) do tids[i] = tostring(tid) end
-      add("- threads: " .. table.concat(tids, ", "))
-    end
+    if #f.threads > 0 then add("- threads: " .. M.tid_list(f.threads, 30)) end
     add("- bucket: `" .. f.bucket .. "`")
     if f.advice then add("- advice: " .. f.advice) end
     if #f.frames > 0 then
