@@ -36,9 +36,10 @@ return {
     faulting = faulting or facts.threads()[1]
     local native = facts.stack(faulting.tid)
     local py = facts.python_by_tid()[faulting.tid]
+    -- The fault's native frames, then the Python code that led there (the merged view, short).
     local frames = {}
-    for i = 1, math.min(#native, 12) do frames[#frames + 1] = native[i] end
-    if py then for i = 1, math.min(#py.frames, 8) do frames[#frames + 1] = py.frames[i] end end
+    for i = 1, math.min(#native, 4) do frames[#frames + 1] = native[i] end
+    if py then for i = 1, math.min(#py.frames, 6) do frames[#frames + 1] = py.frames[i] end end
     local exception_module = native[1] and native[1].module
     local origin
     for _, f in ipairs(native) do
