@@ -1,0 +1,136 @@
+// Rules engine (stdlib/snag/rules.lua, analyze.lua, report.lua) over a fake target: rule
+// validation names file and field, --select expressions, --arg typing, a failing rule goes to
+// `errors` while the others report, buckets are stable, JSON has the findings shape.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "test_lua_fakes.hpp"
+
+using namespace snag;
+using snag::testing::make_session;
+
+namespace {
+
+std::string eval(Session& s, const std::string& code) {
+    std::ostringstream out;
+    auto r = s.eval_lua(code, out);
+    if (!r) return "ERROR: " + r.error().message;
+    return out.str() + *r;
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+struct RuleDir {
+    std::filesystem::path dir;
+    RuleDir() {
+        dir = std::filesystem::temp_directory_path() / ("snag-rules-test-" + std::to_string(::getpid()));
+        std::filesystem::create_directories(dir);
+    }
+    ~RuleDir() { std::filesystem::remove_all(dir); }
+    std::string write(const std::string& name, const std::string& text) {
+        auto p = dir / name;
+        std::ofstream(p) << text;
+        return p.string();
+    }
+};
+
+const char* kGood = R"(return { id = "good", pattern = "Hang", title = "t", severity = "warning",
+  tags = {"default", "python"}, args = { n = { default = 3, help = "h" }, on = { default = true } },
+  check = function(t, args, report)
+    report{ message = "n is " .. args.n .. "\nsecond line", threads = {7},
+            frames = {{["function"] = "f", file = "/x/app.py", line = 3}} }
+  end })";
+
+}  // namespace
+
+TEST_CASE("rules: --select expressions over ids and tags") {
+    auto s = make_session();
+    std::string prelude = "local r = require('snag.rules') "
+                          "local rule = {id = 'python-deadlock', tags = {'default', 'python'}} "
+                          "local slow = {id = 'memory-growth', tags = {'default', 'slow'}} ";
+    CHECK(eval(*s, prelude + "return r.selector('default and not slow')(rule), r.selector('default and not slow')(slow)") ==
+          "true\tfalse");
+    CHECK(eval(*s, prelude + "return r.selector('python-*')(rule), r.selector('python-*')(slow)") == "true\tfalse");
+    CHECK(eval(*s, prelude + "return r.selector('(slow or python) and not memory-growth')(rule)") == "true");
+    CHECK(eval(*s, prelude + "return r.selector('memory-growth, python-deadlock')(slow)") == "true");
+    CHECK(contains(eval(*s, "return select(2, require('snag.rules').selector('a and ('))"), "--select"));
+    CHECK(contains(eval(*s, "return select(2, require('snag.rules').selector('a b'))"), "unexpected 'b'"));
+}
+
+TEST_CASE("rules: loading validates the table and names the file and the field") {
+    auto s = make_session();
+    RuleDir d;
+    std::string bad_sev = d.write("bad.lua", "return {id='x', pattern='p', title='t', severity='fatal', check=function() end}");
+    std::string no_check = d.write("nocheck.lua", "return {id='x', pattern='p', title='t', severity='info'}");
+    std::string bad_arg = d.write("badarg.lua", "return {id='x', pattern='p', title='t', severity='info', args={n={help='h'}}, check=function() end}");
+    std::string syntax = d.write("syntax.lua", "return {");
+    auto err = [&](const std::string& path) {
+        return eval(*s, "return select(2, require('snag.rules').load('" + path + "'))");
+    };
+    CHECK(err(bad_sev) == bad_sev + ": severity: must be one of info, warning, error, critical");
+    CHECK(err(no_check) == no_check + ": check: must be a function(target, args, report)");
+    CHECK(err(bad_arg) == bad_arg + ": args.n: needs a default");
+    CHECK(contains(err(syntax), "syntax.lua:1:"));
+    std::string good = d.write("good.lua", kGood);
+    CHECK(eval(*s, "local r = require('snag.rules').load('" + good + "') return r.id, #r.targets") == "good\t2");
+}
+
+TEST_CASE("rules: --arg values are typed by the default") {
+    auto s = make_session();
+    RuleDir d;
+    std::string good = d.write("good.lua", kGood);
+    std::string pre = "local R = require('snag.rules') local r = R.load('" + good + "') ";
+    CHECK(eval(*s, pre + "return math.type(R.coerce(r, 'n', '5'))") == "integer");
+    CHECK(eval(*s, pre + "return R.coerce(r, 'on', 'false')") == "false");
+    CHECK(eval(*s, pre + "return select(2, R.coerce(r, 'n', 'five'))") == "good.n must be an integer, not five");
+    CHECK(eval(*s, pre + "return select(2, R.coerce(r, 'm', '1'))") == "rule good has no argument m");
+}
+
+TEST_CASE("analyze: a failing rule goes to errors, the others report; JSON shape and stable buckets") {
+    auto s = make_session();
+    RuleDir d;
+    std::string good = d.write("good.lua", kGood);
+    std::string raises = d.write("raises.lua",
+        "return {id='raises', pattern='p', title='t', severity='critical', check=function(t, a, report) "
+        "report{message='partial'} error('boom') end}");
+    std::string broken = d.write("broken.lua", "return {id='broken'}");
+    std::string cfg = "{files={'" + good + "','" + raises + "','" + broken + "'}, format='json', fail_on='error', "
+                      "args={'good.n=9'}}";
+    CHECK(eval(*s, "return require('snag.analyze').begin(" + cfg + ")") == "2");
+    CHECK(eval(*s, "return require('snag.analyze').run(1)") == "ran: 1 findings");
+    std::string failed = eval(*s, "return require('snag.analyze').run(2)");
+    REQUIRE(contains(failed, "boom"));
+    eval(*s, "require('snag.analyze').fail(2, 'raises.lua:1: boom')");
+    std::string json = eval(*s, "return require('snag.report').json(require('snag.analyze').result())");
+    CHECK(contains(json, R"("message":"n is 9 second line")"));
+    CHECK(contains(json, R"("threads":[7])"));
+    CHECK(contains(json, R"({"message":"raises.lua:1: boom","phase":"check","rule":"raises"})"));
+    CHECK(contains(json, R"("phase":"load")"));
+    CHECK(contains(json, "broken.lua: pattern: must be a non-empty string"));
+    CHECK(contains(json, R"("rules_run":["good","raises"])"));
+    CHECK_FALSE(contains(json, "partial"));  // a failed rule's findings are dropped
+    // warning < error: exit 0 at --fail-on error.
+    CHECK(eval(*s, "return require('snag.analyze').exit_code()") == "0");
+    // The bucket depends on rule, origin and function/file names, not on lines or addresses.
+    CHECK(eval(*s, "local a = require('snag.analyze') "
+                   "return a.bucket('r', nil, {{['function']='f', file='/a/x.py', line=1}}) == "
+                   "a.bucket('r', nil, {{['function']='f', file='/b/x.py', line=99}}), "
+                   "a.bucket('r', nil, {{['function']='f'}}) == a.bucket('r', nil, {{['function']='g'}})") ==
+          "true\tfalse");
+}
+
+TEST_CASE("analyze: usage errors in --select and --arg are errors of begin()") {
+    auto s = make_session();
+    RuleDir d;
+    std::string good = d.write("good.lua", kGood);
+    CHECK(contains(eval(*s, "return require('snag.analyze').begin{files={'" + good + "'}, select='('}"), "--select"));
+    CHECK(contains(eval(*s, "return require('snag.analyze').begin{files={'" + good + "'}, args={'good.n=x'}}"),
+                   "good.n must be an integer, not x"));
+    CHECK(contains(eval(*s, "return require('snag.analyze').begin{files={'" + good + "'}, args={'nope.n=1'}}"),
+                   "no selected rule has the id nope"));
+}
