@@ -142,7 +142,13 @@ Expected<std::vector<std::string>> collect_rule_files(const AnalyzeOptions& o) {
     for (const auto& path : o.rule_paths) {
         auto found = rule_files(path);
         if (!found) return std::unexpected(found.error());
-        files.insert(files.end(), found->begin(), found->end());
+        // The same file named twice (the default pack passed as --rules too) loads once.
+        for (const auto& file : *found) {
+            bool seen = false;
+            std::error_code ec;
+            for (const auto& f : files) seen = seen || std::filesystem::equivalent(f, file, ec);
+            if (!seen) files.push_back(file);
+        }
     }
     return files;
 }

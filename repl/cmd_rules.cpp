@@ -294,7 +294,8 @@ int test(const std::vector<std::string>& paths, const std::string& only) {
     for (const auto& file : *files) {
         std::string stem = fs::path(file).stem().string();
         if (!only.empty() && stem != only) continue;
-        bool is_builtin = !builtin.empty() && fs::path(file).parent_path() == fs::path(builtin);
+        std::error_code ec;
+        bool is_builtin = !builtin.empty() && fs::equivalent(fs::path(file).parent_path(), builtin, ec);
         test_rule(file, is_builtin, **lua, total);
     }
     std::cout << "rules test: " << total.passed << " passed, " << total.failed << " failed, " << total.skipped
