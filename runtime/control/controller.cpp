@@ -558,6 +558,13 @@ Expected<StopEvent> Controller::resume(const HitHandler& handler, const RunLimit
     }
 }
 
+void Controller::set_pending_signal(int tid, int signal) {
+    auto it = threads_.find(tid);
+    if (it == threads_.end()) return;
+    it->second.pending_signal = signal;
+    emergency::set_thread(tid, to_emergency(static_cast<int>(it->second.state) + 1), signal);
+}
+
 // ---- letting go ----
 
 void Controller::detach() {

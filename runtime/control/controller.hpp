@@ -94,6 +94,9 @@ public:
     void kill();
 
     SignalTable& signals() { return signals_; }
+    // The signal a stopped thread gets when it resumes or is detached (JIT: SIGSTOP instead of
+    // the fatal signal, so the process waits for its core to be written).
+    void set_pending_signal(int tid, int signal);
     // Registers of a stopped thread (fresh from the kernel).
     Expected<user_regs_struct> registers(int tid) const;
     // Reads memory with breakpoint bytes shown as the original code.

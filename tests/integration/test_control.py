@@ -191,5 +191,49 @@ def safety():
         h.check(sc.alive(), "scenario died")
 
 
+CRASH_C = r"""
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+__attribute__((noinline)) void fault_here(int *p) { *p = 42; }
+__attribute__((noinline)) void abort_here(void) { abort(); }
+int main(int argc, char **argv) {
+    signal(SIGUSR1, SIG_IGN);
+    raise(SIGUSR1);  /* not fatal: passes through */
+    if (argc > 1 && argv[1][0] == 'a') abort_here();
+    fault_here((int *)0);
+    return 0;
+}
+"""
+
+
+def crash_program():
+    d = h.scratch()
+    src, exe = os.path.join(d, "crash.c"), os.path.join(d, "crash")
+    open(src, "w").write(CRASH_C)
+    if subprocess.run(["gcc", "-g", "-O0", "-o", exe, src]).returncode != 0:
+        h.skip("no C compiler")
+    return exe
+
+
+@h.case("jit_run_segfault_and_abort")
+def jit():
+    if not h.has_subcommand("run"):
+        h.skip("snag run not built")
+    exe = crash_program()
+    core = os.path.join(h.scratch(), "seg.core")
+    r = h.snag("run", "--on-crash", "dump", "-o", core, "--", exe, "segv", timeout=120)
+    h.check(r.returncode == 128 + signal.SIGSEGV, "exit %d:\n%s" % (r.returncode, r.stderr))
+    h.check("received SIGSEGV" in r.stderr and "in fault_here ()" in r.stderr, r.stderr)
+    h.check(os.path.getsize(core) > 0, "core written")
+    bt = h.snag("bt", core, timeout=120)
+    h.check("fault_here" in bt.stdout, "the core shows the faulting frame:\n" + bt.stdout + bt.stderr)
+    r = h.snag("run", "--", exe, "abort", timeout=120)
+    h.check(r.returncode == 128 + signal.SIGABRT, "exit %d:\n%s" % (r.returncode, r.stderr))
+    h.check("received SIGABRT" in r.stderr and "in abort_here ()" in r.stderr, r.stderr)
+    ok = h.snag("run", "--", "/bin/sh", "-c", "exit 3", timeout=60)
+    h.check(ok.returncode == 3, "exit status of a clean exit: %d %s" % (ok.returncode, ok.stderr))
+
+
 if __name__ == "__main__":
     h.main()

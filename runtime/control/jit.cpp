@@ -1,0 +1,132 @@
+#include "control/jit.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "control/controller.hpp"
+#include "dump/dump.hpp"
+#include "lua/session.hpp"
+#include "target/process_target.hpp"
+
+namespace snag::control {
+namespace {
+
+bool is_fatal(int signo) {
+    return signo == SIGSEGV || signo == SIGABRT || signo == SIGBUS || signo == SIGFPE || signo == SIGILL ||
+           signo == SIGSYS;
+}
+
+// Only fatal signals stop; everything else reaches the program silently.
+void pass_everything_else(Controller& controller) {
+    for (int signo = 1; signo < 65; ++signo) {
+        if (is_fatal(signo) || signo == SIGKILL || signo == SIGSTOP) continue;
+        (void)controller.signals().handle(std::to_string(signo), {"nostop", "noprint", "pass"});
+    }
+}
+
+void report_stack(std::unique_ptr<Target> target, int tid, std::ostream& out) {
+    auto session = Session::open(std::move(target));
+    if (!session) {
+        out << "snag: cannot read the crashing thread's stack: " << session.error().message << "\n";
+        return;
+    }
+    if (auto selected = (*session)->select_thread(tid); !selected) return;
+    out << "Crashing thread " << tid << ":\n";
+    if (auto shown = (*session)->run_command("bt", "", out); !shown)
+        out << "snag: " << shown.error().message << "\n";
+    // The session's target detaches when the session closes; live control already let go.
+}
+
+bool gone(int pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
+
+Expected<JitOutcome> supervise(std::unique_ptr<Target> target, int pid, bool own_child, const JitOptions& options,
+                               std::ostream& out) {
+    auto* process = dynamic_cast<ProcessTarget*>(target.get());
+    if (!process) return fail("JIT needs a live process.");
+    JitOutcome outcome;
+    int crash_tid = 0;
+    {
+        Controller controller(*process);
+        pass_everything_else(controller);
+        if (own_child) ::kill(pid, SIGCONT);  // it stopped itself before exec
+        auto stop = controller.resume({}, {});
+        if (!stop) return std::unexpected(stop.error());
+        if (stop->reason == StopReason::Exited) {
+            outcome.signal = stop->signal;
+            outcome.exit_code = stop->exit_code;
+            return outcome;
+        }
+        if (stop->reason != StopReason::Signal) return fail("the watched process stopped unexpectedly.");
+        outcome.crashed = true;
+        outcome.signal = stop->signal;
+        crash_tid = stop->tid;
+        out << "snag: process " << pid << " received " << SignalTable::name(stop->signal) << " in thread " << crash_tid
+            << "\n";
+        // Held in a job-control stop while snag reads it and writes the core; the signal comes later.
+        controller.set_pending_signal(crash_tid, SIGSTOP);
+        process->refresh();
+        controller.detach();
+    }
+    // Reads the stopped process afresh (the exec replaced what the first attach saw).
+    target.reset();
+    if (auto again = attach_process(pid, {})) report_stack(std::move(*again), crash_tid, out);
+    if (options.on_crash == "dump") {
+        DumpOptions dump;
+        dump.output = options.core_path.empty() ? "core.snag." + std::to_string(pid) : options.core_path;
+        dump.cpu_sample_seconds = 0;
+        if (auto written = write_core(pid, dump)) {
+            outcome.core = dump.output;
+            out << "snag: core written to " << dump.output << "\n";
+        } else {
+            out << "snag: no core: " << written.error().message << "\n";
+        }
+    }
+    ::kill(pid, outcome.signal);
+    ::kill(pid, SIGCONT);
+    if (own_child) {
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        if (WIFSIGNALED(status)) outcome.signal = WTERMSIG(status);
+    } else {
+        for (int i = 0; i < 500 && !gone(pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return outcome;
+}
+
+}  // namespace
+
+Expected<JitOutcome> run_program(const std::vector<std::string>& argv, const JitOptions& options, std::ostream& out) {
+    if (argv.empty()) return fail("snag run needs a program: snag run [--on-crash MODE] -- PROGRAM ARGS...");
+    pid_t pid = ::fork();
+    if (pid < 0) return fail("cannot start " + argv[0] + ": fork failed.");
+    if (pid == 0) {
+        ::raise(SIGSTOP);  // wait here until snag is attached
+        std::vector<char*> args;
+        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        ::execvp(args[0], args.data());
+        ::_exit(127);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, WUNTRACED);
+    if (!WIFSTOPPED(status)) return fail("cannot start " + argv[0] + ".");
+    auto target = attach_process(pid, {});
+    if (!target) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        return std::unexpected(target.error());
+    }
+    return supervise(std::move(*target), pid, true, options, out);
+}
+
+Expected<JitOutcome> watch_process(int pid, const JitOptions& options, std::ostream& out) {
+    auto target = attach_process(pid, {});
+    if (!target) return std::unexpected(target.error());
+    return supervise(std::move(*target), pid, false, options, out);
+}
+
+}  // namespace snag::control
