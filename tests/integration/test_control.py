@@ -89,6 +89,24 @@ def busy_zip():
         h.check(st["TracerPid"] == "0" and st["State"][0] in "RS", "scenario not running freely: %r" % st)
 
 
+@h.case("python_aware_conditions")
+def python_conditions():
+    interps = [i for i in h.interpreters(lo=(3, 11), hi=(3, 11))] or h.interpreters()
+    if not interps:
+        h.skip("no CPython")
+    with h.py_scenario(interps[0], "py_busy_zip.py") as sc:
+        wait_file(sc.truth["progress_file"])
+        r = h.snag("exec", str(sc.pid),
+                   "-ex", 'break open if lua: (hit:python() or {})["function"] == "note_root_visit"',
+                   "-ex", "continue --seconds 60", "-ex", "py-bt",
+                   "-ex", "delete", "-ex", "break open if $_py_line == 9999", "-ex", "continue --seconds 1",
+                   "-ex", "info breakpoints", "-ex", "detach", timeout=120)
+        out = r.stdout + r.stderr
+        h.check("hit Breakpoint 1" in out and "in note_root_visit" in out, "stops in open from note_root_visit:\n" + out)
+        h.check("Time limit reached" in out and "hit Breakpoint 2" not in out, "$_py_line condition never true:\n" + out)
+        h.check(status_of(sc.pid)["TracerPid"] == "0", "detached")
+
+
 @h.case("conditions_tbreak_ignore_multithreaded")
 def conditions():
     trigger = os.path.join(h.scratch(), "go")
