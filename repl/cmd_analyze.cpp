@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -39,6 +40,18 @@ struct AnalyzeOptions {
     double duration = 1.0;
     bool builtin = true;
 };
+
+// Progress on stderr for the long steps (sampling, loading, rules), only when it is a terminal.
+bool progress_shown() {
+    static const bool tty = isatty(STDERR_FILENO);
+    return tty;
+}
+
+void progress(const std::string& what) {
+    if (!progress_shown()) return;
+    std::fprintf(stderr, "\r\033[K%s%s", what.empty() ? "" : "snag analyze: ", what.c_str());
+    std::fflush(stderr);
+}
 
 bool all_digits(const std::string& s) {
     return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
@@ -198,6 +211,10 @@ int run_analysis(Session& session, const AnalyzeOptions& o, const std::vector<st
     if (!count) return report(Error{first_line(count.error().message), 2});
     int n = std::atoi(count->c_str());
     for (int i = 1; i <= n; ++i) {
+        if (progress_shown()) {
+            auto id = session.eval_lua("require('snag.analyze').rule_id(" + std::to_string(i) + ")", sink);
+            progress("rule " + std::to_string(i) + "/" + std::to_string(n) + ": " + (id ? *id : "?"));
+        }
         std::string call = "require('snag.analyze').run(" + std::to_string(i) + ")";
         auto ran = session.eval_lua(call, sink);
         if (!ran) {
@@ -207,6 +224,7 @@ int run_analysis(Session& session, const AnalyzeOptions& o, const std::vector<st
             if (!failed) return report(Error{"analyze: " + first_line(failed.error().message), 2});
         }
     }
+    progress("");
     if (!dot_path.empty()) session.allow_writes_to(dot_path);
     auto rendered = session.eval_lua("require('snag.analyze').render()", std::cout);
     std::cout.flush();
@@ -232,8 +250,11 @@ int cmd_analyze(Args& args) {
 
     // Live targets are sampled while they run; the snapshot stop comes after.
     std::string samples;
-    if (all_digits(spec->spec) && options->duration > 0)
+    if (all_digits(spec->spec) && options->duration > 0) {
+        progress("sampling PID " + spec->spec + " for " + std::to_string(options->duration).substr(0, 4) + " s");
         samples = sample_live(std::atoi(spec->spec.c_str()), options->duration);
+    }
+    progress("opening " + spec->spec);
 
     auto target = open_target(spec->spec, spec->options);
     if (!target) return report(target.error());
