@@ -261,7 +261,7 @@ int cmd_analyze(Args& args) {
     SessionOptions session_options;
     session_options.user_commands = false;
     session_options.budget.instructions = 300'000'000;   // per rule: a looping rule stops in ~1 s
-    session_options.budget.memory_bytes = 512ull << 20;
+    session_options.budget.memory_bytes = 256ull << 20;
     auto session = Session::open(std::move(*target), session_options);
     if (!session) return report(session.error());
     print_warnings((*session)->target());
