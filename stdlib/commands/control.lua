@@ -153,6 +153,15 @@ local function set_breakpoint(ctx, raw, temporary)
   local loc, cond = raw:match("^%s*(.-)%s+if%s+(.+)$")
   loc = loc or raw:match("^%s*(.-)%s*$")
   if loc == "" then ctx:fail("Argument required (a location: FUNCTION, MODULE!FUNCTION or *ADDRESS).") end
+  local expr = loc:match("^%*%s*(.+)$")
+  if expr and not expr:match("^0[xX]%x+$") and not expr:match("^%d+$") then
+    -- *EXPRESSION: the command language computes the address (*main+4, *$pc, *(long)&f + 19).
+    local name, rest = expr:match("^([%a_][%w_.@]*)%s*(.*)$")
+    local value = name and ("(long)&" .. name .. " " .. rest) or ("(long)(" .. expr .. ")")
+    local evaluated, err = pcall(cmd, "set $_snag_break_address = " .. value)
+    if not evaluated then ctx:fail("%s", (tostring(err):gsub("^[^\n]-:%d+: ", ""))) end
+    loc = string.format("*0x%x", snag.convenience("_snag_break_address"))
+  end
   local ok, id = pcall(control.break_at, loc, temporary)
   if not ok then ctx:fail("%s", (tostring(id):gsub("^[^\n]-:%d+: ", ""))) end
   if cond then control.set(id, "condition", cond) end
