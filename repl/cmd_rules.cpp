@@ -267,6 +267,7 @@ void test_rule(const std::string& rule_file, bool builtin, BareLua& lua, Tally& 
                 mine.failed++;
                 continue;
             }
+            int failed_before = mine.failed;
             for (const auto& m : c["modes"]) {
                 std::string why = check_mode(id, c, m, run.pid, rule_file, builtin, dir);
                 std::cout << "  " << (why.empty() ? "pass " : "FAIL ") << label << " " << m.get<std::string>()
@@ -274,7 +275,13 @@ void test_rule(const std::string& rule_file, bool builtin, BareLua& lua, Tally& 
                 (why.empty() ? mine.passed : mine.failed)++;
             }
             std::cout.flush();
-            if (mine.failed == 0) fs::remove_all(dir);
+            // A failing case keeps its directory (scenario output, cores, analyze JSON) for a look.
+            if (mine.failed == failed_before) {
+                std::error_code ec;
+                fs::remove_all(dir, ec);
+            } else {
+                std::cout << "  (kept " << dir << ")\n";
+            }
         }
     }
     std::cout << id << ": " << (mine.failed ? "FAIL" : "pass") << " (" << mine.passed << " passed, " << mine.failed
