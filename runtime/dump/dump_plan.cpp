@@ -15,6 +15,7 @@ namespace {
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kPresent = 1ull << 63, kSwapped = 1ull << 62, kFileShared = 1ull << 61;
 constexpr uint64_t kPfnMask = (1ull << 55) - 1;
+constexpr uint64_t kHugeReservation = 64ull << 30;
 
 // Reading an untouched anonymous page maps the shared zero page; find its frame number through a
 // page of our own, so such pages (gcore's reads leave them everywhere) can stay holes too.
@@ -152,6 +153,9 @@ void DumpPlanner::plan(const std::vector<Mapping>& mappings, CoreContents& conte
             // No bytes: unreadable guards, and the kernel's clock page that faults when read remotely.
         } else if (m.path == "[vdso]") {
             whole(seg);  // debuggers need its unwind info for signal frames
+        } else if (is_anonymous(m) && m.end - m.start > kHugeReservation) {
+            // Sanitizer shadows and NORESERVE arenas (terabytes, nearly all untouched): too big to
+            // scan or copy while the process is stopped; readers see zeros.
         } else if (is_anonymous(m)) {
             if (options.holes_for_untouched_pages && !shared && read_pages(m))
                 runs_from_pages(seg, pages);
