@@ -257,6 +257,10 @@ void Controller::stop_all() {
             unsigned long child = 0;
             ::ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &child);
             adopt(static_cast<int>(child), ThreadInfo::State::Starting);
+        } else if (event != 0) {
+            // Our interrupt may overtake the SIGTRAP of an int3 it just ran: take that trap now,
+            // so no thread is left one byte past a breakpoint that may be removed before it runs.
+            emergency::flush_pending_trap(tid);
         } else if (event == 0 && WSTOPSIG(status) == SIGTRAP) {
             // Caught on a breakpoint while we stopped the others: rewind, it hits again on resume.
             if (auto regs = registers(tid); regs && sites_.count(regs->rip - 1) && sites_[regs->rip - 1].inserted) {

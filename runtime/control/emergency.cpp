@@ -1,5 +1,6 @@
 #include "control/emergency.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/user.h>
@@ -46,6 +47,18 @@ bool is_inserted_site(uint64_t address) {
     return false;
 }
 
+void append(char*& at, const char* text) {
+    while (*text) *at++ = *text++;
+}
+
+void append_number(char*& at, int value) {
+    char digits[16];
+    int n = 0;
+    do digits[n++] = static_cast<char>('0' + value % 10);
+    while ((value /= 10) > 0);
+    while (n > 0) *at++ = digits[--n];
+}
+
 // Stops a running tracee; returns the signal it must get on detach (-1: it is gone).
 int stop_running(int tid) {
     if (::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0) return errno == ESRCH ? -1 : 0;
@@ -54,7 +67,10 @@ int stop_running(int tid) {
         pid_t got = ::waitpid(tid, &status, WNOHANG | __WALL);
         if (got == tid) {
             if (!WIFSTOPPED(status)) return -1;
-            if ((status >> 16) != 0) return 0;  // our interrupt or another ptrace event
+            if ((status >> 16) != 0) {  // our interrupt or another ptrace event
+                flush_pending_trap(tid);
+                return 0;
+            }
             int sig = WSTOPSIG(status);
             if (sig != SIGTRAP) return sig;
             // Caught on our int3 (rip one past it) or finishing a single-step: never deliver.
@@ -72,6 +88,61 @@ int stop_running(int tid) {
 }
 
 }  // namespace
+
+bool sigtrap_pending(int pid, int tid) {
+    char path[64];
+    char* at = path;
+    append(at, "/proc/");
+    append_number(at, pid);
+    append(at, "/task/");
+    append_number(at, tid);
+    append(at, "/status");
+    *at = '\0';
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    char text[4096];
+    ssize_t n = ::read(fd, text, sizeof text - 1);
+    ::close(fd);
+    if (n <= 0) return false;
+    text[n] = '\0';
+    const char* key = "\nSigPnd:";
+    for (ssize_t i = 0; i + 8 < n; ++i) {
+        int k = 0;
+        while (key[k] && text[i + k] == key[k]) ++k;
+        if (key[k]) continue;
+        const char* hex = text + i + k;
+        while (*hex == '\t' || *hex == ' ') ++hex;
+        uint64_t mask = 0;
+        for (; *hex && *hex != '\n'; ++hex) {
+            char c = *hex;
+            int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : 0;
+            mask = (mask << 4) | static_cast<uint64_t>(digit);
+        }
+        return (mask >> (SIGTRAP - 1)) & 1;
+    }
+    return false;
+}
+
+void flush_pending_trap(int tid) {
+    user_regs_struct regs{};
+    if (::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0 || !is_inserted_site(regs.rip - 1)) return;
+    if (!sigtrap_pending(g_pid.load(), tid)) return;
+    if (::ptrace(PTRACE_CONT, tid, nullptr, nullptr) != 0) return;
+    for (int waited = 0; waited < 2000; ++waited) {
+        int status = 0;
+        pid_t got = ::waitpid(tid, &status, WNOHANG | __WALL);
+        if (got == tid) {
+            if (!WIFSTOPPED(status)) return;
+            if (::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0 && is_inserted_site(regs.rip - 1)) {
+                regs.rip -= 1;
+                ::ptrace(PTRACE_SETREGS, tid, nullptr, &regs);
+            }
+            return;
+        }
+        if (got < 0 && errno != EINTR) return;
+        sleep_ms(1);
+    }
+}
 
 void begin(int pid, int mem_fd) {
     g_pid.store(pid);

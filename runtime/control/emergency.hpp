@@ -20,6 +20,13 @@ void clear_site(uint64_t address);
 void set_thread(int tid, ThreadState state, int pending_signal = 0);
 void clear_thread(int tid);
 
+// Async-signal-safe: whether thread tid has a SIGTRAP queued but not yet delivered (a thread
+// can report an interrupt stop first, its int3's SIGTRAP still pending).
+bool sigtrap_pending(int pid, int tid);
+// Async-signal-safe: lets a thread stopped one byte past one of our int3 take its pending
+// SIGTRAP now (it executes nothing) and rewinds it onto the breakpoint address.
+void flush_pending_trap(int tid);
+
 // The hook itself (async-signal-safe); also callable directly, e.g. from tests.
 void undo_all();
 
