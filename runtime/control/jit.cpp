@@ -41,6 +41,22 @@ void report_stack(std::unique_ptr<Target> target, int tid, std::ostream& out) {
     // The session's target detaches when the session closes; live control already let go.
 }
 
+// The default rules pack over the held process: `snag analyze PID` from this very binary.
+void run_rules(int pid, std::ostream& out) {
+    out.flush();
+    pid_t child = ::fork();
+    if (child == 0) {
+        std::string target = std::to_string(pid);
+        ::dup2(STDERR_FILENO, STDOUT_FILENO);  // the JIT report goes to stderr; keep it together
+        ::execl("/proc/self/exe", "snag", "analyze", target.c_str(), static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    if (child < 0) return;
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) out << "snag: the rules pack could not run.\n";
+}
+
 bool gone(int pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
 
 Expected<JitOutcome> supervise(std::unique_ptr<Target> target, int pid, bool own_child, const JitOptions& options,
@@ -74,6 +90,7 @@ Expected<JitOutcome> supervise(std::unique_ptr<Target> target, int pid, bool own
     // Reads the stopped process afresh (the exec replaced what the first attach saw).
     target.reset();
     if (auto again = attach_process(pid, {})) report_stack(std::move(*again), crash_tid, out);
+    run_rules(pid, out);
     if (options.on_crash == "dump") {
         DumpOptions dump;
         dump.output = options.core_path.empty() ? "core.snag." + std::to_string(pid) : options.core_path;
