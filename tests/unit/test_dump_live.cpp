@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,6 +34,8 @@ struct Child {
         REQUIRE(::pipe(ready) == 0);
         pid = ::fork();
         if (pid == 0) {
+            // An orphan would keep ctest's output pipe open and hang the run if the test dies.
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
             g_magic = 0x5eed5eed5eed5eedull;
             std::memset(g_pages, 'a', 4096);
             std::memset(g_pages + 8192, 'c', 4096);

@@ -1,5 +1,6 @@
 // Live targets on real forked children: attach/read/detach cycles, thread churn, errors, timing.
 #include <doctest/doctest.h>
+#include <sys/prctl.h>
 #include <fcntl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -266,6 +267,7 @@ TEST_CASE("live: a 32-bit process is refused with the reason") {
     ::chmod(path.c_str(), 0755);
     pid_t pid = ::fork();
     if (pid == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test (ctest would hang)
         char* argv[] = {const_cast<char*>(path.c_str()), nullptr};
         ::execv(path.c_str(), argv);
         ::_exit(127);
@@ -294,6 +296,7 @@ TEST_CASE("live: a deleted executable is found through /proc") {
     ::chmod(path.c_str(), 0755);
     pid_t pid = ::fork();
     if (pid == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test (ctest would hang)
         char* argv[] = {const_cast<char*>(path.c_str()), const_cast<char*>("100"), nullptr};
         ::execv(path.c_str(), argv);
         ::_exit(127);
