@@ -40,6 +40,7 @@ public:
 
     // Writes bytes at addr, growing the range that holds addr (ranges never overlap in tests).
     void put(uint64_t addr, const void* data, size_t len) {
+        if (len == 0) return;  // memcpy from a null source is undefined even for 0 bytes
         auto it = ranges_.upper_bound(addr);
         if (it != ranges_.begin()) {
             --it;
