@@ -87,6 +87,12 @@ Expected<JitOutcome> supervise(std::unique_ptr<Target> target, int pid, bool own
         process->refresh();
         controller.detach();
     }
+    // While the process is held in SIGSTOP nothing may end snag before the signal is delivered:
+    // termination signals wait (they take effect after the hand-back below).
+    sigset_t hold, previous;
+    sigemptyset(&hold);
+    for (int signo : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT}) sigaddset(&hold, signo);
+    ::sigprocmask(SIG_BLOCK, &hold, &previous);
     // Reads the stopped process afresh (the exec replaced what the first attach saw).
     target.reset();
     if (auto again = attach_process(pid, {})) report_stack(std::move(*again), crash_tid, out);
@@ -104,6 +110,7 @@ Expected<JitOutcome> supervise(std::unique_ptr<Target> target, int pid, bool own
     }
     ::kill(pid, outcome.signal);
     ::kill(pid, SIGCONT);
+    ::sigprocmask(SIG_SETMASK, &previous, nullptr);
     if (own_child) {
         int status = 0;
         ::waitpid(pid, &status, 0);

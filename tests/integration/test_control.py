@@ -249,6 +249,10 @@ def jit():
     r = h.snag("run", "--", exe, "abort", timeout=120)
     h.check(r.returncode == 128 + signal.SIGABRT, "exit %d:\n%s" % (r.returncode, r.stderr))
     h.check("received SIGABRT" in r.stderr and "in abort_here ()" in r.stderr, r.stderr)
+    child = subprocess.Popen(["/bin/sh", "-c", "sleep 1; exec %s abort" % exe])
+    w = h.snag("watch", str(child.pid), timeout=120)
+    h.check(w.returncode == 128 + signal.SIGABRT and "received SIGABRT" in w.stderr, "watch:\n" + w.stderr)
+    h.check(child.wait(timeout=30) == -signal.SIGABRT, "the watched process died of its own SIGABRT")
     ok = h.snag("run", "--", "/bin/sh", "-c", "exit 3", timeout=60)
     h.check(ok.returncode == 3, "exit status of a clean exit: %d %s" % (ok.returncode, ok.stderr))
 
