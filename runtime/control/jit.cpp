@@ -10,6 +10,7 @@
 #include "control/controller.hpp"
 #include "dump/dump.hpp"
 #include "lua/session.hpp"
+#include "target/proc_fs.hpp"
 #include "target/process_target.hpp"
 
 namespace snag::control {
@@ -57,7 +58,14 @@ void run_rules(int pid, std::ostream& out) {
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127) out << "snag: the rules pack could not run.\n";
 }
 
-bool gone(int pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
+// Dead: no such process, or a zombie its parent has not reaped yet.
+bool gone(int pid) {
+    if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
+    auto stat = proc::read_file(proc::pid_path(pid, "stat"));
+    if (!stat) return true;
+    size_t paren = stat->rfind(')');
+    return paren != std::string::npos && paren + 2 < stat->size() && (*stat)[paren + 2] == 'Z';
+}
 
 Expected<JitOutcome> supervise(std::unique_ptr<Target> target, int pid, bool own_child, const JitOptions& options,
                                std::ostream& out) {
