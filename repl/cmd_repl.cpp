@@ -93,8 +93,6 @@ std::optional<std::string> read_chunk(LineReader& reader, CommandSession& cs, bo
 }
 
 void run_chunk(CommandSession& cs, const std::string& chunk) {
-    Session::clear_interrupt();
-    g_interrupted = 0;
     std::ostringstream out;
     auto& interpreter = *cs.interpreter;
     auto ok = is_lua_chunk(chunk) ? interpreter.execute_lua(lua_code(chunk), out) : interpreter.execute(chunk, out);
@@ -126,7 +124,8 @@ int cmd_repl(Args& args) {
     auto reader = tty ? make_edit_reader(default_history_path(),
                                          [&cs](const std::string& line, const std::string& word) {
                                              return completions(cs, line, word);
-                                         })
+                                         },
+                                         [] { return g_interrupted != 0; })
                       : make_stream_reader();
     if (tty) {
         const auto& target = cs.session->target();
@@ -135,6 +134,9 @@ int cmd_repl(Args& args) {
                   << " threads. Type \"help\" for commands, Ctrl-D to leave.\n";
     }
     for (;;) {
+        // Cleared before the prompt, not before the command: a Ctrl-C pressed just after Enter,
+        // before the command got going, must still cancel it.
+        Session::clear_interrupt();
         g_interrupted = 0;
         auto chunk = read_chunk(*reader, cs, tty);
         if (!chunk) {

@@ -21,7 +21,9 @@ public:
 };
 
 // libedit's readline interface; history persists in history_path (may be empty: no file).
-std::unique_ptr<LineReader> make_edit_reader(const std::string& history_path, Completer completer);
+// interrupted() says a Ctrl-C came: the line being typed ends (read returns nullopt).
+std::unique_ptr<LineReader> make_edit_reader(const std::string& history_path, Completer completer,
+                                             std::function<bool()> interrupted = {});
 // Reads stdin line by line without prompts, for scripts piped into `snag repl`.
 std::unique_ptr<LineReader> make_stream_reader();
 
