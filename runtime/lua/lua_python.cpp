@@ -7,6 +7,7 @@
 #include "lua/lua_support.hpp"
 #include "lua/python_cache.hpp"
 #include "python/merge.hpp"
+#include "python/py_report.hpp"
 
 namespace snag {
 
@@ -142,27 +143,33 @@ void push_py_thread(lua_State* L, const python::PyThread& t, const std::string& 
     }
 }
 
+// The optional {locals = true} table of py:threads / py:thread.
+bool locals_option(lua_State* L, int index) {
+    if (!lua_istable(L, index)) return false;
+    lua_getfield(L, index, "locals");
+    bool locals = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return locals;
+}
+
+// The same header word py-bt prints, without building a whole report for it.
+std::string status_of(Session& s, const python::PythonState& state, const python::PyThread& t) {
+    const Thread* os = s.target().thread(t.tid);
+    return python::thread_status(state, t, os ? os->state : '?');
+}
+
 // py:threads{locals = true} → the thread states of every interpreter, in CPython's order.
 int l_threads(lua_State* L) {
     check_generation(L, 1, "python");
-    bool locals = false;
-    if (lua_istable(L, 2)) {
-        lua_getfield(L, 2, "locals");
-        locals = lua_toboolean(L, -1);
-        lua_pop(L, 1);
-    }
+    bool locals = locals_option(L, 2);
     Session& s = SessionAccess::of(L);
     return guard(L, [&]() -> Expected<int> {
         auto cache = python_cache(s);
         if (!cache) return std::unexpected(cache.error());
         const auto& state = python_state(s, **cache, locals);
-        auto report = python::build_py_report(state, s.target().threads(), {}, false);
-        std::map<const python::PyThread*, std::string> status;
-        for (const auto& v : report.threads)
-            if (v.python) status[v.python] = v.status;
         lua_createtable(L, static_cast<int>(state.threads.size()), 0);
         for (size_t i = 0; i < state.threads.size(); ++i) {
-            push_py_thread(L, state.threads[i], status[&state.threads[i]]);
+            push_py_thread(L, state.threads[i], status_of(s, state, state.threads[i]));
             lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
         }
         return 1;
@@ -174,12 +181,7 @@ int l_threads(lua_State* L) {
 int l_thread(lua_State* L) {
     check_generation(L, 1, "python");
     int tid = static_cast<int>(luaL_checkinteger(L, 2));
-    bool locals = false;
-    if (lua_istable(L, 3)) {
-        lua_getfield(L, 3, "locals");
-        locals = lua_toboolean(L, -1);
-        lua_pop(L, 1);
-    }
+    bool locals = locals_option(L, 3);
     Session& s = SessionAccess::of(L);
     return guard(L, [&]() -> Expected<int> {
         auto cache = python_cache(s);
@@ -187,15 +189,7 @@ int l_thread(lua_State* L) {
         const auto& state = python_state(s, **cache, locals);
         for (const auto& t : state.threads) {
             if (t.tid != tid) continue;
-            python::PythonState one;
-            one.gil_known = state.gil_known;
-            one.gc_collecting = state.gc_collecting;
-            one.threads.push_back(t);
-            auto report = python::build_py_report(one, s.target().threads(), {}, false);
-            std::string status;
-            for (const auto& v : report.threads)
-                if (v.python) status = v.status;
-            push_py_thread(L, t, status);
+            push_py_thread(L, t, status_of(s, state, t));
             return 1;
         }
         lua_pushnil(L);

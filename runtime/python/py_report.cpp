@@ -12,17 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string status_of(const PythonState& state, const PyThread& t) {
-    std::string s;
-    if (t.holds_gil) s = "holds the GIL";
-    else if (t.waiting_for_gil) s = "waiting for the GIL";
-    else if (!state.gil_known) s = t.stack.frames.empty() ? "idle" : "running";
-    else s = "idle";
-    if (t.gc_running) s += ", collecting garbage";
-    if (!t.tid) s += ", no OS thread";
-    return s;
-}
-
 std::string hex(uint64_t v) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
@@ -93,6 +82,20 @@ json frame_json(const FrameReport& f) {
 
 }  // namespace
 
+std::string thread_status(const PythonState& state, const PyThread& t, char os_state) {
+    std::string s;
+    if (t.holds_gil) s = "holds the GIL";
+    else if (t.waiting_for_gil) s = "waiting for the GIL";
+    else if (!state.gil_known) s = t.stack.frames.empty() ? "idle" : "running";
+    else s = "idle";
+    // Released the GIL but on a CPU (I/O in a C call, a C extension): not idle.
+    if (s == "idle" && os_state == 'R') s = "running without the GIL";
+    if (t.gc_running) s += ", collecting garbage";
+    if (!t.tid) s += ", no OS thread";
+    return s;
+}
+
+
 PyReport build_py_report(const PythonState& state, const std::vector<Thread>& os_threads,
                          const std::map<int, std::vector<FrameReport>>& native_frames, bool merge) {
     PyReport report;
@@ -116,9 +119,7 @@ PyReport build_py_report(const PythonState& state, const std::vector<Thread>& os
         } else {
             for (const auto& f : t.stack.frames) v.frames.push_back(python_frame_report(f));
         }
-        v.status = status_of(state, t);
-        // Released the GIL but on a CPU (I/O in a C call, a C extension): not idle.
-        if (v.status.rfind("idle", 0) == 0 && v.state == 'R') v.status.replace(0, 4, "running without the GIL");
+        v.status = thread_status(state, t, v.state);
         v.error = t.stack.error;
         report.threads.push_back(std::move(v));
     }

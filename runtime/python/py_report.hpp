@@ -29,6 +29,10 @@ struct PyReport {
     std::vector<std::string> warnings;
 };
 
+// The thread header's word: "holds the GIL", "waiting for the GIL", "idle", "running without
+// the GIL" (idle but on a CPU: os_state 'R'), plus ", collecting garbage" / ", no OS thread".
+std::string thread_status(const PythonState& state, const PyThread& t, char os_state);
+
 // Builds the per-thread views. native_frames maps TID → symbolized native frames (empty map when
 // native stacks were not collected); merge puts the Python frames in place of eval-loop frames.
 PyReport build_py_report(const PythonState& state, const std::vector<Thread>& os_threads,
