@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -53,8 +54,9 @@ public:
         info.pr_pid = pid;
         info.pr_ppid = ppid;
         info.pr_uid = uid;
-        std::strncpy(info.pr_fname, fname, sizeof info.pr_fname);
-        std::strncpy(info.pr_psargs, args, sizeof info.pr_psargs);
+        // Like the kernel: fixed-size fields, NUL-padded, not NUL-terminated when full.
+        std::memcpy(info.pr_fname, fname, std::min(std::strlen(fname), sizeof info.pr_fname));
+        std::memcpy(info.pr_psargs, args, std::min(std::strlen(args), sizeof info.pr_psargs));
         note("CORE", NT_PRPSINFO, raw(info));
     }
 
