@@ -60,6 +60,11 @@ public:
     std::optional<uint64_t> member_offset(std::string_view type, std::string_view member_path);
 };
 
+// Breakpoint addresses of FILE:LINE in the modules' DWARF (FILE matched as a path suffix, like
+// gdb): the is_stmt rows of LINE (or of the next line with code), lowest address per function or
+// inline instance, past the prologue when LINE opens a function. Empty when no module has it.
+std::vector<uint64_t> line_addresses(const std::vector<Module>& modules, std::string_view file, int line);
+
 // Collects modules from the target's mappings and loads their symbols lazily.
 Expected<std::unique_ptr<Symbolizer>> make_symbolizer(Target& target);
 
