@@ -11,13 +11,13 @@
 #include <iostream>
 #include <map>
 #include <sstream>
-#include <thread>
 
+#include "analyze_sampling.hpp"
 #include "lua/session.hpp"
+#include "python/process_tree.hpp"
 #include "repl_session.hpp"
 #include "rules_pack.hpp"
 #include "subcommands.hpp"
-#include "target/proc_fs.hpp"
 
 namespace snag::cli {
 
@@ -26,11 +26,12 @@ namespace {
 constexpr const char* kUsage =
     "usage: snag analyze TARGET [--rules PATH]... [--select EXPR] [--arg RULE.KEY=VALUE]...\n"
     "                    [--format text|json|markdown] [--fail-on SEVERITY] [--graph FILE.dot|FILE.svg]\n"
-    "                    [--duration S] [--no-default] [--exe PATH] [--sysroot DIR]\n"
+    "                    [--duration S] [--children] [--no-default] [--exe PATH] [--sysroot DIR]\n"
     "Runs the default rules pack (snag rules list) and --rules packs over TARGET.\n"
     "--select: boolean expression over rule ids and tags (`default and not slow`, `python-*`).\n"
     "--duration: seconds a live process is sampled (CPU, RSS, fds, threads) before the snapshot\n"
     "            (default 1; 0 skips sampling).\n"
+    "--children: a live PID and all its descendants (pool workers, forked children), one report.\n"
     "Exit status: 0 no finding at or above --fail-on (default error), 1 some, 2 usage or target error.\n";
 
 struct AnalyzeOptions {
@@ -55,68 +56,6 @@ void progress(const std::string& what) {
 
 bool all_digits(const std::string& s) {
     return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
-}
-
-size_t count_fds(int pid) {
-    std::error_code ec;
-    size_t n = 0;
-    for (auto it = std::filesystem::directory_iterator(proc::pid_path(pid, "fd"), ec);
-         !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
-        ++n;
-    return n;
-}
-
-uint64_t rss_kb(int pid) {
-    auto statm = proc::read_file(proc::pid_path(pid, "statm"));
-    if (!statm) return 0;
-    unsigned long long size = 0, resident = 0;
-    if (std::sscanf(statm->c_str(), "%llu %llu", &size, &resident) != 2) return 0;
-    return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) / 1024;
-}
-
-// Counter Value for live targets: per-thread CPU over the interval (and the share of samples in
-// which each thread was runnable: on a loaded machine a spinning thread gets little CPU but is
-// always R), and the RSS / fd / thread series, read from /proc while the process runs. Returns a
-// Lua table constructor.
-std::string sample_live(int pid, double duration) {
-    using clock = std::chrono::steady_clock;
-    std::map<int, uint64_t> first, last;
-    std::map<int, std::string> names;
-    std::map<int, int> runnable;  // samples in which the thread was R (running or waiting for a CPU)
-    auto read_cpu = [&](std::map<int, uint64_t>& into) {
-        for (int tid : proc::list_tasks(pid)) {
-            if (auto st = proc::read_task_stat(pid, tid)) {
-                into[tid] = st->utime_ticks + st->stime_ticks;
-                names[tid] = st->comm;
-            }
-        }
-    };
-    std::ostringstream series;
-    auto start = clock::now();
-    read_cpu(first);
-    int steps = std::max(2, static_cast<int>(duration / 0.1));
-    for (int i = 0; i <= steps; ++i) {
-        double t = std::chrono::duration<double>(clock::now() - start).count();
-        auto tasks = proc::list_tasks(pid);
-        for (int tid : tasks)
-            if (auto st = proc::read_task_stat(pid, tid); st && st->state == 'R') runnable[tid]++;
-        series << "{t=" << t << ",rss_kb=" << rss_kb(pid) << ",fds=" << count_fds(pid)
-               << ",threads=" << tasks.size() << "},";
-        if (i < steps) std::this_thread::sleep_until(start + std::chrono::duration<double>(duration * (i + 1) / steps));
-    }
-    read_cpu(last);
-    double elapsed = std::chrono::duration<double>(clock::now() - start).count();
-    std::ostringstream out;
-    out << "{duration=" << elapsed << ",threads={";
-    for (const auto& [tid, ticks] : last) {
-        uint64_t before = first.count(tid) ? first[tid] : 0;
-        out << "{tid=" << tid << ",name=" << lua_quote(names[tid])
-            << ",cpu=" << proc::ticks_to_seconds(ticks - std::min(ticks, before))
-            << ",runnable=" << static_cast<double>(runnable[tid]) / (steps + 1)
-            << ",new=" << (first.count(tid) ? "false" : "true") << "},";
-    }
-    out << "},series={" << series.str() << "}}";
-    return out.str();
 }
 
 Expected<AnalyzeOptions> parse_options(Args& args) {
@@ -198,8 +137,10 @@ Expected<void> dot_to_svg(const std::string& dot, const std::string& svg) {
     return {};
 }
 
-int run_analysis(Session& session, const AnalyzeOptions& o, const std::vector<std::string>& files,
-                 const std::string& samples, const std::string& dot_path) {
+// Runs every selected rule in its own sandboxed call. Returns 2 (after printing why) when the
+// analysis cannot start: a bad --select or --arg.
+int run_rules(Session& session, const AnalyzeOptions& o, const std::vector<std::string>& files,
+              const std::string& samples, const std::string& dot_path) {
     std::ostringstream config;
     config << "{files=" << lua_list(files) << ",select=" << lua_quote(o.select) << ",args=" << lua_list(o.args)
            << ",format=" << lua_quote(o.format) << ",fail_on=" << lua_quote(o.fail_on)
@@ -225,11 +166,93 @@ int run_analysis(Session& session, const AnalyzeOptions& o, const std::vector<st
         }
     }
     progress("");
+    return 0;
+}
+
+// Prints the report of one target and returns the exit status.
+int render(Session& session, const std::string& dot_path) {
+    std::ostringstream sink;
     if (!dot_path.empty()) session.allow_writes_to(dot_path);
     auto rendered = session.eval_lua("require('snag.analyze').render()", std::cout);
     std::cout.flush();
     if (!rendered) return report(Error{first_line(rendered.error().message), 2});
     auto code = session.eval_lua("require('snag.analyze').exit_code()", sink);
+    if (!code) return report(Error{first_line(code.error().message), 2});
+    return std::atoi(code->c_str());
+}
+
+Expected<std::unique_ptr<Session>> open_session(const std::string& spec, const TargetOptions& target_options) {
+    progress("opening " + spec);
+    auto target = open_target(spec, target_options);
+    if (!target) return std::unexpected(target.error());
+    SessionOptions session_options;
+    session_options.user_commands = false;
+    session_options.budget.instructions = 300'000'000;   // per rule: a looping rule stops in ~1 s
+    session_options.budget.memory_bytes = 256ull << 20;
+    auto session = Session::open(std::move(*target), session_options);
+    if (!session) return std::unexpected(session.error());
+    print_warnings((*session)->target());
+    return session;
+}
+
+int analyze_one(const TargetSpec& spec, const AnalyzeOptions& o, const std::vector<std::string>& files,
+                const std::string& samples) {
+    auto session = open_session(spec.spec, spec.options);
+    if (!session) return report(session.error());
+    std::string dot_path = o.graph;
+    bool svg = dot_path.ends_with(".svg");
+    if (svg) dot_path = dot_path.substr(0, dot_path.size() - 4) + ".dot";
+    int code = run_rules(**session, o, files, samples, dot_path);
+    if (code == 0) code = render(**session, dot_path);
+    (*session)->target().detach();
+    if (svg && code != 2) {
+        if (auto drawn = dot_to_svg(dot_path, o.graph); !drawn) return report(drawn.error());
+        std::filesystem::remove(dot_path);
+    }
+    return code;
+}
+
+// The result of a process that could not be analysed, in the shape analyze.export() gives.
+std::string failed_process(int pid, const std::string& why) {
+    return "{target={kind=\"process\",pid=" + std::to_string(pid) + "},findings={},rules_run={},notes={}," +
+           "errors={{rule=\"analyze\",phase=\"open\",pid=" + std::to_string(pid) + ",message=" + lua_quote(why) + "}}}";
+}
+
+// --children: each process of the tree is analysed in a session of its own (stopped only for its
+// snapshot), its result exported; one report for the tree is rendered from all of them.
+int analyze_tree(const TargetSpec& spec, const AnalyzeOptions& o, const std::vector<std::string>& files,
+                 const std::vector<int>& pids, std::map<int, std::string>& samples) {
+    std::vector<std::string> results;
+    for (int pid : pids) {
+        TargetSpec one = spec;
+        one.spec = std::to_string(pid);
+        auto session = open_session(one.spec, one.options);
+        if (!session) {
+            if (pid == pids.front()) return report(session.error());
+            results.push_back(failed_process(pid, session.error().message));
+            continue;
+        }
+        int code = run_rules(**session, o, files, samples[pid], "");
+        std::ostringstream sink;
+        auto exported = code == 0 ? (*session)->eval_lua("require('snag.analyze').export()", sink)
+                                  : Expected<std::string>{};
+        (*session)->target().detach();
+        if (code != 0) return code;
+        results.push_back(exported ? *exported : failed_process(pid, first_line(exported.error().message)));
+    }
+    auto lua = BareLua::open();
+    if (!lua) return report(lua.error());
+    std::string list = "{";
+    for (const auto& r : results) list += r + ",";
+    list += "}";
+    std::ostringstream config;
+    config << "{format=" << lua_quote(o.format) << ",fail_on=" << lua_quote(o.fail_on) << ",duration=" << o.duration
+           << ",color=" << (isatty(STDOUT_FILENO) ? "true" : "false") << "}";
+    auto text = (*lua)->eval("return require('snag.analyze').render_tree(" + list + "," + config.str() + ")");
+    if (!text) return report(Error{first_line(text.error().message), 2});
+    std::cout << *text;
+    std::cout.flush();
+    auto code = (*lua)->eval("return tostring(require('snag.analyze').exit_code())");
     if (!code) return report(Error{first_line(code.error().message), 2});
     return std::atoi(code->c_str());
 }
@@ -243,39 +266,30 @@ int cmd_analyze(Args& args) {
     }
     auto options = parse_options(args);
     if (!options) return report(options.error());
+    bool children = args.flag("--children");
     auto spec = take_target(args);
     if (!spec) return report(spec.error());
+    bool live = all_digits(spec->spec);
+    if (children && !live) return report(Error{"--children needs a live PID, not a core file", 2});
+    if (children && !options->graph.empty())
+        return report(Error{"--graph draws one process's wait-for graph: run it without --children on that PID", 2});
     auto files = collect_rule_files(*options);
     if (!files) return report(files.error());
 
-    // Live targets are sampled while they run; the snapshot stop comes after.
-    std::string samples;
-    if (all_digits(spec->spec) && options->duration > 0) {
-        progress("sampling PID " + spec->spec + " for " + std::to_string(options->duration).substr(0, 4) + " s");
-        samples = sample_live(std::atoi(spec->spec.c_str()), options->duration);
-    }
-    progress("opening " + spec->spec);
+    std::vector<int> pids;
+    if (live) pids.push_back(std::atoi(spec->spec.c_str()));
+    if (children)
+        for (int child : python::descendant_pids(pids.front())) pids.push_back(child);
 
-    auto target = open_target(spec->spec, spec->options);
-    if (!target) return report(target.error());
-    SessionOptions session_options;
-    session_options.user_commands = false;
-    session_options.budget.instructions = 300'000'000;   // per rule: a looping rule stops in ~1 s
-    session_options.budget.memory_bytes = 256ull << 20;
-    auto session = Session::open(std::move(*target), session_options);
-    if (!session) return report(session.error());
-    print_warnings((*session)->target());
-
-    std::string dot_path = options->graph;
-    bool svg = dot_path.ends_with(".svg");
-    if (svg) dot_path = dot_path.substr(0, dot_path.size() - 4) + ".dot";
-    int code = run_analysis(**session, *options, *files, samples, dot_path);
-    (*session)->target().detach();
-    if (svg && code != 2) {
-        if (auto drawn = dot_to_svg(dot_path, options->graph); !drawn) return report(drawn.error());
-        std::filesystem::remove(dot_path);
+    // Live targets are sampled while they run; the snapshot stops come after.
+    std::map<int, std::string> samples;
+    if (live && options->duration > 0) {
+        progress("sampling " + std::to_string(pids.size()) + (pids.size() == 1 ? " process" : " processes") +
+                 " for " + std::to_string(options->duration).substr(0, 4) + " s");
+        samples = sample_processes(pids, SampleOptions{options->duration, true});
     }
-    return code;
+    if (children) return analyze_tree(*spec, *options, *files, pids, samples);
+    return analyze_one(*spec, *options, *files, live ? samples[pids.front()] : "");
 }
 
 }  // namespace snag::cli

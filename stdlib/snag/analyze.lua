@@ -177,6 +177,78 @@ function M.exit_code()
   return 0
 end
 
+-- ---- process trees (--children): each process exports its result, one report renders them ----
+
+-- A Lua constructor for v (strings, numbers, booleans, tables without cycles).
+local function serialize(v, depth)
+  local kind = type(v)
+  if kind == "string" then return string.format("%q", v) end
+  if kind == "number" then
+    if math.type(v) == "integer" then return string.format("%d", v) end
+    if v ~= v then return "(0/0)" end
+    if v == math.huge or v == -math.huge then return v > 0 and "(1/0)" or "(-1/0)" end
+    return string.format("%.17g", v)
+  end
+  if kind ~= "table" then return kind == "boolean" and tostring(v) or "nil" end
+  if depth > 32 then return "{}" end
+  local parts = {}
+  for k, x in pairs(v) do
+    if type(k) == "string" or math.type(k) == "integer" then
+      parts[#parts + 1] = "[" .. serialize(k, depth + 1) .. "]=" .. serialize(x, depth + 1)
+    end
+  end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
+-- This process's result as a Lua chunk (the C++ front end passes the chunks to render_tree).
+function M.export()
+  return serialize(M.result(), 0)
+end
+
+-- One result for a process tree: every process's findings (each names its pid), the union of the
+-- rules run, errors with their pid, notes said once with the pids they concern.
+function M.merge(results, config)
+  local merged = { findings = {}, rules_run = {}, errors = {}, notes = {}, processes = {} }
+  local ran, noted = {}, {}
+  for _, r in ipairs(results) do
+    local t = r.target or {}
+    merged.processes[#merged.processes + 1] = { pid = t.pid, name = t.name, executable = t.executable,
+      python = t.python, failed = (#(r.rules_run or {}) == 0 and #(r.errors or {}) > 0) or nil }
+    for _, f in ipairs(r.findings or {}) do f.pid = f.pid or t.pid; merged.findings[#merged.findings + 1] = f end
+    for _, id in ipairs(r.rules_run or {}) do
+      if not ran[id] then ran[id] = true; merged.rules_run[#merged.rules_run + 1] = id end
+    end
+    for _, e in ipairs(r.errors or {}) do e.pid = e.pid or t.pid; merged.errors[#merged.errors + 1] = e end
+    for _, n in ipairs(r.notes or {}) do
+      local key = n.rule .. "\0" .. n.message
+      if noted[key] then
+        local pids = noted[key].pids
+        pids[#pids + 1] = t.pid
+      else
+        noted[key] = { rule = n.rule, message = n.message, pids = { t.pid } }
+        merged.notes[#merged.notes + 1] = noted[key]
+      end
+    end
+  end
+  merged.target = results[1] and results[1].target or {}
+  merged.target.duration = config.duration
+  merged.target.children = #results - 1
+  return merged
+end
+
+-- Renders the tree's report; exit_code() then answers for the whole tree.
+function M.render_tree(results, config)
+  local merged = M.merge(results, config)
+  state = { config = config, findings = merged.findings }
+  table.sort(merged.findings, function(a, b)
+    local sa, sb = rules.severities[a.severity], rules.severities[b.severity]
+    if sa ~= sb then return sa > sb end
+    if a.rule ~= b.rule then return a.rule < b.rule end
+    return (a.pid or 0) < (b.pid or 0)
+  end)
+  return require("snag.report").render(merged, config.format or "text", config.color)
+end
+
 -- `snag rules list`: the loaded rules as a table (no target needed beyond loading).
 function M.describe(files)
   local out, errors = {}, {}

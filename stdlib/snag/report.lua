@@ -49,7 +49,7 @@ function M.json(v, as_array)
     local x = v[k]
     if x == nil then x = v[tonumber(k)] end
     parts[#parts + 1] = json_string(k) .. ":" .. M.json(x, k == "threads" or k == "frames" or k == "findings"
-      or k == "errors" or k == "rules_run" or k == "notes")
+      or k == "errors" or k == "rules_run" or k == "notes" or k == "processes" or k == "pids")
   end
   return "{" .. table.concat(parts, ",") .. "}"
 end
@@ -73,19 +73,36 @@ local function frame_text(f)
   return name
 end
 
+-- " pids 12, 13": the processes of a tree a note concerns.
+local function pids_text(pids)
+  if not pids then return "" end
+  return (#pids == 1 and ", pid " or ", pids ") .. M.tid_list(pids, 8)
+end
+
+-- "process tree: 5 processes: 100 python3, 101 python3 ..." (--children).
+local function process_list(processes)
+  local parts = {}
+  for _, p in ipairs(processes) do
+    parts[#parts + 1] = tostring(p.pid) .. (p.name and (" " .. p.name) or "") .. (p.failed and " (not analysed)" or "")
+  end
+  return string.format("process tree: %d processes: %s", #processes, table.concat(parts, ", "))
+end
+
 local function text(result, color)
   local out = {}
   local function add(s) out[#out + 1] = s end
   local t = result.target
+  local tree = result.processes ~= nil
   add(string.format("snag analyze: %s %s%s (%s)%s", t.kind, t.pid and ("pid " .. t.pid) or "",
     t.name and (" " .. t.name) or "", t.executable or "?", t.python and (", Python " .. t.python) or ""))
+  if tree then add(process_list(result.processes)) end
   if #result.findings == 0 then add("no findings (" .. #result.rules_run .. " rules run)") end
   for _, f in ipairs(result.findings) do
     local sev = f.severity:upper()
     if color then sev = colors[f.severity] .. sev .. "\27[0m" end
     add("")
     add(string.format("%s %s [%s]: %s", sev, f.rule, f.pattern, f.title))
-    add("  " .. f.message)
+    add("  " .. (tree and ("pid " .. tostring(f.pid) .. ": ") or "") .. f.message)
     if #f.threads > 0 then add("  threads: " .. M.tid_list(f.threads, 12)) end
     for i, fr in ipairs(f.frames) do
       if i > 8 then add(string.format("    ... %d more frames", #f.frames - 8)); break end
@@ -94,10 +111,10 @@ local function text(result, color)
     if f.advice then add("  advice: " .. f.advice) end
     add("  bucket: " .. f.bucket)
   end
-  for _, n in ipairs(result.notes) do add("note (" .. n.rule .. "): " .. n.message) end
+  for _, n in ipairs(result.notes) do add("note (" .. n.rule .. pids_text(n.pids) .. "): " .. n.message) end
   for _, e in ipairs(result.errors) do
     local label = color and "\27[1;31merror\27[0m" or "error"
-    add(string.format("%s in rule %s (%s): %s", label, e.rule, e.phase, e.message))
+    add(string.format("%s in rule %s (%s%s): %s", label, e.rule, e.phase, tree and (", pid " .. tostring(e.pid)) or "", e.message))
   end
   return table.concat(out, "\n") .. "\n"
 end
@@ -109,12 +126,14 @@ local function markdown(result)
   add(string.format("## snag analyze: %s %s `%s`%s", t.kind, t.pid or "", t.executable or "?",
     t.python and (" (Python " .. t.python .. ")") or ""))
   add("")
+  if result.processes then add(process_list(result.processes)); add("") end
   if #result.findings == 0 then add("No findings (" .. #result.rules_run .. " rules run).") end
   for _, f in ipairs(result.findings) do
     add(string.format("### %s: %s (`%s`, %s)", f.severity:upper(), f.title, f.rule, f.pattern))
     add("")
     add(f.message)
     add("")
+    if result.processes then add("- pid: " .. tostring(f.pid)) end
     if #f.threads > 0 then add("- threads: " .. M.tid_list(f.threads, 30)) end
     add("- bucket: `" .. f.bucket .. "`")
     if f.advice then add("- advice: " .. f.advice) end
@@ -128,12 +147,14 @@ local function markdown(result)
   end
   if #result.notes > 0 then
     add("### Notes")
-    for _, n in ipairs(result.notes) do add("- `" .. n.rule .. "`: " .. n.message) end
+    for _, n in ipairs(result.notes) do add("- `" .. n.rule .. "`" .. pids_text(n.pids) .. ": " .. n.message) end
     add("")
   end
   if #result.errors > 0 then
     add("### Rule errors")
-    for _, e in ipairs(result.errors) do add("- `" .. e.rule .. "` (" .. e.phase .. "): " .. e.message) end
+    for _, e in ipairs(result.errors) do
+      add("- `" .. e.rule .. "` (" .. e.phase .. (result.processes and (", pid " .. tostring(e.pid)) or "") .. "): " .. e.message)
+    end
     add("")
   end
   return table.concat(out, "\n")

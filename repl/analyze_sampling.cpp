@@ -1,0 +1,178 @@
+#include "analyze_sampling.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "python/gc_census.hpp"
+#include "python/runtime_discovery.hpp"
+#include "rules_pack.hpp"
+#include "symbols/symbolizer.hpp"
+#include "target/proc_fs.hpp"
+
+namespace snag::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+size_t count_fds(int pid) {
+    std::error_code ec;
+    size_t n = 0;
+    for (auto it = std::filesystem::directory_iterator(proc::pid_path(pid, "fd"), ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+        ++n;
+    return n;
+}
+
+uint64_t rss_kb(int pid) {
+    auto statm = proc::read_file(proc::pid_path(pid, "statm"));
+    if (!statm) return 0;
+    unsigned long long size = 0, resident = 0;
+    if (std::sscanf(statm->c_str(), "%llu %llu", &size, &resident) != 2) return 0;
+    return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) / 1024;
+}
+
+// The most numerous types of a census, as a Lua table (a few hundred names at most).
+std::string census_table(const python::GcCensus& c) {
+    std::vector<std::pair<uint64_t, std::string>> top;
+    for (const auto& [name, n] : c.by_type) top.emplace_back(n, name);
+    std::sort(top.rbegin(), top.rend());
+    if (top.size() > 400) top.resize(400);
+    std::ostringstream out;
+    out << "{objects=" << c.objects << ",complete=" << (c.complete ? "true" : "false") << ",ms=" << c.ms << ",types={";
+    for (const auto& [n, name] : top) out << "[" << lua_quote(name) << "]=" << n << ",";
+    out << "}}";
+    return out.str();
+}
+
+// Python heap of one process: the interpreter is found while the process runs; each census
+// stops it only for the walk of the GC lists.
+class HeapProbe {
+public:
+    explicit HeapProbe(int pid) : pid_(pid) {
+        TargetOptions running;
+        running.non_blocking = true;
+        auto target = open_target(std::to_string(pid), running);
+        if (!target) { error_ = target.error().message; return; }
+        target_ = std::move(*target);
+        auto symbols = make_symbolizer(*target_);
+        if (!symbols) { error_ = symbols.error().message; return; }
+        symbols_ = std::move(*symbols);
+        python::DiscoveryOptions discovery;
+        discovery.target_label = std::to_string(pid);
+        auto runtime = python::find_python_runtime(*target_, *symbols_, discovery);
+        if (!runtime) { error_ = runtime.error().message; return; }
+        runtime_ = std::move(*runtime);
+    }
+
+    // A census as a Lua table; sets the error instead when the heap cannot be measured.
+    std::optional<std::string> census() {
+        if (!runtime_) return std::nullopt;
+        auto stopped = attach_process(pid_, TargetOptions{});
+        if (!stopped) { error_ = stopped.error().message; return std::nullopt; }
+        auto counted = python::gc_census(**stopped, *runtime_);
+        (*stopped)->detach();
+        if (!counted) { error_ = counted.error().message; return std::nullopt; }
+        return census_table(*counted);
+    }
+
+    const std::string& error() const { return error_; }
+
+private:
+    int pid_;
+    std::unique_ptr<Target> target_;
+    std::unique_ptr<Symbolizer> symbols_;
+    std::optional<python::PythonRuntime> runtime_;
+    std::string error_;
+};
+
+// One process's CPU, runnable share and series over the interval.
+struct ProcessSamples {
+    int pid = 0;
+    std::map<int, uint64_t> first, last;
+    std::map<int, std::string> names;
+    std::map<int, int> runnable;  // samples in which the thread was R (running or waiting for a CPU)
+    std::ostringstream series;
+    std::unique_ptr<HeapProbe> heap;
+    std::optional<std::string> heap_first, heap_last;
+    Clock::time_point heap_start;
+
+    void read_cpu(std::map<int, uint64_t>& into) {
+        for (int tid : proc::list_tasks(pid)) {
+            if (auto st = proc::read_task_stat(pid, tid)) {
+                into[tid] = st->utime_ticks + st->stime_ticks;
+                names[tid] = st->comm;
+            }
+        }
+    }
+
+    void step(double t) {
+        auto tasks = proc::list_tasks(pid);
+        for (int tid : tasks)
+            if (auto st = proc::read_task_stat(pid, tid); st && st->state == 'R') runnable[tid]++;
+        series << "{t=" << t << ",rss_kb=" << rss_kb(pid) << ",fds=" << count_fds(pid)
+               << ",threads=" << tasks.size() << "},";
+    }
+
+    std::string table(double elapsed, int samples) {
+        std::ostringstream out;
+        out << "{duration=" << elapsed << ",threads={";
+        for (const auto& [tid, ticks] : last) {
+            uint64_t before = first.count(tid) ? first[tid] : 0;
+            out << "{tid=" << tid << ",name=" << lua_quote(names[tid])
+                << ",cpu=" << proc::ticks_to_seconds(ticks - std::min(ticks, before))
+                << ",runnable=" << static_cast<double>(runnable[tid]) / samples
+                << ",new=" << (first.count(tid) ? "false" : "true") << "},";
+        }
+        out << "},series={" << series.str() << "}";
+        if (heap) {
+            if (heap_first && heap_last)
+                out << ",heap={first=" << *heap_first << ",last=" << *heap_last << ",seconds="
+                    << std::chrono::duration<double>(Clock::now() - heap_start).count() << "}";
+            else
+                out << ",heap={error=" << lua_quote(heap->error()) << "}";
+        }
+        return out.str() + "}";
+    }
+};
+
+}  // namespace
+
+std::map<int, std::string> sample_processes(const std::vector<int>& pids, const SampleOptions& options) {
+    std::vector<std::unique_ptr<ProcessSamples>> procs;
+    for (int pid : pids) {
+        auto p = std::make_unique<ProcessSamples>();
+        p->pid = pid;
+        if (options.heap) {
+            p->heap = std::make_unique<HeapProbe>(pid);
+            p->heap_start = Clock::now();
+            p->heap_first = p->heap->census();
+        }
+        procs.push_back(std::move(p));
+    }
+    auto start = Clock::now();
+    for (auto& p : procs) p->read_cpu(p->first);
+    int steps = std::max(2, static_cast<int>(options.duration / 0.1));
+    for (int i = 0; i <= steps; ++i) {
+        double t = std::chrono::duration<double>(Clock::now() - start).count();
+        for (auto& p : procs) p->step(t);
+        if (i < steps) std::this_thread::sleep_until(start + std::chrono::duration<double>(options.duration * (i + 1) / steps));
+    }
+    for (auto& p : procs) p->read_cpu(p->last);
+    double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    for (auto& p : procs)
+        if (p->heap && p->heap_first) p->heap_last = p->heap->census();
+    std::map<int, std::string> out;
+    for (auto& p : procs) out[p->pid] = p->table(elapsed, steps + 1);
+    return out;
+}
+
+}  // namespace snag::cli

@@ -1,0 +1,21 @@
+// Counter Value for `snag analyze` on live targets: per-thread CPU, RSS, fds, thread counts and
+// (for CPython) the GC-tracked objects per type, sampled over --duration while the processes run.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace snag::cli {
+
+struct SampleOptions {
+    double duration = 1.0;
+    bool heap = true;  // count Python objects per type at the start and the end (two short stops)
+};
+
+// pid → a Lua table constructor {duration, threads = {{tid, name, cpu, runnable, new}},
+// series = {{t, rss_kb, fds, threads}}, heap = {first, last, seconds} or {error}}. All the
+// processes are sampled over the same interval, so their CPU figures compare.
+std::map<int, std::string> sample_processes(const std::vector<int>& pids, const SampleOptions& options);
+
+}  // namespace snag::cli
