@@ -6,6 +6,7 @@
 
 #include "control/controller.hpp"
 #include "lua/lua_support.hpp"
+#include "symbols/symbolizer.hpp"
 #include "target/process_target.hpp"
 
 namespace snag {
@@ -132,7 +133,16 @@ int push_stop(lua_State* L, const Expected<control::StopEvent>& stop, char* mess
     return 1;
 }
 
-// LOCATION → addresses: *ADDRESS, module!function, function (every match).
+// FILE:LINE (the last colon followed by digits only; C++ "a::b" is a function).
+std::optional<SourceLocation> source_line(const std::string& location) {
+    auto colon = location.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == location.size() || location[colon - 1] == ':')
+        return std::nullopt;
+    if (location.find_first_not_of("0123456789", colon + 1) != std::string::npos) return std::nullopt;
+    return SourceLocation{location.substr(0, colon), std::atoi(location.c_str() + colon + 1)};
+}
+
+// LOCATION → addresses: *ADDRESS, FILE:LINE, module!function, function (every match).
 Expected<std::vector<uint64_t>> resolve(Session& s, const std::string& location) {
     if (!location.empty() && location[0] == '*') {
         std::string expr = location.substr(1);
@@ -143,10 +153,13 @@ Expected<std::vector<uint64_t>> resolve(Session& s, const std::string& location)
         if (!address) return std::unexpected(address.error());
         return std::vector<uint64_t>{*address};
     }
+    if (auto line = source_line(location)) {
+        auto addresses = line_addresses(s.symbols().modules(), line->file, line->line);
+        if (addresses.empty()) return fail("No line " + std::to_string(line->line) + " in file \"" + line->file + "\".");
+        return addresses;
+    }
     auto addresses = s.symbols().addresses_of(location);
     if (!addresses.empty()) return addresses;
-    if (location.find(':') != std::string::npos)
-        return fail("FILE:LINE breakpoints are not supported yet; use a function name or *ADDRESS.");
     return fail("Function \"" + location + "\" not defined in any loaded module. snag has no pending "
                 "breakpoints: set it once the library is loaded.");
 }
@@ -190,6 +203,21 @@ void push_breakpoint(lua_State* L, const control::Breakpoint& bp) {
         lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
     }
     lua_setfield(L, -2, "addresses");
+    // Where each address is in the source ({function, file, line}), for `info breakpoints`.
+    lua_createtable(L, static_cast<int>(bp.addresses.size()), 0);
+    for (size_t i = 0; i < bp.addresses.size(); ++i) {
+        auto symbols = SessionAccess::of(L).symbols().symbolize(bp.addresses[i], false);
+        lua_createtable(L, 0, 3);
+        if (!symbols.empty()) {
+            set_field(L, "function", symbols.front().function);
+            if (symbols.front().source) {
+                set_field(L, "file", symbols.front().source->file);
+                set_field(L, "line", symbols.front().source->line);
+            }
+        }
+        lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+    }
+    lua_setfield(L, -2, "sources");
 }
 
 int l_breakpoints(lua_State* L) {

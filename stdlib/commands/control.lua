@@ -152,7 +152,7 @@ local function set_breakpoint(ctx, raw, temporary)
   need_live(ctx)
   local loc, cond = raw:match("^%s*(.-)%s+if%s+(.+)$")
   loc = loc or raw:match("^%s*(.-)%s*$")
-  if loc == "" then ctx:fail("Argument required (a location: FUNCTION, MODULE!FUNCTION or *ADDRESS).") end
+  if loc == "" then ctx:fail("Argument required (a location: FUNCTION, FILE:LINE, MODULE!FUNCTION or *ADDRESS).") end
   local expr = loc:match("^%*%s*(.+)$")
   if expr and not expr:match("^0[xX]%x+$") and not expr:match("^%d+$") then
     -- *EXPRESSION: the command language computes the address (*main+4, *$pc, *(long)&f + 19).
@@ -166,17 +166,30 @@ local function set_breakpoint(ctx, raw, temporary)
   if not ok then ctx:fail("%s", (tostring(id):gsub("^[^\n]-:%d+: ", ""))) end
   if cond then control.set(id, "condition", cond) end
   local bp = control.get(id)
-  local where = #bp.addresses == 1 and ("at " .. fmt.hex(bp.addresses[1]))
-                or string.format("at %d locations", #bp.addresses)
-  ctx:printf("%s %d %s: %s\n", temporary and "Temporary breakpoint" or "Breakpoint", id, where, loc)
+  local kind = temporary and "Temporary breakpoint" or "Breakpoint"
+  local src = bp.sources[1]
+  if #bp.addresses > 1 then
+    ctx:printf("%s %d at %d locations: %s\n", kind, id, #bp.addresses, loc)
+  elseif src.file then
+    ctx:printf("%s %d at %s: file %s, line %d.\n", kind, id, fmt.hex(bp.addresses[1]), src.file, src.line)
+  else
+    ctx:printf("%s %d at %s: %s\n", kind, id, fmt.hex(bp.addresses[1]), loc)
+  end
   return id
+end
+
+-- gdb's "What" column: "in FUNCTION at FILE:LINE" when the address has a source line.
+local function source_text(src, fallback)
+  if not src.file then return fallback end
+  return string.format("in %s at %s:%d", src["function"] ~= "" and src["function"] or "??", src.file, src.line)
 end
 
 command{
   name = "break", aliases = {"b", "br"}, args = "LOCATION [if CONDITION]", live_only = true,
   help = "Set a breakpoint at LOCATION: FUNCTION (every match in every module, aliases included),\n" ..
-         "MODULE!FUNCTION or *ADDRESS. `if CONDITION` stops only when the command-language\n" ..
-         "expression is non-zero; `if lua: EXPR` evaluates Lua with `hit` (hit:arg(1), hit:cstring(1),\n" ..
+         "FILE:LINE (DWARF line table), MODULE!FUNCTION or *ADDRESS. `if CONDITION` stops only when\n" ..
+         "the command-language expression is non-zero; `if lua: EXPR` evaluates Lua with `hit`\n" ..
+         "(hit:arg(1), hit:cstring(1),\n" ..
          "hit:python()). $_py_function, $_py_file and $_py_line hold the hitting thread's Python frame.",
   run = function(ctx, args) set_breakpoint(ctx, args.raw, false) end,
 }
@@ -195,9 +208,10 @@ command{
     if #bps == 0 then ctx:print("No breakpoints.") return end
     ctx:print("Num     Type           Disp Enb Address            What")
     for _, bp in ipairs(bps) do
-      local addr = #bp.addresses == 1 and fmt.hex(bp.addresses[1]) or "<MULTIPLE>"
+      local single = #bp.addresses == 1
+      local addr = single and fmt.hex(bp.addresses[1]) or "<MULTIPLE>"
       ctx:printf("%-7d %-14s %-4s %-3s %-18s %s\n", bp.id, "breakpoint", bp.temporary and "del" or "keep",
-                 bp.enabled and "y" or "n", addr, bp.location)
+                 bp.enabled and "y" or "n", addr, single and source_text(bp.sources[1], bp.location) or bp.location)
       if bp.condition ~= "" then ctx:printf("\tstop only if %s\n", bp.condition) end
       if bp.hits > 0 then
         ctx:printf("\tbreakpoint already hit %d time%s\n", bp.hits, bp.hits == 1 and "" or "s")
@@ -207,41 +221,41 @@ command{
       for line in (bp.commands .. ""):gmatch("[^\n]+") do ctx:printf("        %s\n", line) end
       if #bp.addresses > 1 then
         for i, a in ipairs(bp.addresses) do
-          ctx:printf("%d.%-5d %-14s %-4s %-3s %-18s %s\n", bp.id, i, "", "", "y", fmt.hex(a), snag.symbolic(a) or "")
+          ctx:printf("%d.%-5d %-14s %-4s %-3s %-18s %s\n", bp.id, i, "", "", "y", fmt.hex(a),
+                     source_text(bp.sources[i], snag.symbolic(a) or ""))
         end
       end
     end
   end,
 }
 
+-- delete / disable / enable: the same "[N...]" list (all breakpoints without one).
+local function for_each_breakpoint(ctx, args, fn)
+  need_live(ctx)
+  for _, id in ipairs(parse_ids(ctx, args)) do fn(id) end
+end
+
 command{
   name = "delete", aliases = {"d"}, args = "[N...]", live_only = true,
   help = "Delete breakpoints N (ranges like 1-3 allowed); all of them without arguments.",
   run = function(ctx, args)
-    need_live(ctx)
-    for _, id in ipairs(parse_ids(ctx, args)) do
+    for_each_breakpoint(ctx, args, function(id)
       control.delete(id)
       lua_actions[id], only_continue[id], quiet_hits[id] = nil, nil, nil
-    end
+    end)
   end,
 }
 
 command{
   name = "disable", args = "[N...]", live_only = true,
   help = "Disable breakpoints N (all without arguments): their int3 bytes are removed.",
-  run = function(ctx, args)
-    need_live(ctx)
-    for _, id in ipairs(parse_ids(ctx, args)) do control.enable(id, false) end
-  end,
+  run = function(ctx, args) for_each_breakpoint(ctx, args, function(id) control.enable(id, false) end) end,
 }
 
 command{
   name = "enable", args = "[N...]", live_only = true,
   help = "Enable breakpoints N (all without arguments).",
-  run = function(ctx, args)
-    need_live(ctx)
-    for _, id in ipairs(parse_ids(ctx, args)) do control.enable(id, true) end
-  end,
+  run = function(ctx, args) for_each_breakpoint(ctx, args, function(id) control.enable(id, true) end) end,
 }
 
 command{

@@ -5,6 +5,7 @@ its original code bytes)."""
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -149,6 +150,63 @@ def conditions():
 
 def _ready_done(sc):
     return os.path.join(sc.dir, "ready.done")
+
+
+def source_line_of(path, text):
+    """The line number of the first source line of path containing text."""
+    for number, line in enumerate(open(path), 1):
+        if text in line:
+            return number
+    raise h.Failure("%r not in %s" % (text, path))
+
+
+def exe_base(pid, exe):
+    """Lowest address the executable is mapped at (its load bias for a PIE linked at 0)."""
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            if line.rstrip().endswith(os.path.realpath(exe)):
+                return int(line.split("-")[0], 16)
+    raise h.Failure("%s not mapped in %d" % (exe, pid))
+
+
+@h.case("break_file_line")
+def break_file_line():
+    src = os.path.join(h.SOURCE_DIR, "examples", "scenarios", "call_loop.c")
+    b_call = source_line_of(src, "caller_b(&g_ticks[index]);")
+    tick_line = source_line_of(src, "void tick(")
+    worker_line = source_line_of(src, "static void* worker(")
+    trigger = os.path.join(h.scratch(), "go")
+    open(trigger, "w").close()
+    with call_loop(1, 0, trigger) as sc:
+        exe = h.scenario_bin("call_loop")
+        r = h.snag("exec", str(sc.pid), "-ex", "break call_loop.c:%d" % b_call,
+                   "-ex", "tbreak scenarios/call_loop.c:%d" % tick_line, "-ex", "break call_loop.c:%d" % worker_line,
+                   "-ex", "info breakpoints", "-ex", "continue", "-ex", "bt", "-ex", "continue", "-ex", "bt",
+                   "-ex", "info breakpoints", "-ex", "detach", timeout=120)
+        out = r.stdout + r.stderr
+        h.check(r.returncode == 0, "snag failed:\n" + out)
+        listing = out.split("Num     Type")[1]
+        h.check(re.search(r"^1 .* in worker at \S*call_loop.c:%d$" % b_call, listing, re.M), "info breakpoints:\n" + out)
+        h.check(re.search(r"^2 .* in tick at \S*call_loop.c:%d$" % tick_line, listing, re.M), out)
+        bts = re.findall(r"^#0 .*$", out, re.M)
+        h.check(len(bts) == 2, "two stops:\n" + out)
+        # Either stop may come first (the tbreak on tick is hit from caller_a or caller_b).
+        h.check(any(re.search(r"in worker \(\) at \S*call_loop.c:%d$" % b_call, bt) for bt in bts),
+                "frame #0 at the line:\n" + out)
+        h.check(any(re.search(r"in tick \(\) at \S*call_loop.c:%d$" % tick_line, bt) for bt in bts),
+                "tick's line:\n" + out)
+        h.check(re.search(r"^#1 .* in caller_[ab] \(\)", out, re.M), "tick called from caller_a/b:\n" + out)
+        h.check(status_of(sc.pid)["TracerPid"] == "0", "detached")
+        if not shutil.which("gdb"):
+            return
+        # The same addresses as gdb's, relative to the executable's load address.
+        base = exe_base(sc.pid, exe)
+        ours = [int(a, 16) - base for a in re.findall(r"^(?:Temporary b|B)reakpoint \d at (0x[0-9a-f]+)", out, re.M)]
+        g = subprocess.run(["gdb", "-nx", "-batch", "-ex", "break call_loop.c:%d" % b_call,
+                            "-ex", "break call_loop.c:%d" % tick_line, "-ex", "break call_loop.c:%d" % worker_line, exe],
+                           capture_output=True, text=True, timeout=60)
+        theirs = [int(a, 16) for a in re.findall(r"^Breakpoint \d at (0x[0-9a-f]+)", g.stdout, re.M)]
+        h.check(ours == theirs, "addresses %s vs gdb's %s\n%s%s" % (ours, theirs, out, g.stdout))
 
 
 @h.case("pending_breakpoint_message")
