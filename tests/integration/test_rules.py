@@ -86,6 +86,50 @@ def test_team_rule():
         h.check(not findings(result, "ledger-audit-stuck"), "--arg changes what the rule looks for")
 
 
+@h.case("children-pool-busy-worker")
+def test_children():
+    """--children: one report for a pool; only the spinning worker is named by the CPU rules."""
+    for interp in pythons():
+        with h.py_scenario(interp, "py_pool_busy.py") as s:
+            spinning, workers = s.truth["spinning_pid"], s.truth["worker_pids"]
+            h.check(spinning in workers and len(workers) == 5, "truth %s" % s.truth)
+            code, result = analyze(str(s.pid), "--children", "--duration", "1")
+            analysed = {p["pid"] for p in result["processes"]}
+            h.check(analysed >= set(workers) | {s.pid}, "%s: processes %s, workers %s" % (interp.label, analysed, workers))
+            h.check(result["target"]["children"] == len(result["processes"]) - 1, "target %s" % result["target"])
+            for rule in ("busy-loop", "spiking-thread"):
+                found = findings(result, rule)
+                h.check([f["pid"] for f in found] == [spinning],
+                        "%s %s: pids %s, spinning worker %d" % (interp.label, rule, [f["pid"] for f in found], spinning))
+                h.check("reconcile_forever" in found[0]["message"], found[0]["message"])
+            h.check(result["errors"] == [], "errors %s" % result["errors"])
+            r = h.snag("analyze", str(s.pid), "--children", "--duration", "1", "--select", "busy-loop")
+            h.check(r.returncode == 0 and ("pid %d: " % spinning) in r.stdout and "process tree: " in r.stdout,
+                    "text report: %s" % r.stdout[:1500])
+            r = h.snag("analyze", str(s.pid), "--children", "--duration", "0", "--format", "markdown")
+            h.check("- pid: " in r.stdout, "markdown report names pids: %s" % r.stdout[:1500])
+    r = h.snag("analyze", "/no/such/core", "--children")
+    h.check(r.returncode == 2 and "--children needs a live PID" in r.stderr, r.stderr)
+
+
+@h.case("memory-growth-heap-kinds")
+def test_heap_kinds():
+    """The GC census names the leaking class; versions without known GC lists say so."""
+    for interp in h.interpreters(lo=(3, 7), hi=(3, 13), extra=False):
+        if interp.version[:2] not in ((3, 7), (3, 12)):
+            continue
+        with h.py_scenario(interp, "py_heap_growth.py") as s:
+            code, result = analyze(str(s.pid), "--select", "memory-growth")
+            found = findings(result, "memory-growth")
+            h.check(len(found) == 1, "%s: %s" % (interp.label, result))
+            heap = found[0]["evidence"]["python_heap"]
+            if interp.version[:2] == (3, 7):
+                h.check("not measurable" in heap.get("error", ""), "3.7: %s" % heap)
+                continue
+            h.check(heap["top"][0]["type"] == s.truth["leaked_class"] and heap["complete"], "%s: %s" % (interp.label, heap))
+            h.check(heap["objects"][1] > heap["objects"][0] and heap["top"][0]["delta"] >= 5000, "totals %s" % heap)
+
+
 BROKEN = {
     "raises.lua": 'return {id="raises", pattern="Crash", title="t", severity="error",'
                   ' check=function(t, a, r) error("boom") end}',
