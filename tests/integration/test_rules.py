@@ -130,6 +130,38 @@ def test_heap_kinds():
             h.check(heap["objects"][1] > heap["objects"][0] and heap["top"][0]["delta"] >= 5000, "totals %s" % heap)
 
 
+def _build_library(path, version):
+    src = path + ".c"
+    with open(src, "w") as f:
+        f.write("int ledger_version(void) { return %d; }\n" % version)
+    h.run(["gcc", "-shared", "-fPIC", "-Wl,--build-id", "-o", path, src], check=True)
+    notes = h.run(["readelf", "-n", path], check=True).stdout
+    return notes.split("Build ID:")[1].split()[0]
+
+
+@h.case("not-my-version-rebuilt-library")
+def test_not_my_version():
+    """A library rebuilt at the same path after the core was taken: named, with both build-ids."""
+    for interp in pythons():
+        d = h.scratch()
+        lib = os.path.join(d, "libledger.so")
+        recorded = _build_library(lib, 1)
+        with h.py_scenario(interp, "py_versioned_library.py", env={"SNAG_LIBRARY": lib}) as s:
+            h.check(s.truth["version"] == 1, "truth %s" % s.truth)
+            core = os.path.join(s.dir, "core")
+            h.snag("dump", s.pid, "-o", core, check=True)
+        code, result = analyze(core, "--select", "not-my-version")
+        h.check(not findings(result, "not-my-version"), "%s: unmodified files: %s" % (interp.label, result["findings"]))
+        rebuilt = _build_library(lib, 2)
+        h.check(rebuilt != recorded, "the rebuild kept build-id %s" % recorded)
+        code, result = analyze(core, "--select", "not-my-version")
+        found = findings(result, "not-my-version")
+        h.check(len(found) == 1 and "libledger.so" in found[0]["message"], "%s: %s" % (interp.label, found))
+        modules = found[0]["evidence"]["modules"]
+        h.check([m["path"] for m in modules] == [lib], "only the rebuilt library: %s" % modules)
+        h.check(modules[0]["recorded_build_id"] == recorded and modules[0]["build_id"] == rebuilt, "%s" % modules)
+
+
 BROKEN = {
     "raises.lua": 'return {id="raises", pattern="Crash", title="t", severity="error",'
                   ' check=function(t, a, r) error("boom") end}',
