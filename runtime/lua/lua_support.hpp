@@ -25,6 +25,9 @@ struct SessionAccess {
     static LuaHeap* heap(Session& s) { return s.heap_; }
     static const SessionOptions& options(Session& s) { return s.options_; }
     static std::unique_ptr<PythonCache>& python(Session& s) { return s.python_; }
+    // Live control replaces both after a shared library load (runtime/lua/lua_control.cpp).
+    static std::unique_ptr<Symbolizer>& symbolizer(Session& s) { return s.symbols_; }
+    static std::unique_ptr<Unwinder>& unwinder(Session& s) { return s.unwinder_; }
 };
 
 namespace lua_detail {
