@@ -56,4 +56,13 @@ std::vector<uint64_t> link_map_biases(Target& target) {
     return biases;
 }
 
+std::optional<LinkMapRendezvous> link_map_rendezvous(Target& target) {
+    auto r_debug_at = r_debug_address(target);
+    if (!r_debug_at) return std::nullopt;
+    auto r_brk = target.read_u64(*r_debug_at + offsetof(struct r_debug, r_brk));
+    auto r_state = target.read_value<int>(*r_debug_at + offsetof(struct r_debug, r_state));
+    if (!r_brk || !*r_brk || !r_state) return std::nullopt;
+    return LinkMapRendezvous{*r_brk, *r_state == r_debug::RT_CONSISTENT};
+}
+
 }  // namespace snag
