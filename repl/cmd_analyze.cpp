@@ -146,7 +146,8 @@ int run_rules(Session& session, const AnalyzeOptions& o, const std::vector<std::
            << ",format=" << lua_quote(o.format) << ",fail_on=" << lua_quote(o.fail_on)
            << ",graph=" << lua_quote(dot_path) << ",duration=" << o.duration
            << ",color=" << (isatty(STDOUT_FILENO) ? "true" : "false")
-           << ",samples=" << (samples.empty() ? "nil" : samples) << "}";
+           << ",samples=" << (samples.empty() ? "nil" : samples)
+           << ",core_writer=" << (session.target().paratext() ? "\"snag\"" : "\"other\"") << "}";
     std::ostringstream sink;
     auto count = session.eval_lua("require('snag.analyze').begin(" + config.str() + ")", sink);
     if (!count) return report(Error{first_line(count.error().message), 2});

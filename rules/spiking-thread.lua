@@ -28,14 +28,17 @@ local function cpu_usage(args)
     return out, string.format("over %.1f s of sampling", samples.duration)
   end
   if target.kind == "process" then return nil, "live process not sampled (--duration 0)" end
+  -- Each thread's own time: kernel cores give the group leader the whole process's (facts.thread_cpu).
+  local cpu_of = facts.thread_cpu()
   local out, total = {}, 0
   for _, th in ipairs(facts.threads()) do
-    if th.cpu and th.cpu > 0 then total = total + th.cpu end
+    local cpu = cpu_of[th.tid]
+    if cpu and cpu > 0 then total = total + cpu end
   end
   if total == 0 then return nil, "this core records no per-thread CPU times (gdb's gcore writes zeros); "
     .. "write cores with `snag dump` or let the kernel write them to see spiking threads" end
   for _, th in ipairs(facts.threads()) do
-    local cpu = th.cpu or 0
+    local cpu = cpu_of[th.tid] or 0
     if cpu >= args.min_seconds then out[#out + 1] = { tid = th.tid, cpu = cpu, share = cpu / total, cumulative = true } end
   end
   return out, string.format("of %.2f s of CPU recorded in the core", total)

@@ -44,11 +44,13 @@ function M.bucket(rule_id, origin, frames)
   return rule_id .. "-" .. fnv64(table.concat(parts, "|")):sub(1, 12)
 end
 
--- config: {files, select, args = {"rule.key=value"...}, format, fail_on, duration, samples, graph}
+-- config: {files, select, args = {"rule.key=value"...}, format, fail_on, duration, samples, graph,
+--          core_writer = "snag"|"other" (cores)}
 function M.begin(config)
   state = { config = config, rules = {}, findings = {}, errors = {}, notes = {}, rules_run = {},
             kind = target.kind == "process" and "live" or "core" }
   facts.samples = config.samples
+  facts.core_writer = config.core_writer
   local select
   if config.select and config.select ~= "" then
     local why
@@ -239,7 +241,8 @@ end
 -- Renders the tree's report; exit_code() then answers for the whole tree.
 function M.render_tree(results, config)
   local merged = M.merge(results, config)
-  state = { config = config, findings = merged.findings }
+  state = { config = config, findings = merged.findings, rules_run = merged.rules_run, errors = merged.errors,
+            notes = merged.notes }
   table.sort(merged.findings, function(a, b)
     local sa, sb = rules.severities[a.severity], rules.severities[b.severity]
     if sa ~= sb then return sa > sb end

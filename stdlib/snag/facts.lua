@@ -4,6 +4,7 @@ local M = {}
 
 local cache, generation = {}, nil
 M.samples = nil   -- live: {duration, threads = {{tid, name, cpu}}, series = {{t, rss, fds, threads}}} set by snag.analyze
+M.core_writer = nil  -- cores: "snag" when `snag dump` wrote it (its paratext note), else "other"; set by snag.analyze
 
 local function memo(name, compute)
   local g = snag and snag.generation and snag.generation() or 0
@@ -63,6 +64,31 @@ end
 function M.wait_graph()
   return memo("wait_graph", function()
     return require("snag.wait_chain").build(M.python_threads() or {}, M.gil_holder())
+  end)
+end
+
+-- CPU seconds of each thread recorded in a core, each thread's own. When the leader holds the
+-- group total (kernel cores: fill_prstatus reports thread_group_cputime for the thread-group
+-- leader), the other threads' times are subtracted; what remains is the leader's own time plus
+-- that of threads which had already exited. tid → seconds (nil when the core records none).
+function M.own_cpu_times(threads, pid, leader_has_group_total)
+  local out, others = {}, 0
+  for _, th in ipairs(threads) do
+    if th.tid ~= pid then others = others + (th.cpu or 0) end
+  end
+  for _, th in ipairs(threads) do
+    local cpu = th.cpu
+    if cpu and leader_has_group_total and th.tid == pid then cpu = math.max(0, cpu - others) end
+    out[th.tid] = cpu
+  end
+  return out
+end
+
+-- Per-thread CPU of the target's threads from the core (snag dump records each thread's own).
+function M.thread_cpu()
+  return memo("thread_cpu", function()
+    local kernel_like = target.kind == "core" and M.core_writer ~= "snag"
+    return M.own_cpu_times(M.threads(), target.pid, kernel_like)
   end)
 end
 

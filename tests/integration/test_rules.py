@@ -4,6 +4,7 @@ while the others still report, --fail-on exit codes, reports and the DOT graph.
 The per-rule fire/silent matrix is `snag rules test` (case rules-test, split by -k rules-test-ID)."""
 import json
 import os
+import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -160,6 +161,41 @@ def test_not_my_version():
         modules = found[0]["evidence"]["modules"]
         h.check([m["path"] for m in modules] == [lib], "only the rebuilt library: %s" % modules)
         h.check(modules[0]["recorded_build_id"] == recorded and modules[0]["build_id"] == rebuilt, "%s" % modules)
+
+
+def _cpu_seconds(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+@h.case("spiking-thread-kernel-core-leader")
+def test_kernel_core_leader():
+    """Kernel cores give the group leader the whole process's CPU time; the rule subtracts the
+    other threads', so the joined MainThread is not reported next to the spinning worker."""
+    with open("/proc/sys/kernel/core_pattern") as f:
+        if f.read().strip().startswith("|"):
+            h.skip("core_pattern pipes cores to a program; needs a plain file name")
+    interp = pythons()[-1]
+    d = h.scratch()
+    cmd = ["sh", "-c", 'ulimit -c unlimited && exec "$0" "$@"', interp.path, os.path.join(h.SCENARIOS, "py_threads.py")]
+    s = h.start_scenario(cmd, cwd=d)
+    try:
+        worker = [t["native_id"] for t in s.truth["threads"] if t["name"] == "worker-1"][0]
+        h._wait_until(lambda: _cpu_seconds(s.pid) >= 0.5, 30, interval=0.05)
+        os.kill(s.pid, signal.SIGABRT)
+        s.proc.wait(timeout=60)
+    finally:
+        s.stop()
+    cores = [n for n in os.listdir(d) if n.startswith("core")]
+    h.check(cores, "the kernel wrote no core in %s" % d)
+    code, result = analyze(os.path.join(d, cores[0]), "--select", "spiking-thread")
+    spikes = findings(result, "spiking-thread")
+    h.check([f["threads"] for f in spikes] == [[worker]], "spiking threads %s, want only worker-1 %d" % (spikes, worker))
+    h.check("worker-1" in spikes[0]["message"] and spikes[0]["evidence"]["share"] > 0.8, spikes[0]["message"])
 
 
 BROKEN = {

@@ -134,3 +134,41 @@ TEST_CASE("analyze: usage errors in --select and --arg are errors of begin()") {
     CHECK(contains(eval(*s, "return require('snag.analyze').begin{files={'" + good + "'}, args={'nope.n=1'}}"),
                    "no selected rule has the id nope"));
 }
+
+TEST_CASE("facts: a kernel core's leader CPU time is the group total; the others' times are subtracted") {
+    auto s = make_session();
+    // Leader 100 recorded 7.5 s = its own 1.0 + 4.0 + 2.5 of threads 101 and 102.
+    std::string threads = "{{tid=100, cpu=7.5}, {tid=101, cpu=4.0}, {tid=102, cpu=2.5}, {tid=103}}";
+    std::string own = "local c = require('snag.facts').own_cpu_times(" + threads + ", 100, %s) "
+                      "return c[100], c[101], c[102], c[103]";
+    auto with = [&](const char* kernel) {
+        char code[512];
+        std::snprintf(code, sizeof code, own.c_str(), kernel);
+        return eval(*s, code);
+    };
+    CHECK(with("true") == "1.0\t4.0\t2.5\tnil");
+    CHECK(with("false") == "7.5\t4.0\t2.5\tnil");  // snag dump cores record each thread's own time
+    // Rounding in the recorded times never makes the leader's own time negative.
+    CHECK(eval(*s, "return require('snag.facts').own_cpu_times({{tid=5, cpu=1.0}, {tid=6, cpu=1.02}}, 5, true)[5]") ==
+          "0");
+}
+
+TEST_CASE("analyze: a process tree's results merge into one report naming each finding's pid") {
+    auto s = make_session();
+    std::string a = "{target={kind='process', pid=10, name='python'}, rules_run={'busy-loop'}, errors={}, "
+                    "notes={{rule='busy-loop', message='m'}}, findings={}}";
+    std::string b = "{target={kind='process', pid=11, name='python'}, rules_run={'busy-loop', 'crash'}, errors={}, "
+                    "notes={{rule='busy-loop', message='m'}}, findings={{rule='busy-loop', pattern='Spiking Thread', "
+                    "title='t', severity='warning', message='spins', threads={11}, frames={}, evidence={}, "
+                    "bucket='b', pid=11}}}";
+    std::string text = eval(*s, "return require('snag.analyze').render_tree({" + a + "," + b +
+                                    "}, {format='text', fail_on='warning', duration=1})");
+    CHECK(contains(text, "process tree: 2 processes: 10 python, 11 python"));
+    CHECK(contains(text, "pid 11: spins"));
+    CHECK(contains(text, "note (busy-loop, pids 10, 11): m"));
+    CHECK(eval(*s, "return require('snag.analyze').exit_code()") == "1");
+    // export() output is a Lua constructor that reads back as the same result.
+    CHECK(eval(*s, "local a = require('snag.analyze') "
+                   "local t = load('return ' .. a.export())() "
+                   "return t.target.kind == target.kind, #t.findings, t.findings[1].message") == "true\t1\tspins");
+}
