@@ -3,6 +3,7 @@
 // The state is read once per stop and shared by every command (thread apply all py-bt).
 #include <cstring>
 #include <map>
+#include <unordered_map>
 
 #include "lua/lua_support.hpp"
 #include "lua/python_cache.hpp"
@@ -28,16 +29,23 @@ Expected<PythonCache*> python_cache(Session& s) {
     return cache.get();
 }
 
-std::vector<FrameReport> native_reports(Session& s, int tid) {
+// ELF symbol names of the innermost frames up to the eval loop: all that tells a wait for the
+// GIL (take_gil & co.), without DWARF line tables. Memoized by pc: thread stacks repeat.
+std::vector<FrameReport> gil_frames(Session& s, int tid, std::unordered_map<uint64_t, std::string>& memo) {
     std::vector<FrameReport> out;
-    for (const auto& f : s.frames(tid)) {
+    const auto& frames = s.native_stack(tid).frames;
+    for (size_t i = 0; i < frames.size(); ++i) {
+        uint64_t at = i == 0 || frames[i - 1].is_signal_frame ? frames[i].pc : frames[i].pc - 1;
+        auto it = memo.find(at);
+        if (it == memo.end()) {
+            auto sym = s.symbols().symbol_at(at);
+            it = memo.emplace(at, sym ? sym->first : "").first;
+        }
         FrameReport r;
-        r.pc = f.pc;
-        r.function = f.symbol.function;
-        r.offset = f.symbol.offset;
-        if (f.symbol.module) r.module = f.symbol.module->path;
-        r.inlined = f.symbol.inlined;
+        r.pc = frames[i].pc;
+        r.function = it->second;
         out.push_back(std::move(r));
+        if (python::is_eval_loop(out.back().function)) break;
     }
     return out;
 }
@@ -49,9 +57,10 @@ const python::PythonState& python_state(Session& s, PythonCache& c, bool locals)
         options.locals = locals;
         slot = python::read_python_state(s.target(), **c.runtime, options);
         // Waiting for the GIL shows only in the native stack (take_gil in the eval loop).
+        std::unordered_map<uint64_t, std::string> memo;
         for (auto& t : slot->threads)
             if (!t.holds_gil && t.tid != 0)
-                t.waiting_for_gil = python::native_stack_waits_for_gil(native_reports(s, t.tid));
+                t.waiting_for_gil = python::native_stack_waits_for_gil(gil_frames(s, t.tid, memo));
     }
     return *slot;
 }

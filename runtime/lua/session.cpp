@@ -180,21 +180,28 @@ Session::CachedStack& Session::cached_stack(int tid) {
     if (thread == nullptr) c->native.error = "no thread " + std::to_string(tid);
     else if (!unwinder_) c->native.error = "no unwinder in this session";
     else c->native = unwinder_->unwind(*thread);
-    bool after_signal = false;
-    for (size_t i = 0; i < c->native.frames.size(); ++i) {
-        const NativeFrame& f = c->native.frames[i];
-        // Return addresses point after the call: symbolize pc-1, except right above a signal frame.
-        bool call_site = i > 0 && !after_signal;
-        for (auto& sym : symbols_->symbolize(f.pc, call_site))
-            c->frames.push_back(StackFrame{i, f.pc, f.sp, std::move(sym)});
-        after_signal = f.is_signal_frame;
-    }
     stacks_.push_back(std::move(c));
     return *stacks_.back();
 }
 
 const NativeStack& Session::native_stack(int tid) { return cached_stack(tid).native; }
-const std::vector<StackFrame>& Session::frames(int tid) { return cached_stack(tid).frames; }
+
+const std::vector<StackFrame>& Session::frames(int tid) {
+    CachedStack& c = cached_stack(tid);
+    if (c.frames) return *c.frames;
+    std::vector<StackFrame> frames;
+    bool after_signal = false;
+    for (size_t i = 0; i < c.native.frames.size(); ++i) {
+        const NativeFrame& f = c.native.frames[i];
+        // Return addresses point after the call: symbolize pc-1, except right above a signal frame.
+        bool call_site = i > 0 && !after_signal;
+        for (auto& sym : symbols_->symbolize(f.pc, call_site))
+            frames.push_back(StackFrame{i, f.pc, f.sp, std::move(sym)});
+        after_signal = f.is_signal_frame;
+    }
+    c.frames = std::move(frames);
+    return *c.frames;
+}
 
 Expected<void> Session::select_thread(int tid) {
     if (target_->thread(tid) == nullptr) return fail("Invalid thread ID: " + std::to_string(tid));

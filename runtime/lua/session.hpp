@@ -137,7 +137,8 @@ public:
     size_t selected_frame() const { return selected_frame_; }
     Expected<void> select_thread(int tid);
     Expected<void> select_frame(size_t index);  // into frames(selected_thread())
-    // Cached per thread until the target resumes.
+    // Cached per thread until the target resumes. native_stack() only unwinds; frames() also
+    // symbolizes (file:line needs DWARF line tables), on first use.
     const NativeStack& native_stack(int tid);
     const std::vector<StackFrame>& frames(int tid);
 
@@ -171,6 +172,7 @@ private:
     Expected<void> start_lua();
     Expected<void> load_stdlib();
     void load_user_commands();
+    const std::vector<CommandInfo>& command_list() const;  // cached; see session_commands.cpp
 
     friend struct SessionAccess;  // the Lua bindings (runtime/lua/*.cpp)
 
@@ -181,11 +183,13 @@ private:
     lua_State* L_ = nullptr;
     struct LuaHeap* heap_ = nullptr;
     LineRunner line_runner_;
+    mutable std::vector<CommandInfo> command_cache_;
+    mutable long long command_cache_version_ = -1;
     std::vector<std::ostream*> outputs_;
     struct CachedStack {
         int tid = 0;
         NativeStack native;
-        std::vector<StackFrame> frames;
+        std::optional<std::vector<StackFrame>> frames;  // symbolized on first frames(tid)
     };
     CachedStack& cached_stack(int tid);
     std::vector<std::unique_ptr<CachedStack>> stacks_;

@@ -94,28 +94,43 @@ Expected<std::string> format_results(lua_State* L, int first, int last) {
 
 }  // namespace
 
-std::vector<CommandInfo> Session::commands() const {
-    std::vector<CommandInfo> out;
+// Read from Lua's registry again only when snag.command's version changed (a registration):
+// every command line is matched against this list.
+const std::vector<CommandInfo>& Session::command_list() const {
     lua_State* L = L_;
     heap_->relaxed++;
     if (push_command_module(L)) {
-        lua_getfield(L, -1, "registry");
-        if (lua_istable(L, -1)) {
-            lua_pushnil(L);
-            while (lua_next(L, -2)) {
-                if (lua_istable(L, -1)) out.push_back(read_spec(L, lua_gettop(L)));
-                lua_pop(L, 1);
+        lua_getfield(L, -1, "version");
+        lua_Integer version = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : -1;
+        lua_pop(L, 1);
+        if (version < 0 || version != command_cache_version_) {
+            command_cache_.clear();
+            lua_getfield(L, -1, "registry");
+            if (lua_istable(L, -1)) {
+                lua_pushnil(L);
+                while (lua_next(L, -2)) {
+                    if (lua_istable(L, -1)) command_cache_.push_back(read_spec(L, lua_gettop(L)));
+                    lua_pop(L, 1);
+                }
             }
+            lua_pop(L, 1);
+            std::sort(command_cache_.begin(), command_cache_.end(),
+                      [](const auto& a, const auto& b) { return a.name < b.name; });
+            command_cache_version_ = version;
         }
-        lua_pop(L, 2);
+        lua_pop(L, 1);
+    } else {
+        command_cache_.clear();
+        command_cache_version_ = -1;
     }
     heap_->relaxed--;
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-    return out;
+    return command_cache_;
 }
 
+std::vector<CommandInfo> Session::commands() const { return command_list(); }
+
 bool Session::has_command(std::string_view name) const {
-    for (const auto& c : commands()) {
+    for (const auto& c : command_list()) {
         if (c.name == name) return true;
         if (std::find(c.aliases.begin(), c.aliases.end(), name) != c.aliases.end()) return true;
     }
@@ -131,7 +146,7 @@ std::optional<std::pair<std::string, std::string>> Session::match_command(std::s
         std::string canonical;
     };
     std::vector<Candidate> candidates;
-    for (const auto& c : commands()) {
+    for (const auto& c : command_list()) {
         candidates.push_back({split_words(c.name), c.name});
         for (const auto& a : c.aliases) candidates.push_back({split_words(a), c.name});
     }

@@ -74,9 +74,11 @@ command{
          "Example: thread apply all bt",
   run = function(ctx, args)
     local ids, first
+    -- One thread list for the whole loop: target:threads() builds a table per thread.
+    local threads, by_num = target:threads(), {}
+    for _, th in ipairs(threads) do by_num[th.num] = th end
     if args[1] == "all" then
       ids, first = {}, 2
-      local threads = target:threads()
       for i = #threads, 1, -1 do ids[#ids + 1] = threads[i].num end
     else
       ids, first = parse_ids(args)
@@ -86,7 +88,7 @@ command{
     if not line or line == "" then ctx:fail("Please specify a command following the thread ID list") end
     local saved_tid, saved_frame = snag.selected_thread(), snag.selected_frame()
     for _, n in ipairs(ids) do
-      local th = by_number(n)
+      local th = by_num[n]
       if not th then
         ctx:printf("warning: Unknown thread %d\n", n)
       else
@@ -97,6 +99,7 @@ command{
       end
     end
     snag.select_thread(saved_tid)
-    pcall(snag.select_frame, saved_frame)
+    -- Frame 0 needs no stack: selecting it again would symbolize one (DWARF line tables).
+    if saved_frame ~= 0 then pcall(snag.select_frame, saved_frame) end
   end,
 }

@@ -6,7 +6,8 @@
 --            live_only = false,
 --            run = function(ctx, args) ctx:print(#target:threads()) end }
 
-local M = { registry = {}, aliases = {} }
+-- version counts registrations: the Session caches the command list until it changes.
+local M = { registry = {}, aliases = {}, version = 0 }
 
 -- A failure the user caused (bad argument, no such frame): shown as one line, no traceback.
 local Failure = { __tostring = function(e) return e.message end }
@@ -33,6 +34,7 @@ function M.register(spec)
   spec.source = snag._loading or spec.source or "?"
   -- A later file may replace a command (user commands override the stdlib).
   M.registry[spec.name] = spec
+  M.version = M.version + 1
   for _, alias in ipairs(spec.aliases) do M.aliases[alias] = spec.name end
   return spec
 end
