@@ -134,18 +134,37 @@ void Controller::release_site(uint64_t address) {
     sites_.erase(it);
 }
 
-// ---- breakpoints ----
-
-Expected<int> Controller::add_breakpoint(const std::string& location, std::vector<uint64_t> addresses,
-                                         bool temporary) {
-    if (!alive()) return fail("The program is not being run.");
-    if (addresses.empty()) return fail("No symbol \"" + location + "\" in the process.");
+// All or nothing: on a failure the sites inserted so far are released.
+Expected<void> Controller::insert_sites(const std::vector<uint64_t>& addresses) {
     for (size_t i = 0; i < addresses.size(); ++i) {
         auto inserted = insert_site(addresses[i]);
         if (inserted) continue;
         for (size_t j = 0; j < i; ++j) release_site(addresses[j]);
         return std::unexpected(inserted.error());
     }
+    return {};
+}
+
+void Controller::drop_unmapped_sites(const std::function<bool(uint64_t)>& mapped) {
+    for (auto it = sites_.begin(); it != sites_.end();) {
+        if (mapped(it->first)) {
+            ++it;
+            continue;
+        }
+        emergency::clear_site(it->first);
+        if (it->first == library_hook_) library_hook_ = 0;
+        it = sites_.erase(it);
+    }
+    for (auto& [id, bp] : breakpoints_)
+        std::erase_if(bp.addresses, [&](uint64_t a) { return !mapped(a); });  // all gone: pending again
+}
+
+// ---- breakpoints ----
+
+Expected<int> Controller::add_breakpoint(const std::string& location, std::vector<uint64_t> addresses,
+                                         bool temporary) {
+    if (!alive()) return fail("The program is not being run.");
+    if (auto inserted = insert_sites(addresses); !inserted) return std::unexpected(inserted.error());
     Breakpoint bp;
     bp.id = next_id_++;
     bp.location = location;
@@ -153,6 +172,23 @@ Expected<int> Controller::add_breakpoint(const std::string& location, std::vecto
     bp.temporary = temporary;
     breakpoints_[bp.id] = bp;
     return bp.id;
+}
+
+Expected<void> Controller::resolve_pending(int id, std::vector<uint64_t> addresses) {
+    auto* bp = breakpoint(id);
+    if (!bp) return fail("No breakpoint number " + std::to_string(id) + ".");
+    if (!bp->addresses.empty() || addresses.empty()) return {};
+    if (bp->enabled)
+        if (auto inserted = insert_sites(addresses); !inserted) return std::unexpected(inserted.error());
+    bp->addresses = std::move(addresses);
+    return {};
+}
+
+Expected<void> Controller::watch_library_loads(uint64_t address) {
+    if (library_hook_ == address) return {};
+    if (auto inserted = insert_site(address); !inserted) return std::unexpected(inserted.error());
+    library_hook_ = address;
+    return {};
 }
 
 Breakpoint* Controller::breakpoint(int id) {
@@ -174,12 +210,7 @@ Expected<void> Controller::set_enabled(int id, bool enabled) {
     if (!bp) return fail("No breakpoint number " + std::to_string(id) + ".");
     if (bp->enabled == enabled) return {};
     if (enabled) {
-        for (size_t i = 0; i < bp->addresses.size(); ++i) {
-            auto inserted = insert_site(bp->addresses[i]);
-            if (inserted) continue;
-            for (size_t j = 0; j < i; ++j) release_site(bp->addresses[j]);
-            return std::unexpected(inserted.error());
-        }
+        if (auto inserted = insert_sites(bp->addresses); !inserted) return std::unexpected(inserted.error());
     } else {
         for (uint64_t address : bp->addresses) release_site(address);
     }
@@ -432,6 +463,7 @@ Expected<std::optional<StopEvent>> Controller::on_breakpoint(int tid, uint64_t a
         auto regs = registers(tid);
         if (regs && regs->rsp > return_trap_->sp) return std::optional{make_stop(StopReason::Finished, tid)};
     }
+    if (address == library_hook_ && handler.libraries_changed) handler.libraries_changed();
     std::vector<int> ids;
     for (const auto& [id, bp] : breakpoints_)
         if (bp.enabled)

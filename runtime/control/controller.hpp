@@ -26,7 +26,7 @@ namespace snag::control {
 struct Breakpoint {
     int id = 0;
     std::string location;             // as the user wrote it
-    std::vector<uint64_t> addresses;  // every match (aliases, several modules)
+    std::vector<uint64_t> addresses;  // every match (aliases, several modules); none: pending
     bool enabled = true;
     bool temporary = false;           // tbreak: deleted at its first (condition-true) hit
     int ignore_count = 0;
@@ -51,6 +51,9 @@ struct StopEvent {
 struct HitHandler {
     std::function<Expected<bool>(const Breakpoint&, int tid)> condition;
     std::function<Expected<bool>(const Breakpoint&, int tid)> action;  // true: stop here
+    // The dynamic linker finished loading or unloading libraries (the library hook was hit,
+    // every thread stopped): re-resolve pending breakpoints.
+    std::function<void()> libraries_changed;
 };
 
 struct RunLimits {
@@ -72,7 +75,13 @@ public:
     std::vector<int> tids() const;
 
     // ---- breakpoints ----
+    // No addresses: a pending breakpoint, resolved later by resolve_pending().
     Expected<int> add_breakpoint(const std::string& location, std::vector<uint64_t> addresses, bool temporary);
+    Expected<void> resolve_pending(int id, std::vector<uint64_t> addresses);
+    // Stops at address (ld.so's r_brk) to call HitHandler::libraries_changed. Idempotent.
+    Expected<void> watch_library_loads(uint64_t address);
+    // After an unload: forgets sites whose address is no longer mapped (nothing to restore there).
+    void drop_unmapped_sites(const std::function<bool(uint64_t)>& mapped);
     Expected<void> remove_breakpoint(int id);
     Expected<void> set_enabled(int id, bool enabled);
     Breakpoint* breakpoint(int id);
@@ -114,6 +123,7 @@ private:
     };
 
     Expected<void> insert_site(uint64_t address);
+    Expected<void> insert_sites(const std::vector<uint64_t>& addresses);
     void release_site(uint64_t address);
     bool write_byte(uint64_t address, uint8_t value);
     void set_thread_state(int tid, ThreadInfo::State state, int pending = 0);
@@ -147,6 +157,7 @@ private:
     std::optional<ReturnTrap> return_trap_;
     uint64_t limits_max_hits_ = 0;
     std::set<int> step_over_;  // threads stopped on a breakpoint whose hit was counted
+    uint64_t library_hook_ = 0;  // ld.so's r_brk once a pending breakpoint exists
 };
 
 }  // namespace snag::control

@@ -6,7 +6,9 @@
 
 #include "control/controller.hpp"
 #include "lua/lua_support.hpp"
+#include "symbols/link_map.hpp"
 #include "symbols/symbolizer.hpp"
+#include "unwind/unwinder.hpp"
 #include "target/process_target.hpp"
 
 namespace snag {
@@ -93,9 +95,12 @@ Expected<bool> call_hook(lua_State* L, const char* hook, int id, int tid) {
     return result;
 }
 
-control::HitHandler handler(lua_State* L) {
+void libraries_changed(lua_State* L, control::Controller& c);
+
+control::HitHandler handler(lua_State* L, control::Controller& c) {
     return {[L](const control::Breakpoint& bp, int tid) { return call_hook(L, "on_condition", bp.id, tid); },
-            [L](const control::Breakpoint& bp, int tid) { return call_hook(L, "on_action", bp.id, tid); }};
+            [L](const control::Breakpoint& bp, int tid) { return call_hook(L, "on_action", bp.id, tid); },
+            [L, &c] { libraries_changed(L, c); }};
 }
 
 const char* reason_name(control::StopReason reason) {
@@ -158,10 +163,45 @@ Expected<std::vector<uint64_t>> resolve(Session& s, const std::string& location)
         if (addresses.empty()) return fail("No line " + std::to_string(line->line) + " in file \"" + line->file + "\".");
         return addresses;
     }
-    auto addresses = s.symbols().addresses_of(location);
-    if (!addresses.empty()) return addresses;
-    return fail("Function \"" + location + "\" not defined in any loaded module. snag has no pending "
-                "breakpoints: set it once the library is loaded.");
+    return s.symbols().addresses_of(location);  // none: pending until a library defines it
+}
+
+// Symbols and unwinder built anew from the process's current mappings. The old ones stay alive
+// (types and modules handed out earlier point into them) until snag exits.
+void reload_modules(Session& s) {
+    static std::vector<std::unique_ptr<Symbolizer>> retired_symbols;
+    static std::vector<std::unique_ptr<Unwinder>> retired_unwinders;
+    auto* process = dynamic_cast<ProcessTarget*>(&s.target());
+    if (!process) return;
+    process->refresh();
+    auto symbols = make_symbolizer(s.target());
+    if (!symbols) return;
+    retired_unwinders.push_back(std::move(SessionAccess::unwinder(s)));
+    retired_symbols.push_back(std::move(SessionAccess::symbolizer(s)));
+    SessionAccess::symbolizer(s) = std::move(*symbols);
+    SessionAccess::unwinder(s) = make_unwinder(s.target(), s.symbols());
+    s.target_resumed();
+}
+
+bool executable_mapping(Target& target, uint64_t address) {
+    for (const auto& m : target.mappings())
+        if (address >= m.start && address < m.end) return m.perms.size() > 2 && m.perms[2] == 'x';
+    return false;
+}
+
+// ld.so finished a dlopen/dlclose: new modules, breakpoints in unloaded ones forgotten (pending
+// again), pending ones resolved when a library now defines them.
+void libraries_changed(lua_State* L, control::Controller& c) {
+    Session& s = SessionAccess::of(L);
+    auto rendezvous = link_map_rendezvous(s.target());
+    if (!rendezvous || !rendezvous->consistent) return;
+    reload_modules(s);
+    c.drop_unmapped_sites([&](uint64_t address) { return executable_mapping(s.target(), address); });
+    for (const auto& [id, bp] : c.breakpoints()) {
+        if (!bp.addresses.empty()) continue;
+        if (auto addresses = resolve(s, bp.location); addresses && !addresses->empty())
+            (void)c.resolve_pending(id, *addresses);
+    }
 }
 
 int l_available(lua_State* L) {
@@ -180,6 +220,14 @@ int l_break(lua_State* L) {
     return guard(L, [&]() -> Expected<int> {
         auto addresses = resolve(SessionAccess::of(L), location);
         if (!addresses) return std::unexpected(addresses.error());
+        if (addresses->empty()) {
+            auto rendezvous = link_map_rendezvous(SessionAccess::of(L).target());
+            if (!rendezvous)
+                return fail(std::string("Function \"") + location + "\" not defined in any loaded module, and the "
+                            "process has no dynamic linker to watch for libraries loaded later.");
+            if (auto watched = c.watch_library_loads(rendezvous->r_brk); !watched)
+                return std::unexpected(watched.error());
+        }
         auto id = c.add_breakpoint(location, *addresses, temporary);
         if (!id) return std::unexpected(id.error());
         lua_pushinteger(L, *id);
@@ -193,6 +241,7 @@ void push_breakpoint(lua_State* L, const control::Breakpoint& bp) {
     set_field(L, "location", bp.location);
     set_bool(L, "enabled", bp.enabled);
     set_bool(L, "temporary", bp.temporary);
+    set_bool(L, "pending", bp.addresses.empty());
     set_field(L, "hits", static_cast<lua_Integer>(bp.hits));
     set_field(L, "ignore", bp.ignore_count);
     set_field(L, "condition", bp.condition);
@@ -295,7 +344,7 @@ int l_continue(lua_State* L) {
         limits.seconds = seconds;
         limits.max_hits = static_cast<uint64_t>(max_hits);
         limits.interrupted = [] { return Session::interrupt_requested(); };
-        auto stop = c.resume(handler(L), limits);
+        auto stop = c.resume(handler(L, c), limits);
         Session::clear_interrupt();
         pushed = push_stop(L, stop, message, sizeof message);
     }
@@ -310,7 +359,7 @@ int l_step(lua_State* L) {
     char message[1024];
     int pushed;
     {
-        auto stop = c.step_instruction(tid, over, handler(L));
+        auto stop = c.step_instruction(tid, over, handler(L, c));
         pushed = push_stop(L, stop, message, sizeof message);
     }
     if (pushed < 0) return luaL_error(L, "%s", message);
@@ -325,7 +374,7 @@ int l_finish(lua_State* L) {
     char message[1024];
     int pushed;
     {
-        auto stop = c.run_to_return(tid, return_address, sp, handler(L));
+        auto stop = c.run_to_return(tid, return_address, sp, handler(L, c));
         pushed = push_stop(L, stop, message, sizeof message);
     }
     if (pushed < 0) return luaL_error(L, "%s", message);

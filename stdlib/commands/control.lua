@@ -168,7 +168,9 @@ local function set_breakpoint(ctx, raw, temporary)
   local bp = control.get(id)
   local kind = temporary and "Temporary breakpoint" or "Breakpoint"
   local src = bp.sources[1]
-  if #bp.addresses > 1 then
+  if bp.pending then
+    ctx:printf("%s %d (%s) pending.\n", kind, id, loc)
+  elseif #bp.addresses > 1 then
     ctx:printf("%s %d at %d locations: %s\n", kind, id, #bp.addresses, loc)
   elseif src.file then
     ctx:printf("%s %d at %s: file %s, line %d.\n", kind, id, fmt.hex(bp.addresses[1]), src.file, src.line)
@@ -209,7 +211,7 @@ command{
     ctx:print("Num     Type           Disp Enb Address            What")
     for _, bp in ipairs(bps) do
       local single = #bp.addresses == 1
-      local addr = single and fmt.hex(bp.addresses[1]) or "<MULTIPLE>"
+      local addr = single and fmt.hex(bp.addresses[1]) or bp.pending and "<PENDING>" or "<MULTIPLE>"
       ctx:printf("%-7d %-14s %-4s %-3s %-18s %s\n", bp.id, "breakpoint", bp.temporary and "del" or "keep",
                  bp.enabled and "y" or "n", addr, single and source_text(bp.sources[1], bp.location) or bp.location)
       if bp.condition ~= "" then ctx:printf("\tstop only if %s\n", bp.condition) end

@@ -209,12 +209,100 @@ def break_file_line():
         h.check(ours == theirs, "addresses %s vs gdb's %s\n%s%s" % (ours, theirs, out, g.stdout))
 
 
-@h.case("pending_breakpoint_message")
+LATE_LIB_C = r"""
+__attribute__((noinline)) int late_fn(int x) {
+    return x + 1;
+}
+"""
+
+LATE_MAIN_C = r"""
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+/* argv: LIBRARY TRIGGER DONE. Ready in $SNAG_READY; dlopen()s LIBRARY once TRIGGER exists, calls
+   late_fn 100 times, writes the result to DONE. */
+static void put(const char *path, int value) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    fprintf(f, "%d\n", value);
+    fclose(f);
+    rename(tmp, path);
+}
+int main(int argc, char **argv) {
+    struct timespec ms = {0, 1000000};
+    if (argc < 4 || !getenv("SNAG_READY")) return 2;
+    put(getenv("SNAG_READY"), getpid());
+    while (access(argv[2], F_OK) != 0) nanosleep(&ms, NULL);
+    void *lib = dlopen(argv[1], RTLD_NOW);
+    int (*late_fn)(int) = lib ? (int (*)(int))dlsym(lib, "late_fn") : NULL;
+    int value = 0;
+    for (int i = 0; late_fn && i < 100; ++i) value = late_fn(value);
+    put(argv[3], value);
+    for (;;) pause();
+}
+"""
+
+
+def build_late_loader(d):
+    files = {}
+    for name, text in (("late.c", LATE_LIB_C), ("late_main.c", LATE_MAIN_C)):
+        files[name] = os.path.join(d, name)
+        open(files[name], "w").write(text)
+    lib, exe = os.path.join(d, "liblate.so"), os.path.join(d, "late_main")
+    for cmd in (["gcc", "-g", "-O0", "-fPIC", "-shared", "-o", lib, files["late.c"]],
+                ["gcc", "-g", "-O0", "-o", exe, files["late_main.c"], "-ldl"]):
+        if subprocess.run(cmd).returncode != 0:
+            h.skip("no C compiler")
+    return lib, exe
+
+
+@h.case("pending_breakpoint_resolved_on_dlopen")
 def pending():
-    with call_loop(1, 0, "") as sc:
+    d = h.scratch()
+    lib, exe = build_late_loader(d)
+    # `break FUNCTION` stops at the first instruction (no prologue skipping): the opening line.
+    decl_line = LATE_LIB_C.count("\n", 0, LATE_LIB_C.index("int late_fn(")) + 1
+    trigger, done = os.path.join(d, "go"), os.path.join(d, "done")
+    with h.start_scenario([exe, lib, trigger, done]) as sc:
+        p = start_snag(sc.pid, "break late_fn", "info breakpoints", "continue", "bt", "info breakpoints",
+                       "commands 1\nsilent\ncontinue\nend", "continue --hits 99", "info breakpoints", "detach")
+        head = ""
+        while "pending." not in head:  # the breakpoint is set: let the program dlopen
+            line = p.stdout.readline()
+            if not line:
+                break
+            head += line
+        open(trigger, "w").close()
+        out = head + p.stdout.read()  # not communicate(): it would skip what readline buffered
+        p.wait(timeout=120)
+        h.check(p.returncode == 0, "snag failed:\n" + out)
+        h.check("Breakpoint 1 (late_fn) pending." in out, out)
+        listings = out.split("Num     Type")
+        h.check(re.search(r"^1\s.*<PENDING>\s+late_fn$", listings[1], re.M), "pending in info breakpoints:\n" + out)
+        h.check(re.search(r"hit Breakpoint 1, 0x[0-9a-f]+ in late_fn", out), "stops in late_fn:\n" + out)
+        h.check(re.search(r"^#0 .* in late_fn \(\) at \S*late.c:%d$" % decl_line, out, re.M), "bt in the library:\n" + out)
+        h.check(re.search(r"^#1 .* in main \(\)", out, re.M), out)
+        h.check(re.search(r"^1\s.*in late_fn at \S*late.c:%d$" % decl_line, listings[2], re.M), "resolved:\n" + out)
+        h.check("breakpoint already hit 100 times" in listings[3], "every call counted:\n" + out)
+        h.check(wait_file(done, timeout=10).strip() == "100", "the program ran to its end")
+        h.check(status_of(sc.pid)["TracerPid"] == "0", "detached")
+
+
+@h.case("pending_without_dynamic_linker")
+def pending_static():
+    d = h.scratch()
+    src, exe = os.path.join(d, "static.c"), os.path.join(d, "static")
+    open(src, "w").write("#include <stdio.h>\n#include <stdlib.h>\n#include <unistd.h>\n"
+                         "int main(void) { fclose(fopen(getenv(\"SNAG_READY\"), \"w\")); for (;;) pause(); }\n")
+    if subprocess.run(["gcc", "-static", "-o", exe, src]).returncode != 0:
+        h.skip("no static libc")
+    with h.start_scenario([exe]) as sc:
         r = h.snag("exec", str(sc.pid), "-ex", "break not_loaded_yet_fn", timeout=60)
         out = r.stdout + r.stderr
-        h.check(r.returncode != 0 and "not defined in any loaded module" in out and "pending" in out, out)
+        h.check(r.returncode != 0 and "not defined in any loaded module" in out and "dynamic linker" in out, out)
         h.check(status_of(sc.pid)["TracerPid"] == "0", "detached")
 
 
