@@ -103,21 +103,31 @@ void run_chunk(CommandSession& cs, const std::string& chunk) {
     }
 }
 
+// `kill` typed at a terminal asks first, as gdb does; scripts and piped input kill at once.
+bool kill_confirmed(LineReader& reader, CommandSession& cs, const std::string& chunk) {
+    auto command = cs.session->match_command(chunk);
+    if (!command || command->first != "kill" || cs.session->target().kind() != TargetKind::Process) return true;
+    for (;;) {
+        auto answer = reader.read("Kill the program being debugged? (y or n) ");
+        std::string a = answer ? answer->substr(0, answer->find_first_of(" \t")) : "n";
+        if (a == "y" || a == "Y" || a == "yes") return true;
+        if (a == "n" || a == "N" || a == "no" || !answer) break;
+        std::cout << "Please answer y or n.\n";
+    }
+    std::cout << "Not confirmed.\n";
+    return false;
+}
+
 }  // namespace
 
-int cmd_repl(Args& args) {
-    if (args.flag("--help") || args.flag("-h")) {
-        std::cout << "usage: snag repl TARGET [--load LUAFILE]...\n"
-                     "Interactive commands (see docs/repl.md); Ctrl-C cancels, Ctrl-D leaves.\n";
-        return 0;
-    }
-    std::vector<std::string> load_files = args.options("--load");
-    auto spec = take_target(args);
-    if (!spec) return report(spec.error());
-    auto opened = open_command_session(*spec, load_files);
+// The REPL on an opened target; select_tid: the thread selected first (0: the first thread).
+// Also the JIT's `--on-crash repl` (repl/cmd_run.cpp).
+int run_repl(const TargetSpec& spec, const std::vector<std::string>& load_files, int select_tid) {
+    auto opened = open_command_session(spec, load_files);
     if (!opened) return report(opened.error());
     CommandSession& cs = **opened;
     print_warnings(cs.session->target());
+    if (select_tid) (void)cs.session->select_thread(select_tid);
     install_sigint();
 
     bool tty = ::isatty(STDIN_FILENO);
@@ -147,12 +157,25 @@ int cmd_repl(Args& args) {
             if (tty) std::cout << "\n";
             break;
         }
+        if (tty && !kill_confirmed(*reader, cs, *chunk)) continue;
         run_chunk(cs, *chunk);
         if (cs.interpreter->quit_requested()) break;
     }
     reader.reset();  // saves the history
     cs.detach();
     return 0;
+}
+
+int cmd_repl(Args& args) {
+    if (args.flag("--help") || args.flag("-h")) {
+        std::cout << "usage: snag repl TARGET [--load LUAFILE]...\n"
+                     "Interactive commands (see docs/repl.md); Ctrl-C cancels, Ctrl-D leaves.\n";
+        return 0;
+    }
+    std::vector<std::string> load_files = args.options("--load");
+    auto spec = take_target(args);
+    if (!spec) return report(spec.error());
+    return run_repl(*spec, load_files, 0);
 }
 
 }  // namespace snag::cli
