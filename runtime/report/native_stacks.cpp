@@ -93,6 +93,10 @@ StackReport native_report(const Target& target, Symbolizer& symbols,
     report.target = describe_target(target);
     report.warnings = target.warnings();
     report.threads.reserve(stacks.size());
+    std::vector<uint64_t> pcs;
+    for (const NativeStack& stack : stacks)
+        for (const NativeFrame& frame : stack.frames) pcs.push_back(frame.pc);
+    symbols.prepare(pcs);
     SymbolMemo memo(symbols);
     for (const NativeStack& stack : stacks) {
         const Thread* thread = target.thread(stack.tid);

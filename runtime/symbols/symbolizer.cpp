@@ -12,8 +12,10 @@
 #include <unordered_map>
 
 #include "symbols/dwarf_frames.hpp"
+#include "symbols/inflated_debug.hpp"
 #include "symbols/link_map.hpp"
 #include "symbols/module_collection.hpp"
+#include "symbols/symbol_table.hpp"
 
 namespace snag {
 
@@ -36,24 +38,25 @@ std::string demangle(const char* name) {
 
 namespace {
 
-// "clock_nanosleep@GLIBC_2.2.5" → "clock_nanosleep": .symtab spells symbol versions into names.
-std::string unversioned(const char* name) {
-    std::string out(name);
-    if (auto at = out.find('@'); at != std::string::npos && at > 0) out.resize(at);
-    return out;
-}
+// What libdwfl's callbacks get as a module's userdata.
+struct DebugHook {
+    const Module* module = nullptr;
+    InflatedDebugFiles* inflated = nullptr;
+};
 
 // Serves the debug file module collection located, so what `snag` reports is what it uses
-// (and no debuginfod round trips). The dwz alt file is left to libdwfl's standard search.
+// (and no debuginfod round trips), with its DWARF already inflated. The dwz alt file is left
+// to libdwfl's standard search.
 int find_debuginfo(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
                    const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
                    char** debuginfo_file_name) {
-    auto* m = static_cast<const Module*>(*userdata);
+    auto* hook = static_cast<DebugHook*>(*userdata);
+    const Module* m = hook ? hook->module : nullptr;
     if (!m || m->debug_file.empty()) return -1;
     if (file_name && m->debug_file == file_name)
         return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
                                             debuglink_crc, debuginfo_file_name);
-    int fd = ::open(m->debug_file.c_str(), O_RDONLY | O_CLOEXEC);
+    int fd = hook->inflated->open(m->debug_file);
     if (fd >= 0) *debuginfo_file_name = strdup(m->debug_file.c_str());
     return fd;
 }
@@ -79,11 +82,6 @@ int vdso_descriptor(Target& target, const Module& m) {
     }
     return fd;
 }
-
-struct NamedAddress {
-    uint64_t address = 0;
-    bool global = false;
-};
 
 class DwflSymbolizer final : public Symbolizer {
 public:
@@ -136,6 +134,16 @@ public:
         return out;
     }
 
+    void prepare(const std::vector<uint64_t>& addresses) override {
+        std::vector<std::string> files;
+        for (uint64_t address : addresses) {
+            const Module* m = module_at(address);
+            if (!m || m->debug_file.empty()) continue;
+            if (std::find(files.begin(), files.end(), m->debug_file) == files.end()) files.push_back(m->debug_file);
+        }
+        inflated_.prepare(files);
+    }
+
     std::optional<std::pair<std::string, uint64_t>> symbol_at(uint64_t address) override {
         Dwfl_Module* dm = dwfl_ ? dwfl_addrmodule(dwfl_, address) : nullptr;
         if (!dm) return std::nullopt;
@@ -143,7 +151,7 @@ public:
         GElf_Sym sym;
         const char* name = dwfl_module_addrinfo(dm, address, &offset, &sym, nullptr, nullptr, nullptr);
         if (!name || (sym.st_size ? offset >= sym.st_size : offset != 0)) return std::nullopt;
-        return std::pair{demangle(unversioned(name).c_str()), uint64_t{offset}};
+        return std::pair{demangle(std::string(unversioned(name)).c_str()), uint64_t{offset}};
     }
 
     const TypeInfo* find_type(std::string_view name) override {
@@ -171,6 +179,7 @@ private:
 
     void report_modules(Target& target) {
         dwfl_modules_.assign(modules_.size(), nullptr);
+        hooks_.assign(modules_.size(), DebugHook{});
         if (!dwfl_) return;
         dwfl_report_begin(dwfl_);
         for (size_t i = 0; i < modules_.size(); ++i) {
@@ -188,7 +197,8 @@ private:
             }
             void** userdata = nullptr;
             dwfl_module_info(dm, &userdata, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr);
-            if (userdata) *userdata = const_cast<Module*>(&m);
+            hooks_[i] = DebugHook{&m, &inflated_};
+            if (userdata) *userdata = &hooks_[i];
             dwfl_modules_[i] = dm;
         }
         dwfl_report_end(dwfl_, nullptr, nullptr);
@@ -204,12 +214,11 @@ private:
         bool mangled = false;
         if (const char* name = dwfl_module_addrinfo(dm, address, &offset, &sym, nullptr, nullptr, nullptr)) {
             mangled = name[0] == '_' && name[1] == 'Z';
-            std::string chosen = unversioned(name);
-            if (!mangled && outer.module) {
-                const auto& aliases = table_of(outer.module - modules_.data()).function_at;
-                if (auto it = aliases.find(address - offset); it != aliases.end()) chosen = it->second.name;
-            }
-            outer.function = demangle(chosen.c_str());
+            std::string_view chosen = unversioned(name);
+            if (!mangled && outer.module)
+                if (auto alias = table_of(outer.module - modules_.data()).public_name_at(address - offset); !alias.empty())
+                    chosen = alias;
+            outer.function = demangle(std::string(chosen).c_str());
             outer.offset = offset + (pc - address);
         }
         return frames_at(dm, address, pc, outer, mangled);
@@ -254,67 +263,21 @@ private:
                     lookup_order_.push_back(i);
     }
 
-    // Of aliases at one address the public spelling reads best: "clone3" over "__clone3" and
-    // "__GI___clone3", as gdb prints it. Fewer leading underscores first, then global.
-    static int public_rank(const std::string& name, bool global) {
-        int underscores = static_cast<int>(name.find_first_not_of('_'));
-        return underscores * 2 + (global ? 0 : 1);
-    }
-
-    struct Alias {
-        std::string name;
-        int rank = 0;
-    };
-
-    struct SymbolTable {
-        std::unordered_map<std::string, std::vector<NamedAddress>> by_name;
-        std::unordered_map<uint64_t, Alias> function_at;  // most public alias at each address
-    };
-
-    const SymbolTable& table_of(size_t module) {
+    SymbolTable& table_of(size_t module) {
         auto& table = symbol_tables_[module];
-        if (!table) table = load_symbol_table(dwfl_modules_[module]);
+        if (!table) table = std::make_unique<SymbolTable>(dwfl_modules_[module]);
         return *table;
     }
 
     const std::vector<NamedAddress>& symbols_named(size_t module, std::string_view name) {
-        static const std::vector<NamedAddress> none;
-        const auto& by_name = table_of(module).by_name;
-        auto it = by_name.find(std::string(name));
-        return it == by_name.end() ? none : it->second;
-    }
-
-    static std::unique_ptr<SymbolTable> load_symbol_table(Dwfl_Module* dm) {
-        auto table = std::make_unique<SymbolTable>();
-        int count = dm ? dwfl_module_getsymtab(dm) : 0;
-        for (int i = 1; i < count; ++i) {
-            GElf_Sym sym;
-            GElf_Addr address = 0;
-            GElf_Word shndx = 0;
-            const char* name = dwfl_module_getsym_info(dm, i, &sym, &address, &shndx, nullptr, nullptr);
-            int type = GELF_ST_TYPE(sym.st_info);
-            if (!name || !*name || shndx == SHN_UNDEF || type == STT_SECTION || type == STT_FILE ||
-                type == STT_TLS)
-                continue;
-            std::string plain = unversioned(name);
-            bool global = GELF_ST_BIND(sym.st_info) != STB_LOCAL;
-            if (type == STT_FUNC || type == STT_GNU_IFUNC) {
-                int rank = public_rank(plain, global);
-                auto [it, inserted] = table->function_at.try_emplace(address, Alias{plain, rank});
-                if (!inserted && rank < it->second.rank) it->second = Alias{plain, rank};
-            }
-            auto& entries = table->by_name[plain];
-            auto same = std::find_if(entries.begin(), entries.end(),
-                                     [&](const NamedAddress& e) { return e.address == address; });
-            if (same == entries.end()) entries.push_back({address, global});
-            else same->global = same->global || global;
-        }
-        return table;
+        return table_of(module).named(name);
     }
 
     std::vector<Module> modules_;
     Dwfl* dwfl_ = nullptr;
     std::vector<Dwfl_Module*> dwfl_modules_;  // parallel to modules_; nullptr when not loaded
+    std::vector<DebugHook> hooks_;             // parallel to modules_
+    InflatedDebugFiles inflated_;              // debug files handed to libdwfl
     std::optional<uint64_t> entry_;
     std::vector<size_t> lookup_order_;  // link-map order of module indexes
     std::unordered_map<uint64_t, std::vector<Symbol>> memo_;

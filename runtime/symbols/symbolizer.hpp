@@ -39,6 +39,9 @@ public:
     // Innermost first; at least one entry (function may be empty). For return addresses pass
     // is_call_site=true so lookups use pc-1 and land inside the call instruction.
     virtual std::vector<Symbol> symbolize(uint64_t pc, bool is_call_site) = 0;
+    // Loads the debug info of the modules holding these addresses all at once (in parallel),
+    // before symbolizing many of them; symbolize() alone loads one module at a time.
+    virtual void prepare(const std::vector<uint64_t>& addresses) { (void)addresses; }
 
     // Address of a function or data symbol; "module!name" restricts the search.
     virtual std::optional<uint64_t> address_of(std::string_view name) = 0;
