@@ -264,11 +264,11 @@ void Controller::continue_all() {
     for (int tid : stopped) continue_thread(tid);
 }
 
-void Controller::stop_all() {
-    for (auto& [tid, info] : threads_)
-        if (info.state == ThreadInfo::State::Running) ::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr);
+// Collects wait statuses until done(), the process is gone, or kStopTimeoutSeconds: exits are
+// handled here, stops by on_stop (none: ignored).
+void Controller::wait_until(const std::function<bool()>& done, const std::function<void(int, int)>& on_stop) {
     double deadline = now_seconds() + kStopTimeoutSeconds;
-    while (running_threads() && now_seconds() < deadline) {
+    while (alive() && !done() && now_seconds() < deadline) {
         int status = 0;
         pid_t tid = ::waitpid(-1, &status, __WALL | WNOHANG);
         if (tid == 0) {
@@ -276,33 +276,40 @@ void Controller::stop_all() {
             continue;
         }
         if (tid < 0) break;
-        if (WIFEXITED(status) || WIFSIGNALED(status)) {
-            on_exit_status(tid, status);
-            if (!alive()) return;
-            continue;
-        }
-        if (!threads_.count(tid)) adopt(tid, ThreadInfo::State::Stopped);
-        int event = status >> 16;
-        int pending = 0;
-        if (event == PTRACE_EVENT_CLONE) {
-            unsigned long child = 0;
-            ::ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &child);
-            adopt(static_cast<int>(child), ThreadInfo::State::Starting);
-        } else if (event != 0) {
-            // Our interrupt may overtake the SIGTRAP of an int3 it just ran: take that trap now,
-            // so no thread is left one byte past a breakpoint that may be removed before it runs.
-            emergency::flush_pending_trap(tid);
-        } else if (event == 0 && WSTOPSIG(status) == SIGTRAP) {
-            // Caught on a breakpoint while we stopped the others: rewind, it hits again on resume.
-            if (auto regs = registers(tid); regs && sites_.count(regs->rip - 1) && sites_[regs->rip - 1].inserted) {
-                regs->rip -= 1;
-                ::ptrace(PTRACE_SETREGS, tid, nullptr, &*regs);
-            }
-        } else if (event == 0) {
-            pending = signals_.policy(WSTOPSIG(status)).pass ? WSTOPSIG(status) : 0;
-        }
-        set_thread_state(tid, ThreadInfo::State::Stopped, pending);
+        if (WIFEXITED(status) || WIFSIGNALED(status)) on_exit_status(tid, status);
+        else if (on_stop) on_stop(tid, status);
     }
+}
+
+void Controller::stop_all() {
+    for (auto& [tid, info] : threads_)
+        if (info.state == ThreadInfo::State::Running) ::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr);
+    wait_until([this] { return !running_threads(); }, [this](int tid, int status) { on_interrupt_stop(tid, status); });
+}
+
+// A stop collected while stopping everybody: the thread stays stopped, nothing is lost.
+void Controller::on_interrupt_stop(int tid, int status) {
+    if (!threads_.count(tid)) adopt(tid, ThreadInfo::State::Stopped);
+    int event = status >> 16;
+    int pending = 0;
+    if (event == PTRACE_EVENT_CLONE) {
+        unsigned long child = 0;
+        ::ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &child);
+        adopt(static_cast<int>(child), ThreadInfo::State::Starting);
+    } else if (event != 0) {
+        // Our interrupt may overtake the SIGTRAP of an int3 it just ran: take that trap now,
+        // so no thread is left one byte past a breakpoint that may be removed before it runs.
+        emergency::flush_pending_trap(tid);
+    } else if (WSTOPSIG(status) == SIGTRAP) {
+        // Caught on a breakpoint while we stopped the others: rewind, it hits again on resume.
+        if (auto regs = registers(tid); regs && sites_.count(regs->rip - 1) && sites_[regs->rip - 1].inserted) {
+            regs->rip -= 1;
+            ::ptrace(PTRACE_SETREGS, tid, nullptr, &*regs);
+        }
+    } else {
+        pending = signals_.policy(WSTOPSIG(status)).pass ? WSTOPSIG(status) : 0;
+    }
+    set_thread_state(tid, ThreadInfo::State::Stopped, pending);
 }
 
 void Controller::mark_stopped() {
@@ -632,18 +639,8 @@ void Controller::kill() {
     if (!alive()) return;
     int pid = pid_;
     ::kill(pid, SIGKILL);
-    double deadline = now_seconds() + kStopTimeoutSeconds;
-    while (alive() && now_seconds() < deadline) {
-        int status = 0;
-        pid_t tid = ::waitpid(-1, &status, __WALL | WNOHANG);
-        if (tid == 0) {
-            sleep_for_child(0.05);
-            continue;
-        }
-        if (tid < 0) break;
-        if (WIFEXITED(status) || WIFSIGNALED(status)) on_exit_status(tid, status);
-    }
-    if (alive()) on_exit_status(pid, 9);  // forget it even if the leader was reaped elsewhere
+    wait_until([] { return false; }, nullptr);  // until the leader's exit is reaped
+    if (alive()) on_exit_status(pid, 9);       // forget it even if the leader was reaped elsewhere
 }
 
 }  // namespace snag::control

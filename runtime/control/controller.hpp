@@ -129,6 +129,8 @@ private:
     void set_thread_state(int tid, ThreadInfo::State state, int pending = 0);
     void thread_gone(int tid);
     void adopt(int tid, ThreadInfo::State state);
+    void wait_until(const std::function<bool()>& done, const std::function<void(int, int)>& on_stop);
+    void on_interrupt_stop(int tid, int status);
     void continue_all();
     void continue_thread(int tid);
     Expected<void> step_over_sites();

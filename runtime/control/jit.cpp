@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <thread>
 
@@ -58,6 +59,19 @@ void run_rules(int pid, std::ostream& out) {
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127) out << "snag: the rules pack could not run.\n";
 }
 
+// The user's REPL on the held process. Ctrl-C cancels REPL commands meanwhile (SIGTERM and
+// SIGHUP still wait); leaving the REPL hands the process its signal.
+void repl_while_held(const JitOptions& options, int pid, int tid, std::ostream& out) {
+    out << "snag: the process is held; the REPL is on it. Leave it (Ctrl-D or quit) to deliver the signal.\n";
+    out.flush();
+    sigset_t interrupt;
+    sigemptyset(&interrupt);
+    sigaddset(&interrupt, SIGINT);
+    ::sigprocmask(SIG_UNBLOCK, &interrupt, nullptr);
+    options.repl(pid, tid);
+    ::sigprocmask(SIG_BLOCK, &interrupt, nullptr);
+}
+
 // Dead: no such process, or a zombie its parent has not reaped yet.
 bool gone(int pid) {
     if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
@@ -104,7 +118,11 @@ Expected<JitOutcome> supervise(std::unique_ptr<Target> target, int pid, bool own
     // Reads the stopped process afresh (the exec replaced what the first attach saw).
     target.reset();
     if (auto again = attach_process(pid, {})) report_stack(std::move(*again), crash_tid, out);
-    run_rules(pid, out);
+    if (options.on_crash == "repl" && options.repl) {
+        repl_while_held(options, pid, crash_tid, out);
+    } else {
+        run_rules(pid, out);
+    }
     if (options.on_crash == "dump") {
         DumpOptions dump;
         dump.output = options.core_path.empty() ? "core.snag." + std::to_string(pid) : options.core_path;
@@ -121,8 +139,11 @@ Expected<JitOutcome> supervise(std::unique_ptr<Target> target, int pid, bool own
     ::sigprocmask(SIG_SETMASK, &previous, nullptr);
     if (own_child) {
         int status = 0;
-        ::waitpid(pid, &status, 0);
-        if (WIFSIGNALED(status)) outcome.signal = WTERMSIG(status);
+        if (::waitpid(pid, &status, 0) == pid) {
+            if (WIFSIGNALED(status)) outcome.signal = WTERMSIG(status);
+        } else if (errno == ECHILD) {
+            outcome.signal = SIGKILL;  // reaped by the REPL's controller: `kill` there
+        }
     } else {
         for (int i = 0; i < 500 && !gone(pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }

@@ -3,6 +3,7 @@
 // stack, write a core with snag dump's extras, then let the signal kill the process.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -14,8 +15,11 @@
 namespace snag::control {
 
 struct JitOptions {
-    std::string on_crash = "analyze";  // analyze: stack report; dump: core too; repl: not here
+    std::string on_crash = "analyze";  // analyze: stack report + rules; dump: core too; repl
     std::string core_path;             // default: ./core.snag.PID
+    // on_crash "repl": the front end's REPL on the held process (crashing thread selected);
+    // the fatal signal is delivered when it returns.
+    std::function<void(int pid, int tid)> repl;
 };
 
 struct JitOutcome {

@@ -3,8 +3,10 @@ field case, conditions/tbreak/ignore, multi-threaded hits, trace counts, and the
 (snag killed by SIGTERM/SIGINT/SIGHUP while breakpoints are inserted: the target survives with
 its original code bytes)."""
 import os
+import pty
 import random
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -401,6 +403,104 @@ def jit():
     h.check(child.wait(timeout=30) == -signal.SIGABRT, "the watched process died of its own SIGABRT")
     ok = h.snag("run", "--", "/bin/sh", "-c", "exit 3", timeout=60)
     h.check(ok.returncode == 3, "exit status of a clean exit: %d %s" % (ok.returncode, ok.stderr))
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]|\r|\x07")
+
+
+class Pty(object):
+    """argv on a pseudo-terminal (libedit sees a user); expect() waits for a regex in the output."""
+
+    def __init__(self, argv):
+        env = dict(os.environ, TERM="xterm", PAGER="cat", SNAG_HISTORY=os.path.join(h.scratch(), "history"))
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execve(argv[0], argv, env)
+        self.seen, self.pos, self.status = "", 0, None
+
+    def _read(self, timeout):
+        if not select.select([self.fd], [], [], timeout)[0]:
+            return False
+        try:
+            data = os.read(self.fd, 65536)
+        except OSError:
+            return False
+        self.seen += ANSI.sub("", data.decode("utf-8", "replace"))
+        return bool(data)
+
+    def expect(self, pattern, timeout=60):
+        rx, deadline = re.compile(pattern, re.M), time.time() + timeout
+        while True:
+            m = rx.search(self.seen, self.pos)
+            if m:
+                self.pos = m.end()
+                return m
+            if time.time() > deadline or (not self._read(0.5) and self.exit_status(0) is not None
+                                          and not rx.search(self.seen, self.pos)):
+                raise h.Failure("expected %r; output since the last match:\n%s" % (pattern, self.seen[self.pos:]))
+
+    def line(self, text):
+        os.write(self.fd, (text + "\r").encode())
+
+    def exit_status(self, timeout=60):
+        deadline = time.time() + timeout
+        while self.status is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.status = os.waitstatus_to_exitcode(status)
+                break
+            if time.time() >= deadline:
+                return None
+            self._read(0.1)
+        return self.status
+
+    def close(self):
+        if self.exit_status(0) is None:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        os.close(self.fd)
+
+
+@h.case("jit_on_crash_repl_and_kill_confirmation")
+def jit_repl():
+    if not h.has_subcommand("run"):
+        h.skip("snag run not built")
+    exe = crash_program()
+    t = Pty([h.SNAG, "run", "--on-crash", "repl", "--", exe, "segv"])
+    try:
+        t.expect(r"received SIGSEGV")
+        t.expect(r"^\(snag\) ")
+        t.line("bt")
+        t.expect(r"^#0 .* in fault_here \(\) at \S*crash.c:\d+")
+        t.expect(r"^#1 .* in main \(\)")
+        t.expect(r"^\(snag\) ")
+        t.line("kill")  # at a terminal: asks first; "n" keeps the process
+        t.expect(r"Kill the program being debugged\? \(y or n\) ")
+        t.line("n")
+        t.expect(r"Not confirmed\.")
+        t.expect(r"^\(snag\) ")
+        t.line("quit")
+        code = t.exit_status()
+        h.check(code == 128 + signal.SIGSEGV, "exit status %r (the program's own SIGSEGV):\n%s" % (code, t.seen))
+    finally:
+        t.close()
+    # Answering y kills it (SIGKILL, not the crash signal); scripts never ask.
+    t = Pty([h.SNAG, "run", "--on-crash", "repl", "--", exe, "segv"])
+    try:
+        t.expect(r"^\(snag\) ")
+        t.line("kill")
+        t.expect(r"\(y or n\) ")
+        t.line("y")
+        t.expect(r"killed\]")
+        t.line("quit")
+        code = t.exit_status()
+        h.check(code == 128 + signal.SIGKILL, "exit status %r after kill:\n%s" % (code, t.seen))
+    finally:
+        t.close()
+    with call_loop(1, 0, "") as sc:
+        r = h.snag("exec", str(sc.pid), "-ex", "kill", timeout=60)
+        h.check("Kill the program" not in r.stdout and "killed]" in r.stdout, r.stdout + r.stderr)
+        h.check(sc.proc.wait(timeout=10) == -signal.SIGKILL, "killed without asking in batch mode")
 
 
 if __name__ == "__main__":
