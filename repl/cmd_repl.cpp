@@ -2,6 +2,7 @@
 // parsers, Ctrl-C cancels the running command, Ctrl-D leaves (a live target keeps running).
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 #include <set>
@@ -46,8 +47,21 @@ bool is_lua_chunk(std::string_view chunk) {
                                                chunk.substr(start, 4) == "lua\t");
 }
 
+// The command whose argument is being typed in prefix (the line before the word) and the text
+// after the command: builtins by their first word (x/4ga → x), stdlib commands as registered.
+std::optional<std::pair<std::string, std::string>> command_of(CommandSession& cs, const std::string& prefix) {
+    size_t end = prefix.find_first_of(" \t");
+    if (end == std::string::npos) return std::nullopt;  // still typing the command itself
+    std::string first = prefix.substr(0, std::min(end, prefix.find('/')));
+    auto builtins = cs.interpreter->command_names();
+    if (std::find(builtins.begin(), builtins.end(), first) != builtins.end())
+        return std::pair{first, prefix.substr(end + 1)};
+    return cs.session->match_command(prefix);
+}
+
 // Candidates for the word under the cursor: command words (multi-word names complete word by
-// word), thread numbers after `thread`, $variables.
+// word), thread numbers after `thread`, $registers, and each command's arguments (symbol names,
+// Python function and local names) as its `complete` field in stdlib/snag/command.lua says.
 std::vector<std::string> completions(CommandSession& cs, const std::string& line, const std::string& word) {
     std::string prefix = line.substr(std::min(line.size(), line.find_first_not_of(" \t")));
     std::set<std::string> out;
@@ -70,6 +84,8 @@ std::vector<std::string> completions(CommandSession& cs, const std::string& line
                                           "$r15", "$eflags", "$pc", "$sp", "$fp"};
         for (const char* r : registers)
             if (std::string(r).rfind(word, 0) == 0) out.insert(r);
+    } else if (auto command = command_of(cs, prefix)) {
+        for (auto& c : cs.session->complete_argument(command->first, command->second, word)) out.insert(std::move(c));
     }
     return {out.begin(), out.end()};
 }

@@ -148,6 +148,23 @@ int l_symbolic(lua_State* L) {
     });
 }
 
+// snag.symbol_names(prefix [, limit]) → sorted symbol names of the target's modules (completion).
+int l_symbol_names(lua_State* L) {
+    size_t len = 0;
+    const char* prefix = luaL_checklstring(L, 1, &len);
+    lua_Integer limit = luaL_optinteger(L, 2, 0);
+    Session& s = SessionAccess::of(L);
+    return guard(L, [&]() -> Expected<int> {
+        auto names = s.symbol_names(std::string_view(prefix, len), limit > 0 ? static_cast<size_t>(limit) : 0);
+        lua_createtable(L, static_cast<int>(names.size()), 0);
+        for (size_t i = 0; i < names.size(); ++i) {
+            push_string(L, names[i]);
+            lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+        }
+        return 1;
+    });
+}
+
 int l_generation(lua_State* L) {
     lua_pushinteger(L, static_cast<lua_Integer>(SessionAccess::of(L).generation()));
     return 1;
@@ -164,6 +181,7 @@ const luaL_Reg kSnagFunctions[] = {
     {"register", l_register},
     {"symbolic", l_symbolic},
     {"generation", l_generation},
+    {"symbol_names", l_symbol_names},
     {nullptr, nullptr},
 };
 

@@ -12,6 +12,7 @@
 #include "lua/registers.hpp"
 #include "lua/sandbox.hpp"
 #include "lua/stdlib_files.hpp"
+#include "symbols/symbol_names.hpp"
 
 namespace snag {
 

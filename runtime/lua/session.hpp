@@ -24,6 +24,7 @@ struct lua_State;
 namespace snag {
 
 struct PythonCache;  // runtime/lua/python_cache.hpp: CPython state read once per stop
+class SymbolNames;  // runtime/symbols/symbol_names.hpp: sorted symbol names for completion
 
 // A command registered from Lua with command{ name=, aliases=, help=, args=, live_only=, run= }.
 struct CommandInfo {
@@ -111,6 +112,15 @@ public:
     // Loads a Lua file that registers commands (Debugger Extension, --load FILE).
     Expected<void> load_commands(const std::string& path);
 
+    // ---- completion (REPL tab) ----
+    // Function and data symbol names of the target's modules starting with prefix, sorted; the
+    // index is read from the ELF symbol tables on first use. limit 0: all of them.
+    std::vector<std::string> symbol_names(std::string_view prefix, size_t limit = 0);
+    // Candidates for the argument word being typed after command (name or alias), from the
+    // command's `complete` field (snag.command.complete); args_before: the words before it.
+    std::vector<std::string> complete_argument(std::string_view command, std::string_view args_before,
+                                               std::string_view word);
+
     // ---- Lua ----
     // `lua CODE` / `=CODE`: tries "return CODE" first, like lua.c. Output of print() goes to out;
     // the returned string holds the chunk's results formatted as lua.c prints them (tab-separated,
@@ -196,6 +206,8 @@ private:
     std::vector<std::pair<std::string, ConvenienceValue>> convenience_;
     std::vector<std::unique_ptr<TypeInfo>> synthesized_types_;  // base types, pointers
     std::unique_ptr<PythonCache> python_;
+    std::unique_ptr<SymbolNames> symbol_names_;
+    size_t symbol_names_modules_ = 0;  // modules().size() when symbol_names_ was read
     int selected_tid_ = 0;
     size_t selected_frame_ = 0;
     uint64_t generation_ = 1;

@@ -8,6 +8,7 @@
 #include "lua/lua_support.hpp"
 #include "lua/sandbox.hpp"
 #include "lua/session.hpp"
+#include "symbols/symbol_names.hpp"
 
 namespace snag {
 
@@ -200,6 +201,44 @@ Expected<void> Session::run_line(std::string_view line, std::ostream& out) {
     auto match = match_command(line);
     if (!match) return fail("Undefined command: \"" + words.front() + "\".  Try \"help\".");
     return run_command(match->first, match->second, out);
+}
+
+std::vector<std::string> Session::symbol_names(std::string_view prefix, size_t limit) {
+    // Live control replaces the symbolizer after a library load: read the new module list then.
+    if (!symbol_names_ || symbol_names_modules_ != symbols_->modules().size()) {
+        symbol_names_ = std::make_unique<SymbolNames>(symbols_->modules());
+        symbol_names_modules_ = symbols_->modules().size();
+    }
+    return symbol_names_->with_prefix(prefix, limit);
+}
+
+std::vector<std::string> Session::complete_argument(std::string_view command, std::string_view args_before,
+                                                    std::string_view word) {
+    std::vector<std::string> out;
+    int base = lua_gettop(L_);
+    if (!push_command_module(L_)) return out;
+    lua_getfield(L_, -1, "complete");
+    if (!lua_isfunction(L_, -1)) {
+        lua_settop(L_, base);
+        return out;
+    }
+    push_string(L_, command);
+    push_string(L_, args_before);
+    push_string(L_, word);
+    std::ostringstream discard;  // a completer has nothing to print
+    outputs_.push_back(&discard);
+    auto ran = protected_call(L_, 3, 1);
+    outputs_.pop_back();
+    if (ran && lua_istable(L_, -1)) {
+        auto n = static_cast<lua_Integer>(lua_rawlen(L_, -1));
+        for (lua_Integer i = 1; i <= n; ++i) {
+            lua_rawgeti(L_, -1, i);
+            if (lua_type(L_, -1) == LUA_TSTRING) out.emplace_back(lua_tostring(L_, -1));
+            lua_pop(L_, 1);
+        }
+    }
+    lua_settop(L_, base);
+    return out;
 }
 
 Expected<std::string> Session::eval_lua(std::string_view code, std::ostream& out) {

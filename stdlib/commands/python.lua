@@ -78,9 +78,39 @@ command{
   end,
 }
 
+-- A frame's function matches its qualified name ("Event.wait") or the last part ("wait").
+local function runs_function(f, name)
+  local fn = f["function"] or ""
+  return fn == name or fn:match("([^.]+)$") == name
+end
+
+command{
+  name = "py-frame", args = "[N|FUNCTION]",
+  help = "Select and print Python frame N of the selected thread (0 is the innermost, as py-bt\n" ..
+         "numbers them), or the innermost frame running FUNCTION; the selected frame without\n" ..
+         "an argument. FUNCTION completes with Tab from the thread's Python frames.",
+  complete = function() return pyh.function_names() end,
+  run = function(ctx, args)
+    local _, t = need_frame(ctx, false)
+    local want = args[1]
+    if want then
+      local level = math.tointeger(tonumber(want))
+      if not level then
+        for i, f in ipairs(t.frames) do
+          if runs_function(f, want) then level = i - 1 break end
+        end
+        if not level then ctx:fail("No Python frame runs %s in this thread", want) end
+      end
+      if not pyh.select(level) then ctx:fail("No Python frame at level %s.", want) end
+    end
+    show_selected(ctx)
+  end,
+}
+
 command{
   name = "py-print", args = "NAME",
   help = "Print the local variable NAME of the selected Python frame.",
+  complete = function() return pyh.local_names() end,
   run = function(ctx, args)
     local name = args[1]
     if not name then ctx:fail("Usage: py-print NAME") end

@@ -4,6 +4,7 @@
 --   command{ name = "info threads", aliases = {"i threads"}, args = "[ID...]",
 --            help = "Display the threads of the target.\nLonger explanation...",
 --            live_only = false,
+--            complete = function(word, before) return {...} end,  -- or "symbol"; optional
 --            run = function(ctx, args) ctx:print(#target:threads()) end }
 
 -- version counts registrations: the Session caches the command list until it changes.
@@ -84,6 +85,55 @@ function M.run(name, argstring)
   local args = words(argstring or "")
   args.raw = argstring or ""
   spec.run(M.context(spec), args)
+end
+
+-- ---- tab completion of arguments (the REPL asks through Session::complete_argument) ----
+
+-- Argument words of a synopsis that take a symbol name: `break LOCATION`, `info symbol ADDR`.
+local SYMBOL_ARGS = { LOCATION = true, ADDR = true, ADDRESS = true, EXPR = true, EXPRESSION = true,
+                      FUNCTION = true }
+-- The command language's own commands (runtime/command) are not in the registry.
+local BUILTIN_ARGS = { print = "EXPR", p = "EXPR", inspect = "EXPR", output = "EXPR", x = "ADDR" }
+local MAX_SYMBOLS = 1000
+
+-- spec.complete wins; otherwise a synopsis whose first word names a symbol gets symbol names.
+local function completer(name)
+  local spec = M.lookup(name)
+  if spec and spec.complete then return spec.complete end
+  local synopsis = spec and spec.args or BUILTIN_ARGS[name] or ""
+  local first = synopsis:match("^%[?([%u_]+)")
+  if first and SYMBOL_ARGS[first] then return "symbol" end
+  return nil
+end
+
+local function symbol_candidates(word)
+  -- `break *main`: the address operator stays in front of the name being completed.
+  local op, name = word:match("^([*&]*)(.*)$")
+  if name == "" then return {} end  -- every symbol of every module helps nobody
+  local out = snag.symbol_names(name, MAX_SYMBOLS)
+  if op ~= "" then
+    for i, n in ipairs(out) do out[i] = op .. n end
+  end
+  return out
+end
+
+-- Candidates for `word` typed as an argument of command `name` after the text `before`.
+-- spec.complete is "symbol" or a function(word, before) returning names (filtered here).
+function M.complete(name, before, word)
+  local how = completer(name)
+  if how == "symbol" then return symbol_candidates(word) end
+  if type(how) ~= "function" then return {} end
+  local ok, names = pcall(how, word, before)
+  if not ok or type(names) ~= "table" then return {} end
+  local out, seen = {}, {}
+  for _, n in ipairs(names) do
+    if type(n) == "string" and n:sub(1, #word) == word and not seen[n] then
+      seen[n] = true
+      out[#out + 1] = n
+    end
+  end
+  table.sort(out)
+  return out
 end
 
 _G.command = M.register

@@ -36,6 +36,37 @@ end
 
 function M.selected_level() return selection.level end
 
+-- Selects Python frame `level` of the selected thread; false when there is no such frame.
+function M.select(level)
+  local _, t = M.frame(false)
+  if not t or level < 0 or level >= #t.frames then return false end
+  selection.level = level
+  return true
+end
+
+-- Function names of the selected thread's Python frames, innermost first, without repeats
+-- (tab completion of py-frame). Empty when the thread runs no Python.
+function M.function_names()
+  local t = M.thread(false)
+  local out, seen = {}, {}
+  for _, f in ipairs(t and t.frames or {}) do
+    local name = f["function"]
+    if name and not seen[name] then
+      seen[name] = true
+      out[#out + 1] = name
+    end
+  end
+  return out
+end
+
+-- Local variable names of the selected Python frame (tab completion of py-print).
+function M.local_names()
+  local f = M.frame(true)
+  local out = {}
+  for _, v in ipairs(f and f.locals or {}) do out[#out + 1] = v.name end
+  return out
+end
+
 -- Files read once per session: `thread apply all py-bt` shows the same lines many times.
 local files = {}
 

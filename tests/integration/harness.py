@@ -28,6 +28,12 @@ API (import with `sys.path.insert(0, os.path.dirname(__file__)); import harness 
   h.python_threads(truth, stacks) -> [(truth_thread, snag_thread or None)] matched by
       native_id (3.8+) or by ident == snag thread's python.thread_id
   h.scratch() -> temp dir removed at exit
+  h.native_threads_core(exe, subcommand) -> path of one gcore core of the native_threads scenario
+      per test process (skips when exe is missing or this snag lacks `snag SUBCOMMAND`)
+  h.Pty(argv, env_extra=None, rows=60, cols=160) -> argv on a pseudo-terminal, as a user drives it:
+      .expect(regex, timeout=20) waits for it in the output (ANSI codes and \r removed) after the
+      last match, .send(text), .line(text) (text + Enter), .wait(timeout) -> exit code,
+      .exit_status(timeout) -> exit code or None, .seen (all output), .close() (kills if running)
   Registry:  @h.case("name") def test(): ...   assert / h.check(cond, msg) fail the case;
              h.main() runs the cases, prints PASS/FAIL/SKIP lines, exits 1 on any failure.
 """
@@ -383,6 +389,104 @@ def python_threads(truth, stacks):
         found = by_tid.get(t.get("native_id")) if t.get("native_id") else None
         pairs.append((t, found or by_ident.get(t["ident"])))
     return pairs
+
+
+# ---------------------------------------------------------------- shared fixtures
+
+_native_core = {}
+
+
+def native_threads_core(exe, subcommand):
+    """One gcore core of examples/scenarios/native_threads, shared by a test file's cases."""
+    if "path" not in _native_core:
+        if not exe or not os.access(exe, os.X_OK):
+            skip("native_threads scenario binary not built")
+        if not has_subcommand(subcommand):
+            skip("this snag build has no %s subcommand" % subcommand)
+        with start_scenario([exe]) as sc:
+            _native_core["path"] = gcore(sc.pid, os.path.join(scratch(), "native_threads.core"))
+    return _native_core["path"]
+
+
+# ---------------------------------------------------------------- pseudo-terminals
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]|\r|\x07")
+
+
+class Pty(object):
+    """argv on a pseudo-terminal (libedit sees a user); expect() waits for a regex in the output."""
+
+    def __init__(self, argv, env_extra=None, rows=60, cols=160):
+        import fcntl
+        import pty
+        import struct
+        import termios
+        env = dict(os.environ, TERM="xterm", PAGER="cat")
+        env.update(env_extra or {})
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execve(argv[0], argv, env)
+        fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self.seen, self.pos, self.status = "", 0, None
+
+    def _read(self, timeout):
+        import select
+        if not select.select([self.fd], [], [], timeout)[0]:
+            return False
+        try:
+            data = os.read(self.fd, 65536)
+        except OSError:
+            return False
+        self.seen += _ANSI.sub("", data.decode("utf-8", "replace"))
+        return bool(data)
+
+    def expect(self, pattern, timeout=20):
+        rx, deadline = re.compile(pattern, re.M), time.time() + timeout
+        while True:
+            m = rx.search(self.seen, self.pos)
+            if m:
+                self.pos = m.end()
+                return m
+            left = deadline - time.time()
+            if left <= 0 or (not self._read(min(left, 0.5)) and self.exit_status(0) is not None
+                             and not rx.search(self.seen, self.pos)):
+                raise Failure("expected %r; output since the last match:\n%s" % (pattern, self.seen[self.pos:]))
+
+    def send(self, text):
+        os.write(self.fd, text.encode())
+
+    def line(self, text):
+        self.send(text + "\r")
+
+    def exit_status(self, timeout=60):
+        """The exit code once the process ended (reading its output meanwhile), None at timeout."""
+        deadline = time.time() + timeout
+        while self.status is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                return self.status
+            if pid:
+                self.status = os.waitstatus_to_exitcode(status)
+                while self._read(0.1):
+                    pass
+                break
+            if time.time() >= deadline:
+                return None
+            self._read(0.1)
+        return self.status
+
+    def wait(self, timeout=20):
+        code = self.exit_status(timeout)
+        if code is None:
+            raise Failure("%d did not exit; output:\n%s" % (self.pid, self.seen[-2000:]))
+        return code
+
+    def close(self):
+        if self.exit_status(0) is None:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        os.close(self.fd)
 
 
 # ---------------------------------------------------------------- registry

@@ -21,19 +21,9 @@ EXE = OPTS.native_threads or h.scenario_bin("native_threads")
 SCRIPTS = os.path.join(os.path.dirname(h.SCENARIOS), "scripts")
 MARKER = "@@START"
 
-_core = {}
-
-
 def core():
     """One gcore core of native_threads, shared by the cases."""
-    if "path" not in _core:
-        if not EXE or not os.access(EXE, os.X_OK):
-            h.skip("native_threads scenario binary not built")
-        if not h.has_subcommand("exec"):
-            h.skip("this snag build has no exec subcommand")
-        with h.start_scenario([EXE]) as sc:
-            _core["path"] = h.gcore(sc.pid, os.path.join(h.scratch(), "native_threads.core"))
-    return _core["path"]
+    return h.native_threads_core(EXE, "exec")
 
 
 def after_marker(text):

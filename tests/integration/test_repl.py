@@ -6,20 +6,17 @@
 - Ctrl-C during a long command (`while 1`) returns to the prompt; the next command works;
   Ctrl-C at the prompt drops the line being typed
 - completion of multi-word stdlib commands (`info thr<TAB>`); Lua lines and multi-line chunks
+- completion of arguments: symbol names (`info symbol spin_fo<TAB>`, `break *pthread_mutex_unlo`,
+  `x/2ga &parked_cou`), Python function names (`py-frame mai<TAB>`) and locals (`py-print thr`)
 - Ctrl-D leaves; a live target keeps running (not stopped, not traced)
 - long output goes through $PAGER on a terminal, short output does not
 - stdin that is not a terminal: lines are read without prompts (scriptable)
 """
 import argparse
-import fcntl
 import os
-import pty
 import re
-import select
-import signal
-import struct
+import subprocess
 import sys
-import termios
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -29,96 +26,17 @@ _opts = argparse.ArgumentParser()
 _opts.add_argument("--native-threads", default=None)
 OPTS = _opts.parse_args(h.ARGS.rest)
 EXE = OPTS.native_threads or h.scenario_bin("native_threads")
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]|\r|\x07")
 PROMPT = "(snag) "
 
 
-class Repl:
-    """snag repl on a pty; expect() waits for a regex in the cleaned-up output."""
-
-    def __init__(self, target, history, rows=60, pager="cat"):
-        env = dict(os.environ, TERM="xterm", PAGER=pager, SNAG_HISTORY=history, HOME=h.scratch())
-        self.pid, self.fd = pty.fork()
-        if self.pid == 0:
-            os.execve(h.SNAG, [h.SNAG, "repl", target], env)
-        fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, 160, 0, 0))
-        self.seen = ""
-        self.pos = 0
-
-    def _read(self, timeout):
-        ready, _, _ = select.select([self.fd], [], [], timeout)
-        if not ready:
-            return False
-        try:
-            data = os.read(self.fd, 65536)
-        except OSError:
-            return False
-        if not data:
-            return False
-        self.seen += ANSI.sub("", data.decode("utf-8", "replace"))
-        return True
-
-    def expect(self, pattern, timeout=20):
-        rx = re.compile(pattern)
-        deadline = time.time() + timeout
-        while True:
-            m = rx.search(self.seen, self.pos)
-            if m:
-                self.pos = m.end()
-                return m
-            left = deadline - time.time()
-            if left <= 0 or not self._read(min(left, 0.5)) and self.exited():
-                m = rx.search(self.seen, self.pos)
-                if m:
-                    self.pos = m.end()
-                    return m
-                raise h.Failure("expected %r; output since last match:\n%s" % (pattern, self.seen[self.pos:]))
-
-    def send(self, text):
-        os.write(self.fd, text.encode())
-
-    def line(self, text):
-        self.send(text + "\r")
-
-    def exited(self):
-        try:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-        except ChildProcessError:
-            return True
-        if pid:
-            self.status = status
-            return True
-        return False
-
-    def wait(self, timeout=20):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if hasattr(self, "status") or self.exited():
-                while self._read(0.1):
-                    pass
-                return os.waitstatus_to_exitcode(self.status)
-            self._read(0.2)
-        raise h.Failure("snag repl did not exit; output:\n%s" % self.seen[-2000:])
-
-    def close(self):
-        if not hasattr(self, "status") and not self.exited():
-            os.kill(self.pid, signal.SIGKILL)
-            os.waitpid(self.pid, 0)
-        os.close(self.fd)
-
-
-_core = {}
+def Repl(target, history, rows=60, pager="cat"):
+    """snag repl TARGET on a pty, with its own history file and $HOME."""
+    env = {"PAGER": pager, "SNAG_HISTORY": history, "HOME": h.scratch()}
+    return h.Pty([h.SNAG, "repl", target], env_extra=env, rows=rows)
 
 
 def core():
-    if "path" not in _core:
-        if not EXE or not os.access(EXE, os.X_OK):
-            h.skip("native_threads scenario binary not built")
-        if not h.has_subcommand("repl"):
-            h.skip("this snag build has no repl subcommand")
-        with h.start_scenario([EXE]) as sc:
-            _core["path"] = h.gcore(sc.pid, os.path.join(h.scratch(), "native_threads.core"))
-    return _core["path"]
+    return h.native_threads_core(EXE, "repl")
 
 
 @h.case("completion, history, multi-line define, Ctrl-C, Ctrl-D on a core")
@@ -252,10 +170,70 @@ def test_pager():
         r.close()
 
 
+@h.case("tab completion of symbol names (break, info symbol, x &SYM)")
+def test_symbol_completion():
+    r = Repl(core(), os.path.join(h.scratch(), "history"))
+    try:
+        r.expect(re.escape(PROMPT))
+        # A function of the scenario's own executable, then the stdlib command runs with it.
+        r.send("info symbol spin_fo\t")
+        r.expect("spin_forever")
+        r.line("")
+        r.expect(r"spin_forever in \S*native_threads")
+        r.expect(re.escape(PROMPT))
+        # A libc symbol after `break *` (the operator stays), then the line is dropped (a core
+        # takes no breakpoints; only the completed text matters).
+        r.send("break *pthread_mutex_unlo\t")
+        r.expect(r"\*pthread_mutex_unlock")
+        r.send("\x03")
+        r.expect(re.escape(PROMPT))
+        # A data symbol after x/FMT and the address operator: x is the command language's own.
+        r.send("x/2ga &parked_cou\t")
+        r.expect("parked_count")
+        r.line("")
+        r.expect(r"0x[0-9a-f]+ <parked_count>:")
+        r.expect(re.escape(PROMPT))
+        r.send("\x04")
+        h.check(r.wait() == 0, "bad exit")
+    finally:
+        r.close()
+
+
+def python_core():
+    interps = [i for i in h.interpreters() if i.label == "debian-3.11"] or h.interpreters()
+    if not interps:
+        h.skip("no CPython on this machine")
+    with h.py_scenario(interps[0], "py_threads.py") as s:
+        return h.gcore(s.pid, os.path.join(h.scratch(), "py_threads.core"))
+
+
+@h.case("tab completion of Python function and local names (py-frame, py-print)")
+def test_python_completion():
+    core()  # skips when the subcommand is missing
+    r = Repl(python_core(), os.path.join(h.scratch(), "history"))
+    try:
+        r.expect(re.escape(PROMPT))
+        # Thread 1 is the main thread: main() joins the workers (Thread.join and below).
+        r.send("py-frame mai\t")
+        r.expect("py-frame main")
+        r.line("")
+        r.expect(r"#\d+ Frame 0x[0-9a-f]+, for file \S*py_threads\.py, line \d+, in main \(")
+        r.expect(re.escape(PROMPT))
+        # The locals of the frame py-frame selected: `threads` (the list of workers).
+        r.send("py-print thr\t")
+        r.expect("py-print threads")
+        r.line("")
+        r.expect(r"local 'threads' = \[<Thread")
+        r.expect(re.escape(PROMPT))
+        r.send("\x04")
+        h.check(r.wait() == 0, "bad exit")
+    finally:
+        r.close()
+
+
 @h.case("piped stdin: no prompts, blocks still work")
 def test_piped():
     script = "define sq\n  p $arg0 * $arg0\nend\nsq 12\necho done\\n\n"
-    import subprocess
     out = subprocess.run([h.SNAG, "repl", core()], input=script, capture_output=True, text=True, timeout=120)
     h.check(out.returncode == 0, "exit %d: %s" % (out.returncode, out.stderr))
     h.check(out.stdout == "$1 = 144\ndone\n", "stdout %r" % out.stdout)
