@@ -103,7 +103,7 @@ struct ProcessSamples {
     std::ostringstream series;
     std::unique_ptr<HeapProbe> heap;
     std::optional<std::string> heap_first, heap_last;
-    Clock::time_point heap_start;
+    Clock::time_point heap_first_at, heap_last_at;
 
     void read_cpu(std::map<int, uint64_t>& into) {
         for (int tid : proc::list_tasks(pid)) {
@@ -136,7 +136,7 @@ struct ProcessSamples {
         if (heap) {
             if (heap_first && heap_last)
                 out << ",heap={first=" << *heap_first << ",last=" << *heap_last << ",seconds="
-                    << std::chrono::duration<double>(Clock::now() - heap_start).count() << "}";
+                    << std::chrono::duration<double>(heap_last_at - heap_first_at).count() << "}";
             else
                 out << ",heap={error=" << lua_quote(heap->error()) << "}";
         }
@@ -153,7 +153,7 @@ std::map<int, std::string> sample_processes(const std::vector<int>& pids, const 
         p->pid = pid;
         if (options.heap) {
             p->heap = std::make_unique<HeapProbe>(pid);
-            p->heap_start = Clock::now();
+            p->heap_first_at = Clock::now();
             p->heap_first = p->heap->census();
         }
         procs.push_back(std::move(p));
@@ -168,8 +168,11 @@ std::map<int, std::string> sample_processes(const std::vector<int>& pids, const 
     }
     for (auto& p : procs) p->read_cpu(p->last);
     double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    for (auto& p : procs)
-        if (p->heap && p->heap_first) p->heap_last = p->heap->census();
+    for (auto& p : procs) {
+        if (!p->heap || !p->heap_first) continue;
+        p->heap_last_at = Clock::now();
+        p->heap_last = p->heap->census();
+    }
     std::map<int, std::string> out;
     for (auto& p : procs) out[p->pid] = p->table(elapsed, steps + 1);
     return out;
