@@ -185,6 +185,13 @@ std::pair<int, std::string> run_snag(const std::vector<std::string>& words, cons
     return {WIFEXITED(status) ? WEXITSTATUS(status) : 128, text};
 }
 
+json read_truth(const std::string& dir) {
+    std::ifstream in(dir + "/truth.json");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    json truth = json::parse(text, nullptr, false);
+    return truth.is_discarded() ? json::object() : truth;
+}
+
 // One mode of one case: "" when it passed, else why not.
 std::string check_mode(const std::string& id, const json& c, const std::string& mode, pid_t pid,
                        const std::string& rule_file, bool builtin, const std::string& dir) {
@@ -203,6 +210,7 @@ std::string check_mode(const std::string& id, const json& c, const std::string& 
     }
     std::vector<std::string> words = {"analyze", target, "--select", id, "--format", "json", "--fail-on",
                                       "critical", "--duration", c.value("duration", std::string("1"))};
+    if (mode == "live-tree") words.push_back("--children");
     if (!builtin) words.insert(words.end(), {"--rules", rule_file});
     if (c["args"].is_array())
         for (const auto& a : c["args"]) words.insert(words.end(), {"--arg", a.get<std::string>()});
@@ -212,10 +220,24 @@ std::string check_mode(const std::string& id, const json& c, const std::string& 
     if (result.is_discarded()) return "snag analyze printed no JSON";
     for (const auto& e : result["errors"])
         if (e.value("rule", "") == id) return "rule error: " + e.value("message", "");
+    // pid: only the process the truth names may fire (the stuck worker of a pool, not the idle ones).
+    int want_pid = 0;
+    if (c.contains("pid")) {
+        json truth = read_truth(dir);
+        std::string key = c["pid"].get<std::string>();
+        if (!truth.contains(key) || !truth[key].is_number_integer()) return "the scenario's truth has no pid " + key;
+        want_pid = truth[key].get<int>();
+    }
     bool fired = false;
     std::string match = c.value("match", "");
-    for (const auto& f : result["findings"])
-        if (f.value("rule", "") == id && f.value("message", "").find(match) != std::string::npos) fired = true;
+    for (const auto& f : result["findings"]) {
+        if (f.value("rule", "") != id) continue;
+        int pid = f.value("pid", 0);
+        if (want_pid && pid != want_pid)
+            return "fired for pid " + std::to_string(pid) + ", not only " + std::to_string(want_pid) + ": " +
+                   f.value("message", "");
+        if (f.value("message", "").find(match) != std::string::npos) fired = true;
+    }
     bool want = c.value("expect", "") == "fire";
     if (fired == want) return "";
     return want ? "did not fire" : "fired: " + result["findings"][0].value("message", "");

@@ -210,7 +210,8 @@ end
 
 -- A rule's test spec (X.test.lua beside X.lua) as JSON for `snag rules test`:
 -- {id, cases = {{scenario, argv, expect = "fire"|"silent", python = {...}, modes = {...}, env, args,
--- match, duration}}}; mode "kernel-core": the scenario crashes and the kernel writes the core.
+-- match, duration, pid}}}; mode "kernel-core": the scenario crashes and the kernel writes the core;
+-- "live-tree": `snag analyze PID --children`; pid: the truth key holding the only pid allowed to fire.
 function M.spec_json(rule_path, spec_path)
   local rule, err = M.load(rule_path)
   if not rule then error(err, 0) end
@@ -232,10 +233,11 @@ function M.spec_json(rule_path, spec_path)
     c.args = c.args or {}
     c.argv = c.argv or {}
     for _, m in ipairs(c.modes) do
-      if m ~= "live" and m ~= "core" and m ~= "kernel-core" then
-        error(where .. "modes: live, core or kernel-core, not " .. tostring(m), 0)
+      if m ~= "live" and m ~= "core" and m ~= "kernel-core" and m ~= "live-tree" then
+        error(where .. "modes: live, live-tree, core or kernel-core, not " .. tostring(m), 0)
       end
     end
+    if c.pid ~= nil and type(c.pid) ~= "string" then error(where .. "pid: must name a key of the scenario's truth", 0) end
   end
   return require("snag.report").json({ id = rule.id, cases = cases })
 end
