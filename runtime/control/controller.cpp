@@ -7,12 +7,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include "control/displaced.hpp"
 #include "control/emergency.hpp"
 #include "target/attach_registry.hpp"
 #include "target/process_target.hpp"
@@ -112,6 +114,7 @@ Expected<void> Controller::insert_site(uint64_t address) {
         return {};
     }
     Site site;
+    site.code_size = read_code(address, site.code, sizeof site.code);  // before our int3 is in
     if (::pread(mem_fd_, &site.original, 1, static_cast<off_t>(address)) != 1)
         return fail("Cannot insert breakpoint: cannot access memory at address " + hex(address) + ".");
     if (!emergency::set_site(address, site.original, true))
@@ -264,20 +267,35 @@ void Controller::continue_all() {
     for (int tid : stopped) continue_thread(tid);
 }
 
+bool Controller::hold_signals() {
+    if (signals_held_) return false;
+    sigset_t fatal;
+    sigemptyset(&fatal);
+    for (int signo : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT}) sigaddset(&fatal, signo);
+    ::pthread_sigmask(SIG_BLOCK, &fatal, &unheld_mask_);
+    signals_held_ = true;
+    return true;
+}
+
+void Controller::release_signals() {
+    if (!signals_held_) return;
+    signals_held_ = false;
+    ::pthread_sigmask(SIG_SETMASK, &unheld_mask_, nullptr);
+}
+
 // Collects wait statuses until done(), the process is gone, or kStopTimeoutSeconds: exits are
 // handled here, stops by on_stop (none: ignored).
 void Controller::wait_until(const std::function<bool()>& done, const std::function<void(int, int)>& on_stop) {
     double deadline = now_seconds() + kStopTimeoutSeconds;
     while (alive() && !done() && now_seconds() < deadline) {
         int status = 0;
+        bool held = hold_signals();
         pid_t tid = ::waitpid(-1, &status, __WALL | WNOHANG);
-        if (tid == 0) {
-            sleep_for_child(0.05);
-            continue;
-        }
+        if (tid > 0 && (WIFEXITED(status) || WIFSIGNALED(status))) on_exit_status(tid, status);
+        else if (tid > 0 && on_stop) on_stop(tid, status);
+        if (held) release_signals();
+        if (tid == 0) sleep_for_child(0.05);
         if (tid < 0) break;
-        if (WIFEXITED(status) || WIFSIGNALED(status)) on_exit_status(tid, status);
-        else if (on_stop) on_stop(tid, status);
     }
 }
 
@@ -349,6 +367,40 @@ std::optional<StopEvent> Controller::single_step(int tid) {
     }
 }
 
+bool Controller::step_displaced(int tid, const user_regs_struct& regs) {
+    auto site = sites_.find(regs.rip);
+    if (site == sites_.end()) return false;
+    auto emulated = emulate_instruction(site->second.code, site->second.code_size, regs);
+    if (!emulated) return false;
+    if (emulated->pushed) {
+        // One word: PTRACE_POKEDATA is the cheapest write (this runs at every hit).
+        errno = 0;
+        if (::ptrace(PTRACE_POKEDATA, tid, reinterpret_cast<void*>(emulated->regs.rsp),
+                     reinterpret_cast<void*>(*emulated->pushed)) != 0)
+            return false;
+        target_.invalidate_memory_cache();
+    }
+    return ::ptrace(PTRACE_SETREGS, tid, nullptr, &emulated->regs) == 0;
+}
+
+bool Controller::counting_only(uint64_t address) const {
+    if (address == library_hook_ || (return_trap_ && return_trap_->address == address)) return false;
+    bool any = false;
+    for (const auto& [id, bp] : breakpoints_) {
+        if (!bp.enabled || std::find(bp.addresses.begin(), bp.addresses.end(), address) == bp.addresses.end())
+            continue;
+        if (!bp.continue_only || !bp.condition.empty() || bp.temporary || bp.lua_action) return false;
+        any = true;
+    }
+    return any;
+}
+
+void Controller::count_hit(Breakpoint& bp, uint64_t& hits) {
+    bp.hits++;
+    ++hits;
+    if (bp.ignore_count > 0) bp.ignore_count--;
+}
+
 Expected<void> Controller::step_over_sites() {
     for (auto& [tid, info] : std::map<int, ThreadInfo>(threads_)) {
         // Only threads whose hit was counted: one rewound while we stopped it hits again instead.
@@ -357,6 +409,7 @@ Expected<void> Controller::step_over_sites() {
         if (!regs) continue;
         auto site = sites_.find(regs->rip);
         if (site == sites_.end() || !site->second.inserted) continue;
+        if (step_displaced(tid, *regs)) continue;
         // Put the original instruction back for this one step; every other thread is stopped.
         write_byte(site->first, site->second.original);
         site->second.inserted = false;
@@ -426,8 +479,10 @@ Expected<StopEvent> Controller::run_to_return(int tid, uint64_t return_address, 
 std::optional<std::pair<int, int>> Controller::wait_event(double deadline, const RunLimits& limits) {
     for (;;) {
         int status = 0;
+        hold_signals();  // released by resume() once the stop is recorded
         pid_t tid = ::waitpid(-1, &status, __WALL | WNOHANG);
         if (tid > 0) return std::pair{static_cast<int>(tid), status};
+        release_signals();
         if (tid < 0 && errno == ECHILD) return std::pair{-1, 0};
         if (limits.interrupted && limits.interrupted()) return std::nullopt;
         double slice = 0.05;
@@ -490,12 +545,9 @@ Expected<std::optional<StopEvent>> Controller::on_breakpoint(int tid, uint64_t a
             }
             if (!*holds) continue;
         }
-        bp->hits++;
-        ++hits;
-        if (bp->ignore_count > 0) {
-            bp->ignore_count--;
-            continue;
-        }
+        bool ignored = bp->ignore_count > 0;
+        count_hit(*bp, hits);
+        if (ignored) continue;
         bool wants_stop = true;
         if (handler.action) {
             auto decided = handler.action(*bp, tid);
@@ -537,11 +589,26 @@ Expected<std::optional<StopEvent>> Controller::on_stop(int tid, int status, cons
         if (!regs) return std::unexpected(regs.error());
         uint64_t address = regs->rip - 1;
         auto site = sites_.find(address);
+        bool ours = site != sites_.end() && site->second.inserted;
+        if (ours) emergency::set_trap(tid, address, regs->rsp);  // before it counts as stopped
         set_thread_state(tid, ThreadInfo::State::Stopped);
-        if (site != sites_.end() && site->second.inserted) {
-            step_over_.insert(tid);
+        if (ours) {
             regs->rip = address;
+            // Counting only: past the int3 by emulation, this thread alone, the others never stop.
+            if (counting_only(address) && step_displaced(tid, *regs)) {
+                for (auto& [id, bp] : breakpoints_)
+                    if (bp.enabled && std::find(bp.addresses.begin(), bp.addresses.end(), address) != bp.addresses.end())
+                        count_hit(bp, hits);
+                continue_thread(tid);
+                if (!limits_max_hits_ || hits < limits_max_hits_) return std::optional<StopEvent>{};
+                stop_all();
+                mark_stopped();
+                return std::optional{make_stop(StopReason::HitLimit, tid)};
+            }
+            step_over_.insert(tid);
             ::ptrace(PTRACE_SETREGS, tid, nullptr, &*regs);
+            emergency::set_trap(tid, 0, 0);  // rewound: nothing left to undo
+            release_signals();               // recorded: the handler may take long
             stop_all();
             mark_stopped();
             auto outcome = on_breakpoint(tid, address, handler, hits);
@@ -574,6 +641,10 @@ Expected<StopEvent> Controller::resume(const HitHandler& handler, const RunLimit
         bool restart = false;
         while (!restart) {
             auto event = wait_event(deadline, limits);
+            struct Release {
+                Controller* c;
+                ~Release() { c->release_signals(); }
+            } release{this};
             if (!event) {
                 stop_all();
                 mark_stopped();

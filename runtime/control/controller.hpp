@@ -4,6 +4,7 @@
 // Breakpoint Action policy (conditions, commands, Lua) is the caller's, through HitHandler.
 #pragma once
 
+#include <signal.h>
 #include <sys/user.h>
 
 #include <cstdint>
@@ -34,6 +35,9 @@ struct Breakpoint {
     std::string condition;            // evaluated by the HitHandler; empty = always
     std::string commands;             // `commands … end` body, run by the HitHandler
     int lua_action = 0;               // a Lua registry reference (target:break_at), 0 = none
+    // Its commands are just "silent / continue": a hit is counted by the controller alone (no
+    // handler call, the other threads keep running).
+    bool continue_only = false;
 };
 
 enum class StopReason { Breakpoint, Signal, Step, Finished, Interrupted, Timeout, HitLimit, Exited, ActionError };
@@ -120,6 +124,8 @@ private:
         uint8_t original = 0;
         int users = 0;  // enabled breakpoints (and internal ones) at this address
         bool inserted = false;
+        uint8_t code[16] = {};  // the original instruction bytes from here, for step_displaced
+        size_t code_size = 0;
     };
 
     Expected<void> insert_site(uint64_t address);
@@ -130,10 +136,21 @@ private:
     void thread_gone(int tid);
     void adopt(int tid, ThreadInfo::State state);
     void wait_until(const std::function<bool()>& done, const std::function<void(int, int)>& on_stop);
+    // Termination signals (their handler runs the emergency undo) wait while a stop waitpid took
+    // is not yet recorded: the undo would wait for a report that never comes. hold: true when
+    // newly held (only that caller releases).
+    bool hold_signals();
+    void release_signals();
     void on_interrupt_stop(int tid, int status);
     void continue_all();
     void continue_thread(int tid);
     Expected<void> step_over_sites();
+    // Runs the instruction under the int3 at regs.rip by emulation (the int3 stays); false: not
+    // an emulated instruction, or its stack write failed (single-step it instead).
+    bool step_displaced(int tid, const user_regs_struct& regs);
+    // A hit that only counts: true when every enabled breakpoint at address is continue_only.
+    bool counting_only(uint64_t address) const;
+    void count_hit(Breakpoint& bp, uint64_t& hits);
     std::optional<StopEvent> single_step(int tid);  // nullopt: stepped
     std::optional<std::pair<int, int>> wait_event(double deadline_seconds, const RunLimits& limits);
     std::optional<StopEvent> on_exit_status(int tid, int status);
@@ -159,7 +176,9 @@ private:
     std::optional<ReturnTrap> return_trap_;
     uint64_t limits_max_hits_ = 0;
     std::set<int> step_over_;  // threads stopped on a breakpoint whose hit was counted
-    uint64_t library_hook_ = 0;  // ld.so's r_brk once a pending breakpoint exists
+    uint64_t library_hook_ = 0;
+    bool signals_held_ = false;
+    sigset_t unheld_mask_{};  // ld.so's r_brk once a pending breakpoint exists
 };
 
 }  // namespace snag::control

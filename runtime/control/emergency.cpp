@@ -28,6 +28,8 @@ struct TrackedThread {
     std::atomic<int> tid{0};
     std::atomic<int> state{0};
     std::atomic<int> pending{0};
+    std::atomic<uint64_t> trap_site{0};  // see set_trap
+    std::atomic<uint64_t> trap_sp{0};
 };
 
 Site g_sites[kSites];
@@ -85,6 +87,18 @@ int stop_running(int tid) {
         sleep_ms(1);
     }
     return 0;
+}
+
+// A stopped thread the controller had not yet moved off its int3 (see set_trap).
+void rewind_trapped(TrackedThread& thread) {
+    uint64_t site = thread.trap_site.load();
+    if (site == 0) return;
+    user_regs_struct regs{};
+    int tid = thread.tid.load();
+    if (::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0) return;
+    if (regs.rip != site + 1 || regs.rsp != thread.trap_sp.load()) return;
+    regs.rip = site;
+    ::ptrace(PTRACE_SETREGS, tid, nullptr, &regs);
 }
 
 }  // namespace
@@ -191,6 +205,7 @@ void set_thread(int tid, ThreadState state, int pending_signal) {
     for (auto& thread : g_threads) {
         int current = thread.tid.load();
         if (current == tid) {
+            if (state != ThreadState::Stopped) thread.trap_site.store(0);
             thread.state.store(static_cast<int>(state));
             thread.pending.store(pending_signal);
             return;
@@ -198,9 +213,20 @@ void set_thread(int tid, ThreadState state, int pending_signal) {
         if (current == 0 && !free_slot) free_slot = &thread;
     }
     if (!free_slot) return;
+    free_slot->trap_site.store(0);
     free_slot->state.store(static_cast<int>(state));
     free_slot->pending.store(pending_signal);
     free_slot->tid.store(tid);
+}
+
+void set_trap(int tid, uint64_t site, uint64_t sp) {
+    for (auto& thread : g_threads)
+        if (thread.tid.load() == tid) {
+            thread.trap_site.store(0);  // never a half-updated pair
+            thread.trap_sp.store(sp);
+            thread.trap_site.store(site);
+            return;
+        }
 }
 
 void clear_thread(int tid) {
@@ -217,6 +243,7 @@ void undo_all() {
         int tid = g_threads[i].tid.load();
         if (tid == 0) continue;
         auto state = static_cast<ThreadState>(g_threads[i].state.load());
+        if (state == ThreadState::Stopped) rewind_trapped(g_threads[i]);
         signals[i] = state == ThreadState::Stopped ? g_threads[i].pending.load() : stop_running(tid);
     }
     // 2. Original code back (through /proc/PID/mem: works on read-only text, stopped or not).

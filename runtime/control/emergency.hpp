@@ -19,6 +19,10 @@ bool set_site(uint64_t address, uint8_t original, bool inserted);  // false when
 void clear_site(uint64_t address);
 void set_thread(int tid, ThreadState state, int pending_signal = 0);
 void clear_thread(int tid);
+// Thread tid stopped on our int3 at site (rip = site + 1) with stack pointer sp, not yet moved
+// by the controller: the undo rewinds it onto site, but only while rip and sp still match (a
+// thread already moved past the instruction by emulation is left alone). site 0: moved.
+void set_trap(int tid, uint64_t site, uint64_t sp);
 
 // Async-signal-safe: whether thread tid has a SIGTRAP queued but not yet delivered (a thread
 // can report an interrupt stop first, its int3's SIGTRAP still pending).

@@ -150,6 +150,28 @@ def conditions():
         h.check(read_mem(sc.pid, tick, 16) == original, "code bytes restored")
 
 
+@h.case("counting_hits_exact_while_threads_run")
+def counting_hits():
+    # silent/continue breakpoints are counted by the controller alone: the instruction under the
+    # int3 (push %rbp) is emulated and the other threads never stop. Every hit must still count.
+    trigger = os.path.join(h.scratch(), "go")
+    with call_loop(4, 2000, trigger) as sc:
+        tick = sc.truth["tick"]
+        original = read_mem(sc.pid, tick, 16)
+        p = start_snag(sc.pid, "break tick", SILENT_CONTINUE, "break caller_a", SILENT_CONTINUE,
+                       "continue --hits 12000 --seconds 60", "info breakpoints", "detach")
+        wait_for_int3(sc.pid, tick)
+        open(trigger, "w").close()
+        out, _ = p.communicate(timeout=120)
+        h.check(p.returncode == 0 and "Hit limit reached" in out, "all 12000 hits seen:\n" + out)
+        h.check("breakpoint already hit 8000 times" in out and "breakpoint already hit 4000 times" in out, out)
+        done = wait_file(_ready_done(sc), timeout=10)
+        rows = [line.split() for line in done.splitlines()]
+        h.check(len(rows) == 4 and all(r[1] == "1000" and r[2] == "1000" for r in rows), "counts: " + done)
+        h.check(read_mem(sc.pid, tick, 16) == original, "code bytes restored")
+        h.check(status_of(sc.pid)["TracerPid"] == "0", "detached")
+
+
 def _ready_done(sc):
     return os.path.join(sc.dir, "ready.done")
 

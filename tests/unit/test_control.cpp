@@ -69,7 +69,8 @@ TEST_CASE("control: hits of one breakpoint from several threads are all counted;
                                           threads.insert(tid);
                                           ++actions;
                                           return snag::Expected<bool>(threads.size() >= 2 && actions >= 300);
-                                      }};
+                                      },
+                                      nullptr};
     snag::control::RunLimits limits;
     limits.max_hits = 20000;
     limits.seconds = 20;
@@ -101,7 +102,7 @@ TEST_CASE("control: a false condition is no hit; ignore counts skip actions; tbr
     controller.breakpoint(*once)->ignore_count = 4;
     snag::control::HitHandler handler{
         [&](const snag::control::Breakpoint& bp, int) { return snag::Expected<bool>(bp.condition != "false"); },
-        [](const snag::control::Breakpoint&, int) { return snag::Expected<bool>(true); }};
+        [](const snag::control::Breakpoint&, int) { return snag::Expected<bool>(true); }, nullptr};
     auto stop = controller.resume(handler, {});
     REQUIRE(stop);
     CHECK(stop->reason == snag::control::StopReason::Breakpoint);
@@ -121,7 +122,8 @@ TEST_CASE("control: the emergency undo restores code and lets running threads go
     limits.max_hits = 20;
     snag::control::HitHandler handler{nullptr, [](const snag::control::Breakpoint&, int) {
                                           return snag::Expected<bool>(false);
-                                      }};
+                                      },
+                                      nullptr};
     REQUIRE(controller->resume(handler, limits));
     snag::control::emergency::undo_all();  // what the signal handler runs
     CHECK(remote_bytes(child.pid(), reinterpret_cast<void*>(&control_probe), 16) == original);
