@@ -213,10 +213,12 @@ int analyze_one(const TargetSpec& spec, const AnalyzeOptions& o, const std::vect
     return code;
 }
 
-// The result of a process that could not be analysed, in the shape analyze.export() gives.
-std::string failed_process(int pid, const std::string& why) {
+// The result of a process that could not be analysed (phase "open" or "export"), in the shape
+// analyze.export() gives.
+std::string failed_process(int pid, const std::string& phase, const std::string& why) {
     return "{target={kind=\"process\",pid=" + std::to_string(pid) + "},findings={},rules_run={},notes={}," +
-           "errors={{rule=\"analyze\",phase=\"open\",pid=" + std::to_string(pid) + ",message=" + lua_quote(why) + "}}}";
+           "errors={{rule=\"analyze\",phase=" + lua_quote(phase) + ",pid=" + std::to_string(pid) +
+           ",message=" + lua_quote(why) + "}}}";
 }
 
 // --children: each process of the tree is analysed in a session of its own (stopped only for its
@@ -230,7 +232,7 @@ int analyze_tree(const TargetSpec& spec, const AnalyzeOptions& o, const std::vec
         auto session = open_session(one.spec, one.options);
         if (!session) {
             if (pid == pids.front()) return report(session.error());
-            results.push_back(failed_process(pid, session.error().message));
+            results.push_back(failed_process(pid, "open", session.error().message));
             continue;
         }
         int code = run_rules(**session, o, files, samples[pid], "");
@@ -239,7 +241,7 @@ int analyze_tree(const TargetSpec& spec, const AnalyzeOptions& o, const std::vec
                                   : Expected<std::string>{};
         (*session)->target().detach();
         if (code != 0) return code;
-        results.push_back(exported ? *exported : failed_process(pid, first_line(exported.error().message)));
+        results.push_back(exported ? *exported : failed_process(pid, "export", first_line(exported.error().message)));
     }
     auto lua = BareLua::open();
     if (!lua) return report(lua.error());
