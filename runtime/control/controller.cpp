@@ -478,19 +478,17 @@ Expected<StopEvent> Controller::run_to_return(int tid, uint64_t return_address, 
 
 std::optional<std::pair<int, int>> Controller::wait_event(double deadline, const RunLimits& limits) {
     for (;;) {
+        // Checked before every event too: a stream of hits must not outlast --seconds or Ctrl-C.
+        if (deadline > 0 && now_seconds() >= deadline) return std::nullopt;
+        if (limits.interrupted && limits.interrupted()) return std::nullopt;
         int status = 0;
         hold_signals();  // released by resume() once the stop is recorded
         pid_t tid = ::waitpid(-1, &status, __WALL | WNOHANG);
         if (tid > 0) return std::pair{static_cast<int>(tid), status};
         release_signals();
         if (tid < 0 && errno == ECHILD) return std::pair{-1, 0};
-        if (limits.interrupted && limits.interrupted()) return std::nullopt;
         double slice = 0.05;
-        if (deadline > 0) {
-            double left = deadline - now_seconds();
-            if (left <= 0) return std::nullopt;
-            if (left < slice) slice = left;
-        }
+        if (deadline > 0) slice = std::min(slice, std::max(0.0, deadline - now_seconds()));
         sleep_for_child(slice);
     }
 }
