@@ -154,6 +154,7 @@ void Controller::drop_unmapped_sites(const std::function<bool(uint64_t)>& mapped
             ++it;
             continue;
         }
+        if (std::getenv("SNAG_CONTROL_TRACE")) std::fprintf(stderr, "control: site %s unmapped\n", hex(it->first).c_str());
         emergency::clear_site(it->first);
         if (it->first == library_hook_) library_hook_ = 0;
         it = sites_.erase(it);

@@ -245,8 +245,8 @@ LATE_MAIN_C = r"""
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
-/* argv: LIBRARY TRIGGER DONE. Ready in $SNAG_READY; dlopen()s LIBRARY once TRIGGER exists, calls
-   late_fn 100 times, writes the result to DONE. */
+/* argv: LIBRARY TRIGGER DONE [ROUNDS]. Ready in $SNAG_READY; dlopen()s LIBRARY once TRIGGER exists,
+   calls late_fn 100 times (then ROUNDS times: dlclose, dlopen, 100 calls), writes the sum to DONE. */
 static void put(const char *path, int value) {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -264,6 +264,12 @@ int main(int argc, char **argv) {
     int (*late_fn)(int) = lib ? (int (*)(int))dlsym(lib, "late_fn") : NULL;
     int value = 0;
     for (int i = 0; late_fn && i < 100; ++i) value = late_fn(value);
+    for (int round = 0; argc > 4 && round < atoi(argv[4]); ++round) {  /* dlclose, dlopen again */
+        dlclose(lib);
+        lib = dlopen(argv[1], RTLD_NOW);
+        late_fn = lib ? (int (*)(int))dlsym(lib, "late_fn") : NULL;
+        for (int i = 0; late_fn && i < 100; ++i) value = late_fn(value);
+    }
     put(argv[3], value);
     for (;;) pause();
 }
@@ -312,6 +318,26 @@ def pending():
         h.check(re.search(r"^1\s.*in late_fn at \S*late.c:%d$" % decl_line, listings[2], re.M), "resolved:\n" + out)
         h.check("breakpoint already hit 100 times" in listings[3], "every call counted:\n" + out)
         h.check(wait_file(done, timeout=10).strip() == "100", "the program ran to its end")
+        h.check(status_of(sc.pid)["TracerPid"] == "0", "detached")
+
+
+@h.case("pending_breakpoint_across_dlclose")
+def pending_dlclose():
+    # dlclose unmaps the library: its site is forgotten (nothing written there), the breakpoint
+    # is pending again and resolved at the next dlopen; every call of the 4 loads is counted.
+    d = h.scratch()
+    lib, exe = build_late_loader(d)
+    trigger, done = os.path.join(d, "go"), os.path.join(d, "done")
+    with h.start_scenario([exe, lib, trigger, done, "3"]) as sc:
+        p = start_snag(sc.pid, "break late_fn", SILENT_CONTINUE, "continue --hits 400 --seconds 60",
+                       "info breakpoints", "detach")
+        head = p.stdout.readline()
+        open(trigger, "w").close()
+        out = head + p.stdout.read()
+        p.wait(timeout=120)
+        h.check(p.returncode == 0 and "pending." in head and "Hit limit reached" in out, out)
+        h.check("breakpoint already hit 400 times" in out, out)
+        h.check(wait_file(done, timeout=10).strip() == "400", "the program ran to its end")
         h.check(status_of(sc.pid)["TracerPid"] == "0", "detached")
 
 
