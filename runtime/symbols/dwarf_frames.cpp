@@ -67,7 +67,7 @@ std::string scope_name(Dwarf_Die* scope) {
 }
 
 // Where an inlined body was called from: DW_AT_call_file/call_line of its DIE.
-std::optional<SourceLocation> call_site_of(Dwarf_Die* inlined) {
+std::optional<SourceLocation> call_site_of(Dwarf_Die* inlined, const KnownLines& known) {
     Dwarf_Attribute attr;
     Dwarf_Word file_index = 0, line = 0;
     if (!dwarf_attr(inlined, DW_AT_call_file, &attr) || dwarf_formudata(&attr, &file_index) != 0)
@@ -75,6 +75,10 @@ std::optional<SourceLocation> call_site_of(Dwarf_Die* inlined) {
     if (dwarf_attr(inlined, DW_AT_call_line, &attr)) dwarf_formudata(&attr, &line);
     Dwarf_Die cu;
     if (!dwarf_diecu(inlined, &cu, nullptr, nullptr)) return std::nullopt;
+    if (auto it = known.files.find(cu.addr); it != known.files.end()) {
+        if (file_index >= it->second.size()) return std::nullopt;
+        return SourceLocation{it->second[file_index].path(), static_cast<int>(line)};
+    }
     Dwarf_Files* files = nullptr;
     size_t nfiles = 0;
     if (dwarf_getsrcfiles(&cu, &files, &nfiles) != 0 || file_index >= nfiles) return std::nullopt;
@@ -86,8 +90,9 @@ std::optional<SourceLocation> call_site_of(Dwarf_Die* inlined) {
 }  // namespace
 
 std::vector<Symbol> frames_at(Dwfl_Module* module, uint64_t address, uint64_t pc, Symbol outer,
-                              bool elf_name_mangled) {
-    std::optional<SourceLocation> location = line_at(module, address);
+                              bool elf_name_mangled, const KnownLines& known) {
+    auto known_line = known.at.find(address);
+    std::optional<SourceLocation> location = known_line != known.at.end() ? known_line->second : line_at(module, address);
     Dwarf_Addr bias = 0;
     Dwarf_Die* cudie = dwfl_module_addrdie(module, address, &bias);
     std::vector<Symbol> frames;
@@ -109,7 +114,7 @@ std::vector<Symbol> frames_at(Dwfl_Module* module, uint64_t address, uint64_t pc
             inlined.source = location;
             inlined.inlined = true;
             frames.push_back(std::move(inlined));
-            location = call_site_of(&scopes[i]);
+            location = call_site_of(&scopes[i], known);
         } else if (tag == DW_TAG_subprogram) {
             // gdb's choice: the DWARF name beats ELF aliases ("__GI___clock_nanosleep" and
             // "clock_nanosleep" share an address; "foo.constprop.0" is "foo").

@@ -13,6 +13,7 @@
 
 #include "symbols/dwarf_frames.hpp"
 #include "symbols/inflated_debug.hpp"
+#include "symbols/line_table.hpp"
 #include "symbols/link_map.hpp"
 #include "symbols/module_collection.hpp"
 #include "symbols/symbol_table.hpp"
@@ -142,6 +143,7 @@ public:
             if (std::find(files.begin(), files.end(), m->debug_file) == files.end()) files.push_back(m->debug_file);
         }
         inflated_.prepare(files);
+        read_lines_ahead(addresses);
     }
 
     std::optional<std::pair<std::string, uint64_t>> symbol_at(uint64_t address) override {
@@ -221,7 +223,41 @@ private:
             outer.function = demangle(std::string(chosen).c_str());
             outer.offset = offset + (pc - address);
         }
-        return frames_at(dm, address, pc, outer, mangled);
+        return frames_at(dm, address, pc, outer, mangled, known_lines_);
+    }
+
+    // One pass over each unit's line program for all of a report's addresses (as return
+    // addresses and as exact pcs), instead of libdw sorting every row of every unit touched.
+    void read_lines_ahead(std::vector<uint64_t> pcs) {
+        std::sort(pcs.begin(), pcs.end());
+        pcs.erase(std::unique(pcs.begin(), pcs.end()), pcs.end());
+        struct Unit {
+            Dwarf_Die* die = nullptr;
+            Dwarf_Addr bias = 0;
+            std::vector<uint64_t> addresses;  // runtime
+        };
+        std::unordered_map<const void*, Unit> units;
+        for (uint64_t pc : pcs) {
+            for (uint64_t address : {pc, pc - 1}) {
+                if (!pc || known_lines_.at.count(address)) continue;
+                Dwfl_Module* dm = dwfl_ ? dwfl_addrmodule(dwfl_, address) : nullptr;
+                Dwarf_Addr bias = 0;
+                Dwarf_Die* die = dm ? dwfl_module_addrdie(dm, address, &bias) : nullptr;
+                if (!die) continue;
+                Unit& unit = units[die->addr];
+                unit.die = die;
+                unit.bias = bias;
+                unit.addresses.push_back(address);
+            }
+        }
+        for (auto& [key, unit] : units) {
+            std::vector<uint64_t> dwarf_addresses;
+            for (uint64_t a : unit.addresses) dwarf_addresses.push_back(a - unit.bias);
+            auto lines = read_unit_lines(unit.die, dwarf_addresses);
+            if (!lines) continue;  // libdw answers these one by one
+            for (size_t i = 0; i < unit.addresses.size(); ++i) known_lines_.at[unit.addresses[i]] = lines->at[i];
+            known_lines_.files[key] = std::move(lines->files);
+        }
     }
 
     static std::string_view base_name(std::string_view name) {
@@ -281,6 +317,7 @@ private:
     std::optional<uint64_t> entry_;
     std::vector<size_t> lookup_order_;  // link-map order of module indexes
     std::unordered_map<uint64_t, std::vector<Symbol>> memo_;
+    KnownLines known_lines_;
     std::unordered_map<size_t, std::unique_ptr<SymbolTable>> symbol_tables_;
     std::unique_ptr<TypeCatalog> types_;
 };
