@@ -40,8 +40,39 @@ int l_frame_registers(lua_State* L) {
     });
 }
 
+// frame:locals() → {{name=, value=}, ...} as gdb's `bt full` prints them, innermost block
+// first; nil and "No symbol table info available." without DWARF.
+int l_frame_locals(lua_State* L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    check_generation(L, 1, "frame");
+    lua_getfield(L, 1, "tid");
+    lua_getfield(L, 1, "level");
+    int tid = static_cast<int>(lua_tointeger(L, -2));
+    lua_Integer level = lua_tointeger(L, -1);
+    lua_pop(L, 2);
+    Session& s = SessionAccess::of(L);
+    return guard(L, [&]() -> Expected<int> {
+        if (level < 0) return fail("no such frame");
+        auto locals = s.frame_locals(tid, static_cast<size_t>(level));
+        if (!locals) {
+            lua_pushnil(L);
+            lua_pushstring(L, "No symbol table info available.");
+            return 2;
+        }
+        lua_createtable(L, static_cast<int>(locals->size()), 0);
+        for (size_t i = 0; i < locals->size(); ++i) {
+            lua_createtable(L, 0, 2);
+            set_field(L, "name", (*locals)[i].name);
+            set_field(L, "value", (*locals)[i].value);
+            lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+        }
+        return 1;
+    });
+}
+
 const luaL_Reg kFrameMethods[] = {
     {"registers", l_frame_registers},
+    {"locals", l_frame_locals},
     {nullptr, nullptr},
 };
 

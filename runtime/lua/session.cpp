@@ -204,6 +204,25 @@ const std::vector<StackFrame>& Session::frames(int tid) {
     return *c.frames;
 }
 
+std::optional<std::vector<LocalVariable>> Session::frame_locals(int tid, size_t index) {
+    const auto& all = frames(tid);
+    const Thread* thread = target_->thread(tid);
+    if (index >= all.size() || !thread || !all[index].symbol.module) return std::nullopt;
+    const StackFrame& f = all[index];
+    const auto& natives = native_stack(tid).frames;
+    size_t inline_depth = 0;  // inlined calls at this pc nearer the innermost frame
+    for (size_t i = index; i > 0 && all[i - 1].physical == f.physical; --i) ++inline_depth;
+    FrameState state;
+    state.pc = f.pc;
+    state.innermost = f.physical == 0;
+    state.call_site = f.physical > 0 && !natives[f.physical - 1].is_signal_frame;
+    state.cfa = natives[f.physical].cfa;
+    state.regs = state.innermost ? thread->regs : natives[f.physical].regs;
+    if (!frame_locals_)
+        frame_locals_ = std::make_unique<FrameLocals>(*target_, [this](uint64_t a) { return symbolic_address(a); });
+    return frame_locals_->locals(*f.symbol.module, state, inline_depth);
+}
+
 Expected<void> Session::select_thread(int tid) {
     if (target_->thread(tid) == nullptr) return fail("Invalid thread ID: " + std::to_string(tid));
     selected_tid_ = tid;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "symbols/frame_locals.hpp"
 #include "symbols/symbolizer.hpp"
 #include "target/target.hpp"
 #include "unwind/unwinder.hpp"
@@ -152,6 +153,10 @@ public:
     const NativeStack& native_stack(int tid);
     const std::vector<StackFrame>& frames(int tid);
 
+    // Local variables of frames(tid)[index] as gdb's `bt full` prints them (DWARF locations);
+    // nullopt when its module has no DWARF for it ("No symbol table info available.").
+    std::optional<std::vector<LocalVariable>> frame_locals(int tid, size_t index);
+
     // ---- expression support for the command language ----
     std::optional<ConvenienceValue> convenience(std::string_view name) const;  // name without '$'
     void set_convenience(std::string_view name, ConvenienceValue value);
@@ -207,6 +212,7 @@ private:
     std::vector<std::unique_ptr<TypeInfo>> synthesized_types_;  // base types, pointers
     std::unique_ptr<PythonCache> python_;
     std::unique_ptr<SymbolNames> symbol_names_;
+    std::unique_ptr<FrameLocals> frame_locals_;  // DWARF handles of its own, opened on first use
     size_t symbol_names_modules_ = 0;  // modules().size() when symbol_names_ was read
     int selected_tid_ = 0;
     size_t selected_frame_ = 0;

@@ -7,11 +7,30 @@ local function selected_thread(ctx)
   return th
 end
 
+-- A frame's locals as gdb prints them: "indent name = value", "No locals." or why there are none.
+local function print_locals(ctx, f, indent)
+  local locals, why = f:locals()
+  if not locals then return ctx:print(why) end
+  if #locals == 0 then return ctx:print("No locals.") end
+  for _, v in ipairs(locals) do ctx:printf("%s%s = %s\n", indent, v.name, v.value) end
+end
+
+command{
+  name = "info locals", args = "",
+  help = "Print the local variables of the selected frame (DWARF), innermost block first.",
+  run = function(ctx)
+    local f = ctx:frame()
+    if not f then ctx:fail("No frame selected.") end
+    print_locals(ctx, f, "")
+  end,
+}
+
 command{
   name = "bt", aliases = {"backtrace", "where"}, args = "[full] [N|-N]",
   help = "Print the selected thread's native stack, innermost frame first.\n" ..
-         "N shows the innermost N frames, -N the outermost N. `full` adds each frame's\n" ..
-         "registers (snag does not read DWARF variables yet, so no locals).",
+         "N shows the innermost N frames, -N the outermost N. `full` adds each frame's local\n" ..
+         "variables from DWARF, innermost block first, as gdb prints them (<optimized out>\n" ..
+         "where the location is not one snag evaluates).",
   run = function(ctx, args)
     local th = selected_thread(ctx)
     local full, limit = false, nil
@@ -27,10 +46,7 @@ command{
     for i = first, last do
       local f = stack[i]
       ctx:print(fmt.frame_line(f))
-      if full and not f.inlined then
-        local r = f:registers()
-        ctx:printf("        rip=%s rsp=%s rbp=%s\n", fmt.hex(r.rip), fmt.hex(r.rsp), fmt.hex(r.rbp))
-      end
+      if full then print_locals(ctx, f, "        ") end
     end
     if last < #stack then ctx:print("(More stack frames follow...)") end
     if stack.error then ctx:printf("Backtrace stopped: %s\n", stack.error) end

@@ -2,12 +2,14 @@
 
 A core of examples/scenarios/native_threads (gcore) is examined with examples/scripts/dpp.gdb
 (`dpp $rsp 8`) and examples/scripts/stack_words.gdb (p $rip, p/x $rsp, x/4ga $rsp, x/8xb, ...).
+`thread apply all bt full` must print the same locals for the scenario's own (-O0) frames.
 Both tools print a marker first (`echo @@START`) so gdb's banner is left out; every stdout line
 after it must match byte for byte. Errors gdb prints (e.g. "Cannot access memory at address 0x1"
 when dpp reaches a word that is not an address) must be printed by snag too, on stderr.
 """
 import argparse
 import os
+import re
 import subprocess
 import sys
 
@@ -123,6 +125,47 @@ def test_struct_members():
     compare(["p ((struct parked *)&threads)->name", "p ((struct parked *)&threads)[1].tid",
              "p/x ((struct parked *)&threads)[3].syscall_nr", "output ((struct parked *)&threads)[2].function",
              "echo \\n", "p *((struct parked *)&threads)[2].name", "p sizeof(struct parked)"])
+
+
+SCENARIO_FUNCTIONS = {"main", "spin_forever", "wait_for_mutex", "sleeper", "recurse", "spinner_main",
+                      "mutex_main", "sleeper_main", "recurser_main"}
+FRAME = re.compile(r"^#(\d+)\s+(?:0x[0-9a-f]+ in )?(\S+) \(")
+
+
+def frame_locals(lines):
+    """{(thread number, function, n-th frame of it): [local lines]} of `thread apply all bt full`."""
+    out, thread, key, seen = {}, None, None, {}
+    for line in lines:
+        t = re.match(r"^Thread (\d+) ", line)
+        f = FRAME.match(line)
+        if t:
+            thread, key = int(t.group(1)), None
+        elif f:
+            n = seen.get((thread, f.group(2)), 0)
+            seen[(thread, f.group(2))] = n + 1
+            key = (thread, f.group(2), n)
+            out[key] = []
+        elif key and (line.startswith("        ") or line in ("No locals.", "No symbol table info available.")):
+            out[key].append(line)
+    return out
+
+
+@h.case("bt full: locals of the scenario's -O0 frames as gdb prints them")
+def test_bt_full_locals():
+    gdb_lines, gdb_err = run_gdb(["thread apply all bt full"])
+    snag_lines, snag_err, code = run_snag(["thread apply all bt full"])
+    h.check(gdb_lines and snag_lines, "a tool failed: %s %s" % (gdb_err[-300:], snag_err[-300:]))
+    gdb, snag = frame_locals(gdb_lines), frame_locals(snag_lines)
+    keys = [k for k in gdb if k[1] in SCENARIO_FUNCTIONS]
+    h.check(len(keys) >= 10, "gdb showed few scenario frames: %r" % keys)
+    for k in keys:
+        h.check(snag.get(k) == gdb[k], "thread %d, %s (#%d of it):\n  gdb:  %r\n  snag: %r"
+                % (k[0], k[1], k[2], gdb[k], snag.get(k)))
+    # The frames with locals: sleeper's struct and main's arrays, pointers and strings.
+    sleeper = [l for (_, fn, _), ls in snag.items() if fn == "sleeper" for l in ls]
+    h.check("        ts = {tv_sec = 3600, tv_nsec = 0}" in sleeper, "sleeper: %r" % sleeper)
+    main = [l for (_, fn, _), ls in snag.items() if fn == "main" for l in ls]
+    h.check(any(l.startswith("        bodies = {0x") and "<spinner_main>" in l for l in main), "main: %r" % main)
 
 
 @h.case("exit status: 1 when a command failed, later commands still run")

@@ -89,7 +89,11 @@ TEST_CASE("commands: bt, frame, up, down") {
     CHECK(run(*s, "bt 1") == "#0  0x0000000000401005 in main () at /src/fake.c:10\n"
                              "(More stack frames follow...)\n");
     CHECK(contains(run(*s, "bt -1"), "#1  0x0000000000402010 in start_thread"));
-    CHECK(contains(run(*s, "bt full"), "rip=0x402010"));
+    // The fake module has no DWARF: gdb's words for a frame without symbol tables.
+    CHECK(run(*s, "bt full") == "#0  0x0000000000401005 in main () at /src/fake.c:10\n"
+                                "No symbol table info available.\n"
+                                "#1  0x0000000000402010 in start_thread () from /usr/bin/fake\n"
+                                "No symbol table info available.\n");
     CHECK(contains(run(*s, "up"), "#1  0x0000000000402010 in start_thread"));
     CHECK(s->selected_frame() == 1);
     CHECK(run(*s, "up") == "ERROR: Initial frame selected; you cannot go up.");

@@ -1,0 +1,269 @@
+#include "symbols/frame_locals.hpp"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "symbols/dwarf_value_text.hpp"
+
+namespace snag {
+
+namespace {
+
+const char* kOptimizedOut = "<optimized out>";
+
+// A DWARF register (x86_64 SysV numbering) of the frame; nullopt when the frame does not
+// have it (an outer frame recovers only the callee-saved registers).
+std::optional<uint64_t> dwarf_register(const FrameState& f, uint64_t regno) {
+    const Registers& r = f.regs;
+    switch (regno) {
+        case 3: return r.rbx;
+        case 6: return r.rbp;
+        case 7: return r.rsp;
+        case 12: return r.r12;
+        case 13: return r.r13;
+        case 14: return r.r14;
+        case 15: return r.r15;
+        case 16: return r.rip;
+        default: break;
+    }
+    if (!f.innermost) return std::nullopt;
+    switch (regno) {
+        case 0: return r.rax;
+        case 1: return r.rdx;
+        case 2: return r.rcx;
+        case 4: return r.rsi;
+        case 5: return r.rdi;
+        case 8: return r.r8;
+        case 9: return r.r9;
+        case 10: return r.r10;
+        case 11: return r.r11;
+        default: return std::nullopt;
+    }
+}
+
+// Where a location expression put the value.
+struct Location {
+    enum Kind { Unavailable, Memory, Value, Bytes } kind = Unavailable;
+    uint64_t number = 0;  // Memory: address; Value: the value itself
+    std::string bytes;    // Bytes: DW_OP_implicit_value
+};
+
+struct Evaluation {
+    const FrameState& frame;
+    uint64_t bias;
+    std::optional<uint64_t> frame_base;
+    const std::function<bool(uint64_t, void*, size_t)>& read;
+    Dwarf_Attribute* attr;  // for DW_OP_implicit_value's block
+};
+
+// The common operations of -O0 and -O2 code; anything else makes the value unavailable.
+Location evaluate(const Dwarf_Op* ops, size_t n, const Evaluation& ev) {
+    std::vector<uint64_t> stack;
+    auto pop = [&](uint64_t& v) {
+        if (stack.empty()) return false;
+        v = stack.back();
+        stack.pop_back();
+        return true;
+    };
+    for (size_t i = 0; i < n; ++i) {
+        const Dwarf_Op& op = ops[i];
+        uint8_t a = op.atom;
+        uint64_t x = 0, y = 0;
+        if (a >= DW_OP_lit0 && a <= DW_OP_lit31) {
+            stack.push_back(a - DW_OP_lit0);
+        } else if (a >= DW_OP_reg0 && a <= DW_OP_reg31) {
+            bool last = i + 1 == n || (i + 2 == n && ops[i + 1].atom == DW_OP_piece);
+            auto v = dwarf_register(ev.frame, a - DW_OP_reg0);
+            if (!last || !v) return {};
+            return {Location::Value, *v, {}};
+        } else if (a == DW_OP_regx) {
+            auto v = dwarf_register(ev.frame, op.number);
+            if (i + 1 != n || !v) return {};
+            return {Location::Value, *v, {}};
+        } else if (a >= DW_OP_breg0 && a <= DW_OP_breg31) {
+            auto v = dwarf_register(ev.frame, a - DW_OP_breg0);
+            if (!v) return {};
+            stack.push_back(*v + op.number);
+        } else if (a == DW_OP_bregx) {
+            auto v = dwarf_register(ev.frame, op.number);
+            if (!v) return {};
+            stack.push_back(*v + op.number2);
+        } else {
+            switch (a) {
+                case DW_OP_addr: stack.push_back(op.number + ev.bias); break;
+                case DW_OP_fbreg:
+                    if (!ev.frame_base) return {};
+                    stack.push_back(*ev.frame_base + op.number);
+                    break;
+                case DW_OP_call_frame_cfa:
+                    if (!ev.frame.cfa) return {};
+                    stack.push_back(ev.frame.cfa);
+                    break;
+                case DW_OP_const1u: case DW_OP_const2u: case DW_OP_const4u: case DW_OP_const8u:
+                case DW_OP_constu: case DW_OP_const1s: case DW_OP_const2s: case DW_OP_const4s:
+                case DW_OP_const8s: case DW_OP_consts: stack.push_back(op.number); break;
+                case DW_OP_plus_uconst:
+                    if (!pop(x)) return {};
+                    stack.push_back(x + op.number);
+                    break;
+                case DW_OP_plus: case DW_OP_minus: case DW_OP_and: case DW_OP_or: case DW_OP_mul:
+                    if (!pop(y) || !pop(x)) return {};
+                    stack.push_back(a == DW_OP_plus ? x + y : a == DW_OP_minus ? x - y : a == DW_OP_and ? x & y
+                                    : a == DW_OP_or ? x | y : x * y);
+                    break;
+                case DW_OP_deref:
+                    if (!pop(x) || !ev.read(x, &y, 8)) return {};
+                    stack.push_back(y);
+                    break;
+                case DW_OP_stack_value:
+                    if (!pop(x)) return {};
+                    return {Location::Value, x, {}};
+                case DW_OP_implicit_value: {
+                    Dwarf_Block block;
+                    if (dwarf_getlocation_implicit_value(ev.attr, &op, &block) != 0) return {};
+                    return {Location::Bytes, 0, std::string(reinterpret_cast<const char*>(block.data), block.length)};
+                }
+                case DW_OP_piece:
+                    if (i + 1 != n) return {};  // several pieces: not done
+                    break;
+                default: return {};  // entry values, parameter refs, typed stack ops...
+            }
+        }
+    }
+    if (stack.empty()) return {};
+    return {Location::Memory, stack.back(), {}};
+}
+
+// The frame base of the function (DW_AT_frame_base), usually DW_OP_call_frame_cfa.
+std::optional<uint64_t> frame_base(Dwarf_Die* function, uint64_t rel_pc, const Evaluation& ev) {
+    Dwarf_Attribute attr;
+    Dwarf_Op* ops;
+    size_t n;
+    if (!dwarf_attr(function, DW_AT_frame_base, &attr) || dwarf_getlocation_addr(&attr, rel_pc, &ops, &n, 1) != 1)
+        return std::nullopt;
+    Evaluation base{ev.frame, ev.bias, std::nullopt, ev.read, &attr};
+    Location loc = evaluate(ops, n, base);
+    if (loc.kind == Location::Memory || loc.kind == Location::Value) return loc.number;
+    return std::nullopt;
+}
+
+std::string hex(uint64_t v) {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
+    return buf;
+}
+
+// DW_AT_const_value: a variable the compiler folded into a constant.
+std::optional<std::string> constant_bytes(Dwarf_Die* var, size_t size) {
+    Dwarf_Attribute attr;
+    if (!dwarf_attr_integrate(var, DW_AT_const_value, &attr)) return std::nullopt;
+    Dwarf_Block block;
+    if (dwarf_formblock(&attr, &block) == 0) return std::string(reinterpret_cast<const char*>(block.data), block.length);
+    Dwarf_Sword v;
+    if (dwarf_formsdata(&attr, &v) != 0) return std::nullopt;
+    std::string bytes(size, '\0');
+    std::memcpy(bytes.data(), &v, std::min(size, sizeof v));
+    return bytes;
+}
+
+std::string variable_text(Dwarf_Die* var, uint64_t rel_pc, const Evaluation& ev, const ValuePrinter& printer) {
+    Dwarf_Die type;
+    if (!type_of(var, &type)) return kOptimizedOut;
+    size_t size = type_size(&type).value_or(0);
+    if (size == 0) return kOptimizedOut;
+    if (auto bytes = constant_bytes(var, size)) return printer.text(&type, *bytes);
+    Dwarf_Attribute attr;
+    Dwarf_Op* ops;
+    size_t n;
+    if (!dwarf_attr(var, DW_AT_location, &attr) || dwarf_getlocation_addr(&attr, rel_pc, &ops, &n, 1) != 1 || n == 0)
+        return kOptimizedOut;
+    Evaluation here{ev.frame, ev.bias, ev.frame_base, ev.read, &attr};
+    Location loc = evaluate(ops, n, here);
+    std::string bytes(size, '\0');
+    switch (loc.kind) {
+        case Location::Unavailable: return kOptimizedOut;
+        case Location::Memory:
+            if (!ev.read(loc.number, bytes.data(), size))
+                return "<error: Cannot access memory at address " + hex(loc.number) + ">";
+            break;
+        case Location::Value: std::memcpy(bytes.data(), &loc.number, std::min(size, sizeof loc.number)); break;
+        case Location::Bytes: bytes = loc.bytes; bytes.resize(size, '\0'); break;
+    }
+    return printer.text(&type, bytes);
+}
+
+bool is_function_scope(Dwarf_Die* die) {
+    int tag = dwarf_tag(die);
+    return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine;
+}
+
+}  // namespace
+
+FrameLocals::FrameLocals(Target& target, Symbolic symbolic) : target_(target), symbolic_(std::move(symbolic)) {}
+
+FrameLocals::~FrameLocals() {
+    for (auto& [path, handle] : open_) {
+        if (handle.second) dwarf_end(handle.second);
+        if (handle.first >= 0) ::close(handle.first);
+    }
+}
+
+Dwarf* FrameLocals::dwarf_of(const Module& module) {
+    const std::string& path = !module.debug_file.empty() ? module.debug_file : module.local_path;
+    if (module.debug_source == DebugSource::None || path.empty() || !module.file_matches) return nullptr;
+    auto it = open_.find(path);
+    if (it != open_.end()) return it->second.second;
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    Dwarf* dw = fd >= 0 ? dwarf_begin(fd, DWARF_C_READ) : nullptr;
+    open_[path] = {fd, dw};
+    return dw;
+}
+
+std::optional<std::vector<LocalVariable>> FrameLocals::locals(const Module& module, const FrameState& frame,
+                                                              size_t inline_depth) {
+    Dwarf* dw = dwarf_of(module);
+    if (!dw) return std::nullopt;
+    uint64_t rel = (frame.call_site ? frame.pc - 1 : frame.pc) - module.bias;
+    Dwarf_Die cu;
+    Dwarf_Die* scopes = nullptr;
+    if (!dwarf_addrdie(dw, rel, &cu)) return std::nullopt;
+    int count = dwarf_getscopes(&cu, rel, &scopes);
+    if (count <= 0) return std::nullopt;
+    // Scopes run from the innermost block out to the CU; function-like scopes separate the
+    // logical (inlined) frames. The outermost subprogram holds the frame base.
+    std::vector<Dwarf_Die*> mine;
+    Dwarf_Die* physical = nullptr;
+    size_t depth = 0;
+    for (int i = 0; i < count; ++i) {
+        if (depth == inline_depth) mine.push_back(&scopes[i]);
+        if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram) physical = &scopes[i];
+        if (is_function_scope(&scopes[i])) ++depth;
+    }
+    auto read = std::function<bool(uint64_t, void*, size_t)>(
+        [this](uint64_t addr, void* out, size_t n) { return target_.read(addr, out, n) == n; });
+    Evaluation ev{frame, module.bias, std::nullopt, read, nullptr};
+    if (physical) ev.frame_base = frame_base(physical, rel, ev);
+    ValuePrinter printer{read, symbolic_};
+    std::vector<LocalVariable> out;
+    for (Dwarf_Die* scope : mine) {
+        Dwarf_Die child;
+        if (dwarf_child(scope, &child) != 0) continue;
+        do {
+            if (dwarf_tag(&child) != DW_TAG_variable) continue;
+            const char* name = dwarf_diename(&child);
+            if (!name) continue;
+            out.push_back({name, variable_text(&child, rel, ev, printer)});
+        } while (dwarf_siblingof(&child, &child) == 0);
+    }
+    free(scopes);
+    return out;
+}
+
+}  // namespace snag
