@@ -127,27 +127,27 @@ bool path_allowed(LuaHeap* heap, const char* path, bool write) noexcept {
 }
 
 // load(chunk, name, mode, env) with mode forced to text: binary chunks can break the VM.
-int safe_load(lua_State* L) {
-    lua_settop(L, 4);
+// Calls the original load/loadfile (upvalue 1) with its mode argument (at mode_index, of
+// nargs) forced to "t": binary chunks can forge bytecode that breaks out of the VM.
+int call_text_only(lua_State* L, int nargs, int mode_index) {
+    lua_settop(L, nargs);
     lua_pushstring(L, "t");
-    lua_replace(L, 3);
+    lua_replace(L, mode_index);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
-    lua_call(L, 4, LUA_MULTRET);
+    lua_call(L, nargs, LUA_MULTRET);
     return lua_gettop(L);
 }
 
+// load(chunk, chunkname, mode, env)
+int safe_load(lua_State* L) { return call_text_only(L, 4, 3); }
+
+// loadfile(filename, mode, env), from the allowed directories only
 int safe_loadfile(lua_State* L) {
     const char* path = luaL_checkstring(L, 1);
     if (!path_allowed(heap_of(L), path, false))
         return luaL_error(L, "loadfile: %s is outside the stdlib, command and script directories", path);
-    lua_settop(L, 3);
-    lua_pushstring(L, "t");
-    lua_replace(L, 2);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, 3, LUA_MULTRET);
-    return lua_gettop(L);
+    return call_text_only(L, 3, 2);
 }
 
 int safe_dofile(lua_State* L) {

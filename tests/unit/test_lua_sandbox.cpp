@@ -52,6 +52,10 @@ TEST_CASE("sandbox: no processes, no debug library, no binary chunks") {
     CHECK(eval(*s, "debug") == "nil");
     CHECK(eval(*s, "package.loadlib") == "nil");
     CHECK(contains(eval(*s, "load(string.dump(function() return 1 end))"), "attempt to load a binary chunk"));
+    // Asking for binary mode explicitly does not help: the mode is forced to "t".
+    CHECK(contains(eval(*s, "load(string.dump(function() return 1 end), 'x', 'b')"),
+                   "attempt to load a binary chunk"));
+    CHECK(eval(*s, "load('return ...', 'x', 'bt', {})(7)") == "7");
     CHECK(eval(*s, "load('return 40 + 2')()") == "42");
     CHECK(eval(*s, "1 + 1") == "2");
 }
