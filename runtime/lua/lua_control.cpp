@@ -252,7 +252,15 @@ void push_breakpoint(lua_State* L, const control::Breakpoint& bp) {
         lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
     }
     lua_setfield(L, -2, "addresses");
-    // Where each address is in the source ({function, file, line}), for `info breakpoints`.
+}
+
+// snag.control.sources(id): where each address is in the source ({function, file, line}), for
+// `break` and `info breakpoints` (not in get(): hits call that).
+int l_sources(lua_State* L) {
+    int id = static_cast<int>(luaL_checkinteger(L, 1));
+    auto* found = need(L).breakpoint(id);
+    if (!found) return luaL_error(L, "No breakpoint number %d.", id);
+    const control::Breakpoint& bp = *found;
     lua_createtable(L, static_cast<int>(bp.addresses.size()), 0);
     for (size_t i = 0; i < bp.addresses.size(); ++i) {
         auto symbols = SessionAccess::of(L).symbols().symbolize(bp.addresses[i], false);
@@ -266,7 +274,7 @@ void push_breakpoint(lua_State* L, const control::Breakpoint& bp) {
         }
         lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
     }
-    lua_setfield(L, -2, "sources");
+    return 1;
 }
 
 int l_breakpoints(lua_State* L) {
@@ -440,7 +448,7 @@ int l_pid(lua_State* L) {
 
 const luaL_Reg kFunctions[] = {
     {"available", l_available}, {"break_at", l_break},   {"breakpoints", l_breakpoints},
-    {"get", l_get},             {"delete", l_delete},    {"enable", l_enable},
+    {"get", l_get},             {"sources", l_sources},             {"delete", l_delete},    {"enable", l_enable},
     {"set", l_set},             {"continue", l_continue}, {"step", l_step},
     {"finish", l_finish},       {"detach", l_detach},    {"kill", l_kill},
     {"interrupt", l_interrupt}, {"handle", l_handle},    {"read_code", l_read_code},

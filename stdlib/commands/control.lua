@@ -167,7 +167,7 @@ local function set_breakpoint(ctx, raw, temporary)
   if cond then control.set(id, "condition", cond) end
   local bp = control.get(id)
   local kind = temporary and "Temporary breakpoint" or "Breakpoint"
-  local src = bp.sources[1]
+  local src = control.sources(id)[1]
   if bp.pending then
     ctx:printf("%s %d (%s) pending.\n", kind, id, loc)
   elseif #bp.addresses > 1 then
@@ -210,10 +210,11 @@ command{
     if #bps == 0 then ctx:print("No breakpoints.") return end
     ctx:print("Num     Type           Disp Enb Address            What")
     for _, bp in ipairs(bps) do
+      local sources = control.sources(bp.id)
       local single = #bp.addresses == 1
       local addr = single and fmt.hex(bp.addresses[1]) or bp.pending and "<PENDING>" or "<MULTIPLE>"
       ctx:printf("%-7d %-14s %-4s %-3s %-18s %s\n", bp.id, "breakpoint", bp.temporary and "del" or "keep",
-                 bp.enabled and "y" or "n", addr, single and source_text(bp.sources[1], bp.location) or bp.location)
+                 bp.enabled and "y" or "n", addr, single and source_text(sources[1], bp.location) or bp.location)
       if bp.condition ~= "" then ctx:printf("\tstop only if %s\n", bp.condition) end
       if bp.hits > 0 then
         ctx:printf("\tbreakpoint already hit %d time%s\n", bp.hits, bp.hits == 1 and "" or "s")
@@ -224,7 +225,7 @@ command{
       if #bp.addresses > 1 then
         for i, a in ipairs(bp.addresses) do
           ctx:printf("%d.%-5d %-14s %-4s %-3s %-18s %s\n", bp.id, i, "", "", "y", fmt.hex(a),
-                     source_text(bp.sources[i], snag.symbolic(a) or ""))
+                     source_text(sources[i], snag.symbolic(a) or ""))
         end
       end
     end
