@@ -2,6 +2,7 @@
 
 #include <dwarf.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -37,9 +38,10 @@ uint64_t attr_u(Dwarf_Die* die, unsigned name, uint64_t fallback) {
     return fallback;
 }
 
+// Up to size (<= 8) little-endian bytes at offset, as far as bytes goes.
 uint64_t load_u(const std::string& bytes, size_t offset, size_t size) {
     uint64_t v = 0;
-    if (offset + size <= bytes.size() && size <= 8) std::memcpy(&v, bytes.data() + offset, size);
+    if (offset < bytes.size()) std::memcpy(&v, bytes.data() + offset, std::min({size, size_t{8}, bytes.size() - offset}));
     return v;
 }
 
@@ -76,7 +78,7 @@ std::string escaped(unsigned char c, char quote) {
         default: break;
     }
     if (c == static_cast<unsigned char>(quote)) return std::string("\\") + quote;
-    if (c < 0x20 || c == 0x7f) {
+    if (c < 0x20 || c >= 0x7f) {
         char buf[8];
         std::snprintf(buf, sizeof buf, "\\%03o", c);
         return buf;
@@ -84,8 +86,19 @@ std::string escaped(unsigned char c, char quote) {
     return std::string(1, static_cast<char>(c));
 }
 
+// Length of the valid UTF-8 sequence at chars[i] (gdb prints those as they are), 0 if none.
+size_t utf8_length(const std::string& chars, size_t i) {
+    auto c = static_cast<unsigned char>(chars[i]);
+    size_t n = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+    if (n == 0 || i + n > chars.size()) return 0;
+    for (size_t k = 1; k < n; ++k)
+        if ((static_cast<unsigned char>(chars[i + k]) & 0xc0) != 0x80) return 0;
+    return n;
+}
+
 // gdb's string text: quoted runs, and runs longer than the repeat threshold as
-// 'c' <repeats N times>, joined with ", "; "..." after when cut.
+// 'c' <repeats N times>, joined with ", ". At most kPrintElements characters are shown (a
+// repeat block counts as the threshold); "..." follows when some were left out.
 std::string string_text(const std::string& chars, bool cut) {
     std::string out, quoted;
     auto flush = [&] {
@@ -94,7 +107,8 @@ std::string string_text(const std::string& chars, bool cut) {
         out += "\"" + quoted + "\"";
         quoted.clear();
     };
-    for (size_t i = 0; i < chars.size();) {
+    size_t printed = 0, i = 0;
+    while (i < chars.size() && printed < kPrintElements) {
         size_t run = 1;
         while (i + run < chars.size() && chars[i + run] == chars[i]) ++run;
         if (run > kRepeatThreshold) {
@@ -102,14 +116,21 @@ std::string string_text(const std::string& chars, bool cut) {
             if (!out.empty()) out += ", ";
             out += "'" + escaped(static_cast<unsigned char>(chars[i]), '\'') + "' <repeats " +
                    std::to_string(run) + " times>";
+            i += run;
+            printed += kRepeatThreshold;
+        } else if (size_t n = utf8_length(chars, i)) {
+            quoted += chars.substr(i, n);
+            i += n;
+            ++printed;
         } else {
-            for (size_t k = 0; k < run; ++k) quoted += escaped(static_cast<unsigned char>(chars[i]), '"');
+            quoted += escaped(static_cast<unsigned char>(chars[i]), '"');
+            ++i;
+            ++printed;
         }
-        i += run;
     }
     flush();
     if (out.empty()) out = "\"\"";
-    return cut ? out + "..." : out;
+    return cut || i < chars.size() ? out + "..." : out;
 }
 
 // A NUL-terminated string at addr, at most kPrintElements characters.
@@ -256,8 +277,7 @@ std::string array_text(const ValuePrinter& p, Dwarf_Die* elem, const std::vector
     if (dim + 1 == dims.size() && is_char_type(elem)) {
         std::string chars = bytes.substr(0, count);
         if (!chars.empty() && chars.back() == '\0') chars.pop_back();  // gdb drops one trailing NUL
-        bool cut = chars.size() > kPrintElements;
-        return string_text(chars.substr(0, kPrintElements), cut);
+        return string_text(chars, false);
     }
     std::string out = "{";
     size_t printed = 0;

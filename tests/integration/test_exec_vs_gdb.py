@@ -168,6 +168,28 @@ def test_bt_full_locals():
     h.check(any(l.startswith("        bodies = {0x") and "<spinner_main>" in l for l in main), "main: %r" % main)
 
 
+@h.case("bt full: C types (structs, bitfields, unions, arrays, strings, enums) as gdb prints them")
+def test_bt_full_types():
+    import shutil
+    if not shutil.which("gcc"):
+        h.skip("no gcc to build tests/integration/locals_types.c")
+    exe = os.path.join(h.scratch(), "locals_types")
+    src = os.path.join(h.HERE, "locals_types.c")
+    built = subprocess.run(["gcc", "-g", "-O0", "-o", exe, src], capture_output=True, text=True)
+    h.check(built.returncode == 0, "gcc: %s" % built.stderr)
+    with h.start_scenario([exe]) as sc:
+        core_path = h.gcore(sc.pid, os.path.join(sc.dir, "locals.core"))
+    gdb = subprocess.run(["gdb", "-nx", "-batch", "-c", core_path, exe, "-ex", "echo %s\\n" % MARKER,
+                          "-ex", "bt full"], capture_output=True, text=True, timeout=120)
+    out = h.snag("exec", core_path, "-ex", "echo %s\\n" % MARKER, "-ex", "bt full")
+    gdb_main = frame_locals(["Thread 1 "] + (after_marker(gdb.stdout) or [])).get((1, "main", 0))
+    snag_main = frame_locals(["Thread 1 "] + (after_marker(out.stdout) or [])).get((1, "main", 0))
+    h.check(gdb_main and len(gdb_main) > 20, "gdb printed no locals for main: %s" % gdb.stdout[-1000:])
+    h.check(snag_main == gdb_main, "main's locals differ:\n%s" % "\n".join(
+        "  gdb:  %s\n  snag: %s" % (g, s) for g, s in zip(gdb_main, snag_main or []) if g != s)
+        + "\n(gdb %d lines, snag %d)" % (len(gdb_main), len(snag_main or [])))
+
+
 @h.case("exit status: 1 when a command failed, later commands still run")
 def test_exit_status():
     out = h.snag("exec", core(), "-ex", "p nosuch_symbol_xyz", "-ex", "p 42")
