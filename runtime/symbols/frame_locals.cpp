@@ -7,7 +7,6 @@
 
 #include <cinttypes>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 
 #include "symbols/dwarf_value_text.hpp"
@@ -204,6 +203,43 @@ bool is_function_scope(Dwarf_Die* die) {
     return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine;
 }
 
+// The function, inlined-call and block DIEs containing pc, innermost first. dwarf_getscopes
+// finds none in GCC's LTO units (concrete functions whose abstract origins live in other units).
+std::vector<Dwarf_Die> containing_scopes(Dwarf_Die* cu, uint64_t pc) {
+    std::vector<Dwarf_Die> chain;
+    Dwarf_Die parent = *cu;
+    for (int depth = 0; depth < 64; ++depth) {
+        Dwarf_Die child;
+        bool found = false;
+        if (dwarf_child(&parent, &child) == 0) {
+            do {
+                int tag = dwarf_tag(&child);
+                bool scope = is_function_scope(&child) || tag == DW_TAG_lexical_block;
+                if (scope && dwarf_haspc(&child, pc) == 1) {
+                    chain.push_back(child);
+                    parent = child;
+                    found = true;
+                    break;
+                }
+            } while (dwarf_siblingof(&child, &child) == 0);
+        }
+        if (!found) break;
+    }
+    return {chain.rbegin(), chain.rend()};
+}
+
+// The unit holding pc: from .debug_aranges, else by asking each unit (aranges can be partial).
+bool unit_of(Dwarf* dw, uint64_t pc, Dwarf_Die* cu) {
+    if (dwarf_addrdie(dw, pc, cu)) return true;
+    Dwarf_Off offset = 0, next;
+    size_t header;
+    while (dwarf_nextcu(dw, offset, &next, &header, nullptr, nullptr, nullptr) == 0) {
+        if (dwarf_offdie(dw, offset + header, cu) && dwarf_haspc(cu, pc) == 1) return true;
+        offset = next;
+    }
+    return false;
+}
+
 }  // namespace
 
 FrameLocals::FrameLocals(Target& target, Symbolic symbolic) : target_(target), symbolic_(std::move(symbolic)) {}
@@ -232,19 +268,18 @@ std::optional<std::vector<LocalVariable>> FrameLocals::locals(const Module& modu
     if (!dw) return std::nullopt;
     uint64_t rel = (frame.call_site ? frame.pc - 1 : frame.pc) - module.bias;
     Dwarf_Die cu;
-    Dwarf_Die* scopes = nullptr;
-    if (!dwarf_addrdie(dw, rel, &cu)) return std::nullopt;
-    int count = dwarf_getscopes(&cu, rel, &scopes);
-    if (count <= 0) return std::nullopt;
-    // Scopes run from the innermost block out to the CU; function-like scopes separate the
-    // logical (inlined) frames. The outermost subprogram holds the frame base.
+    if (!unit_of(dw, rel, &cu)) return std::nullopt;
+    std::vector<Dwarf_Die> scopes = containing_scopes(&cu, rel);
+    if (scopes.empty()) return std::nullopt;
+    // Function-like scopes separate the logical (inlined) frames; the outermost subprogram
+    // holds the frame base.
     std::vector<Dwarf_Die*> mine;
     Dwarf_Die* physical = nullptr;
     size_t depth = 0;
-    for (int i = 0; i < count; ++i) {
-        if (depth == inline_depth) mine.push_back(&scopes[i]);
-        if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram) physical = &scopes[i];
-        if (is_function_scope(&scopes[i])) ++depth;
+    for (auto& scope : scopes) {
+        if (depth == inline_depth) mine.push_back(&scope);
+        if (dwarf_tag(&scope) == DW_TAG_subprogram) physical = &scope;
+        if (is_function_scope(&scope)) ++depth;
     }
     auto read = std::function<bool(uint64_t, void*, size_t)>(
         [this](uint64_t addr, void* out, size_t n) { return target_.read(addr, out, n) == n; });
@@ -262,7 +297,6 @@ std::optional<std::vector<LocalVariable>> FrameLocals::locals(const Module& modu
             out.push_back({name, variable_text(&child, rel, ev, printer)});
         } while (dwarf_siblingof(&child, &child) == 0);
     }
-    free(scopes);
     return out;
 }
 
