@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "symbols/debug_frame.hpp"
 #include "symbols/dwarf_frames.hpp"
 #include "symbols/inflated_debug.hpp"
 #include "symbols/line_table.hpp"
@@ -144,6 +145,12 @@ public:
         }
         inflated_.prepare(files);
         read_lines_ahead(addresses);
+    }
+
+    std::optional<Registers> debug_frame_caller(uint64_t lookup_pc, const Registers& regs,
+                                                const std::function<bool(uint64_t, uint64_t*)>& read) override {
+        Dwfl_Module* dm = dwfl_ ? dwfl_addrmodule(dwfl_, lookup_pc) : nullptr;
+        return dm ? snag::debug_frame_caller(dm, lookup_pc, regs, read) : std::nullopt;
     }
 
     std::optional<std::pair<std::string, uint64_t>> symbol_at(uint64_t address) override {

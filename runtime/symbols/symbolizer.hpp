@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +43,15 @@ public:
     // Loads the debug info of the modules holding these addresses all at once (in parallel),
     // before symbolizing many of them; symbolize() alone loads one module at a time.
     virtual void prepare(const std::vector<uint64_t>& addresses) { (void)addresses; }
+
+    // One frame unwound with the .debug_frame CFI of the module holding lookup_pc (pc - 1 for
+    // a return address), for code .eh_frame does not describe: the caller's rip, rsp and
+    // callee-saved registers (rip 0: outermost). nullopt when .debug_frame has no entry there.
+    virtual std::optional<Registers> debug_frame_caller(uint64_t lookup_pc, const Registers& regs,
+                                                        const std::function<bool(uint64_t, uint64_t*)>& read) {
+        (void)lookup_pc, (void)regs, (void)read;
+        return std::nullopt;
+    }
 
     // Address of a function or data symbol; "module!name" restricts the search.
     virtual std::optional<uint64_t> address_of(std::string_view name) = 0;

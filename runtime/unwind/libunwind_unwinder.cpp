@@ -22,8 +22,9 @@ class LibunwindUnwinder;
 // What the accessors need while one thread is unwound (libunwind's opaque "arg").
 struct WalkContext {
     LibunwindUnwinder* unwinder;
-    const Registers* regs;
+    const Registers* regs;     // where the cursor started (the thread's, or a .debug_frame step's)
     bool missing_cfi = false;  // set when find_proc_info had nothing for an ip
+    Registers restart{};       // registers of the last restart from .debug_frame
 };
 
 bool register_value(const Registers& r, unw_regnum_t reg, unw_word_t* out) {
@@ -75,6 +76,8 @@ private:
     const UnwindTable* load_table(uint64_t ip);
     bool read_word(uint64_t addr, uint64_t* out);
     bool is_sigreturn_trampoline(uint64_t pc);
+    bool step_with_debug_frame(unw_cursor_t& cursor, WalkContext& context, const NativeFrame& frame,
+                               bool innermost, NativeStack& stack);
     void walk(unw_cursor_t& cursor, WalkContext& context, const Thread& thread, size_t max_depth,
               NativeStack& stack);
 
@@ -275,6 +278,15 @@ void LibunwindUnwinder::walk(unw_cursor_t& cursor, WalkContext& context, const T
         }
         context.missing_cfi = false;
         int rc = unw_step(&cursor);
+        if (context.missing_cfi && !frame.is_signal_frame) {
+            // No .eh_frame entry: .debug_frame may describe the code; else keep libunwind's
+            // frame-pointer guess.
+            if (step_with_debug_frame(cursor, context, frame, stack.frames.size() == 1, stack)) {
+                found_by_frame_pointer = false;
+                if (context.restart.rip == 0 || !stack.error.empty()) return;
+                continue;
+            }
+        }
         if (rc == 0) return;
         if (rc < 0) {
             stack.error = std::string("stack walk stopped: ") + unw_strerror(rc);
@@ -282,6 +294,22 @@ void LibunwindUnwinder::walk(unw_cursor_t& cursor, WalkContext& context, const T
         }
         found_by_frame_pointer = context.missing_cfi && !frame.is_signal_frame;
     }
+}
+
+// Computes the caller from .debug_frame and restarts libunwind's cursor there. False when
+// .debug_frame has nothing for the frame (the caller then keeps libunwind's own step).
+bool LibunwindUnwinder::step_with_debug_frame(unw_cursor_t& cursor, WalkContext& context, const NativeFrame& frame,
+                                              bool innermost, NativeStack& stack) {
+    uint64_t lookup_pc = innermost ? frame.pc : frame.pc - 1;  // inside the call instruction
+    auto caller = symbols_.debug_frame_caller(lookup_pc, frame.regs,
+                                              [this](uint64_t a, uint64_t* v) { return read_word(a, v); });
+    if (!caller) return false;
+    context.restart = *caller;
+    context.regs = &context.restart;
+    if (caller->rip == 0) return true;  // the CFI's outermost frame
+    if (int rc = unw_init_remote(&cursor, space_, &context); rc < 0)
+        stack.error = std::string("stack walk stopped: ") + unw_strerror(rc);
+    return true;
 }
 
 }  // namespace
