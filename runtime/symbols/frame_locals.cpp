@@ -203,28 +203,28 @@ bool is_function_scope(Dwarf_Die* die) {
     return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine;
 }
 
+// Appends the scope DIEs under parent that contain pc, outermost first (C++ functions sit in
+// namespaces, which have no address ranges of their own).
+bool find_scopes(Dwarf_Die* parent, uint64_t pc, std::vector<Dwarf_Die>& chain, int depth) {
+    Dwarf_Die child;
+    if (depth > 64 || dwarf_child(parent, &child) != 0) return false;
+    do {
+        int tag = dwarf_tag(&child);
+        if ((is_function_scope(&child) || tag == DW_TAG_lexical_block) && dwarf_haspc(&child, pc) == 1) {
+            chain.push_back(child);
+            find_scopes(&child, pc, chain, depth + 1);  // child, not chain.back(): chain grows
+            return true;
+        }
+        if (tag == DW_TAG_namespace && find_scopes(&child, pc, chain, depth + 1)) return true;
+    } while (dwarf_siblingof(&child, &child) == 0);
+    return false;
+}
+
 // The function, inlined-call and block DIEs containing pc, innermost first. dwarf_getscopes
 // finds none in GCC's LTO units (concrete functions whose abstract origins live in other units).
 std::vector<Dwarf_Die> containing_scopes(Dwarf_Die* cu, uint64_t pc) {
     std::vector<Dwarf_Die> chain;
-    Dwarf_Die parent = *cu;
-    for (int depth = 0; depth < 64; ++depth) {
-        Dwarf_Die child;
-        bool found = false;
-        if (dwarf_child(&parent, &child) == 0) {
-            do {
-                int tag = dwarf_tag(&child);
-                bool scope = is_function_scope(&child) || tag == DW_TAG_lexical_block;
-                if (scope && dwarf_haspc(&child, pc) == 1) {
-                    chain.push_back(child);
-                    parent = child;
-                    found = true;
-                    break;
-                }
-            } while (dwarf_siblingof(&child, &child) == 0);
-        }
-        if (!found) break;
-    }
+    find_scopes(cu, pc, chain, 0);
     return {chain.rbegin(), chain.rend()};
 }
 
