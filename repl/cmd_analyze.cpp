@@ -213,6 +213,15 @@ int analyze_one(const TargetSpec& spec, const AnalyzeOptions& o, const std::vect
     return code;
 }
 
+// The Python heap census stops each process twice: only when a selected rule is tagged heap.
+bool wants_heap(const AnalyzeOptions& o, const std::vector<std::string>& files) {
+    auto lua = BareLua::open();
+    if (!lua) return false;
+    auto yes = (*lua)->eval("return require('snag.analyze').wants_heap(" + lua_list(files) + "," +
+                            lua_quote(o.select) + ")");
+    return yes && *yes == "yes";
+}
+
 // The result of a process that could not be analysed (phase "open" or "export"), in the shape
 // analyze.export() gives.
 std::string failed_process(int pid, const std::string& phase, const std::string& why) {
@@ -289,7 +298,7 @@ int cmd_analyze(Args& args) {
     if (live && options->duration > 0) {
         progress("sampling " + std::to_string(pids.size()) + (pids.size() == 1 ? " process" : " processes") +
                  " for " + std::to_string(options->duration).substr(0, 4) + " s");
-        samples = sample_processes(pids, SampleOptions{options->duration, true});
+        samples = sample_processes(pids, SampleOptions{options->duration, wants_heap(*options, *files)});
     }
     if (children) return analyze_tree(*spec, *options, *files, pids, samples);
     return analyze_one(*spec, *options, *files, live ? samples[pids.front()] : "");

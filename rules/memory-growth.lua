@@ -47,7 +47,7 @@ return {
   description = "Live: the resident set size sampled over --duration grows steadily by more than min_kb_per_s, "
     .. "or one type of Python object gains min_objects (CPython 3.8-3.13: GC-tracked objects counted per type).",
   severity = "warning",
-  tags = { "default", "leak", "counter-value", "live" },
+  tags = { "default", "leak", "counter-value", "live", "heap" },
   targets = { "live" },
   args = {
     min_kb_per_s = { default = 256, help = "growth rate of RSS that counts (KiB per second)" },

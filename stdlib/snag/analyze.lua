@@ -252,6 +252,19 @@ function M.render_tree(results, config)
   return require("snag.report").render(merged, config.format or "text", config.color)
 end
 
+-- Whether a selected rule reads samples.heap (tag "heap"): the census stops the process twice, so
+-- the front end counts Python objects only when one does. Load errors are reported by begin().
+function M.wants_heap(files, select_expr)
+  local select = select_expr ~= "" and rules.selector(select_expr) or nil
+  for _, path in ipairs(files) do
+    local rule = rules.load(path)
+    if rule and (not select or select(rule)) then
+      for _, tag in ipairs(rule.tags or {}) do if tag == "heap" then return "yes" end end
+    end
+  end
+  return "no"
+end
+
 -- `snag rules list`: the loaded rules as a table (no target needed beyond loading).
 function M.describe(files)
   local out, errors = {}, {}
