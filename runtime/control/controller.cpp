@@ -564,6 +564,63 @@ Expected<std::optional<StopEvent>> Controller::on_breakpoint(int tid, uint64_t a
     return stop;
 }
 
+// A thread stopped on one of our int3 at address (regs as the trap left them).
+Expected<std::optional<StopEvent>> Controller::on_site_hit(int tid, user_regs_struct regs, uint64_t address,
+                                                           const HitHandler& handler, uint64_t& hits) {
+    regs.rip = address;
+    // Counting only: past the int3 by emulation, this thread alone, the others never stop.
+    if (counting_only(address) && step_displaced(tid, regs)) {
+        for (auto& [id, bp] : breakpoints_)
+            if (bp.enabled && std::find(bp.addresses.begin(), bp.addresses.end(), address) != bp.addresses.end())
+                count_hit(bp, hits);
+        continue_thread(tid);
+        if (!limits_max_hits_ || hits < limits_max_hits_) return std::optional<StopEvent>{};
+        stop_all();
+        mark_stopped();
+        return std::optional{make_stop(StopReason::HitLimit, tid)};
+    }
+    ::ptrace(PTRACE_SETREGS, tid, nullptr, &regs);
+    emergency::set_trap(tid, 0, 0);  // rewound: nothing left to undo
+    release_signals();               // recorded: the handler may take long
+    // An action that reads only the hitting thread (trace) runs with the others running.
+    bool alone = hitting_thread_only(address);
+    if (!alone) stop_all();
+    mark_stopped();
+    auto outcome = on_breakpoint(tid, address, handler, hits);
+    bool limit = outcome && !*outcome && limits_max_hits_ && hits >= limits_max_hits_;
+    if (alone && outcome && !*outcome && !limit) {
+        auto now = registers(tid);
+        if (now && now->rip == address && step_displaced(tid, *now)) {
+            target_.set_stopped(false);
+            continue_thread(tid);
+            return std::optional<StopEvent>{};
+        }
+    }
+    if (alone) {  // a stop, an error, or no emulation: everybody stops as usual
+        stop_all();
+        mark_stopped();
+    }
+    step_over_.insert(tid);
+    if (limit) return std::optional{make_stop(StopReason::HitLimit, tid)};
+    return outcome;
+}
+
+bool Controller::hitting_thread_only(uint64_t address) const {
+    auto site = sites_.find(address);
+    if (site == sites_.end() || address == library_hook_ || (return_trap_ && return_trap_->address == address))
+        return false;
+    user_regs_struct probe{};
+    if (!emulate_instruction(site->second.code, site->second.code_size, probe)) return false;
+    bool any = false;
+    for (const auto& [id, bp] : breakpoints_) {
+        if (!bp.enabled || std::find(bp.addresses.begin(), bp.addresses.end(), address) == bp.addresses.end())
+            continue;
+        if (!bp.hitting_thread_only) return false;
+        any = true;
+    }
+    return any;
+}
+
 Expected<std::optional<StopEvent>> Controller::on_stop(int tid, int status, const HitHandler& handler,
                                                        uint64_t& hits) {
     if (!threads_.count(tid)) adopt(tid, ThreadInfo::State::Starting);
@@ -591,30 +648,7 @@ Expected<std::optional<StopEvent>> Controller::on_stop(int tid, int status, cons
         bool ours = site != sites_.end() && site->second.inserted;
         if (ours) emergency::set_trap(tid, address, regs->rsp);  // before it counts as stopped
         set_thread_state(tid, ThreadInfo::State::Stopped);
-        if (ours) {
-            regs->rip = address;
-            // Counting only: past the int3 by emulation, this thread alone, the others never stop.
-            if (counting_only(address) && step_displaced(tid, *regs)) {
-                for (auto& [id, bp] : breakpoints_)
-                    if (bp.enabled && std::find(bp.addresses.begin(), bp.addresses.end(), address) != bp.addresses.end())
-                        count_hit(bp, hits);
-                continue_thread(tid);
-                if (!limits_max_hits_ || hits < limits_max_hits_) return std::optional<StopEvent>{};
-                stop_all();
-                mark_stopped();
-                return std::optional{make_stop(StopReason::HitLimit, tid)};
-            }
-            step_over_.insert(tid);
-            ::ptrace(PTRACE_SETREGS, tid, nullptr, &*regs);
-            emergency::set_trap(tid, 0, 0);  // rewound: nothing left to undo
-            release_signals();               // recorded: the handler may take long
-            stop_all();
-            mark_stopped();
-            auto outcome = on_breakpoint(tid, address, handler, hits);
-            if (outcome && !*outcome && limits_max_hits_ && hits >= limits_max_hits_)
-                return std::optional{make_stop(StopReason::HitLimit, tid)};
-            return outcome;
-        }
+        if (ours) return on_site_hit(tid, *regs, address, handler, hits);
     }
     const auto& policy = signals_.policy(sig);
     if (!policy.stop && sig != SIGTRAP) {

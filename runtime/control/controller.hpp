@@ -38,6 +38,8 @@ struct Breakpoint {
     // Its commands are just "silent / continue": a hit is counted by the controller alone (no
     // handler call, the other threads keep running).
     bool continue_only = false;
+    // Its condition and action read only the hitting thread (trace): the others keep running.
+    bool hitting_thread_only = false;
 };
 
 enum class StopReason { Breakpoint, Signal, Step, Finished, Interrupted, Timeout, HitLimit, Exited, ActionError };
@@ -150,6 +152,9 @@ private:
     bool step_displaced(int tid, const user_regs_struct& regs);
     // A hit that only counts: true when every enabled breakpoint at address is continue_only.
     bool counting_only(uint64_t address) const;
+    bool hitting_thread_only(uint64_t address) const;  // and the instruction there is emulated
+    Expected<std::optional<StopEvent>> on_site_hit(int tid, user_regs_struct regs, uint64_t address,
+                                                   const HitHandler& handler, uint64_t& hits);
     void count_hit(Breakpoint& bp, uint64_t& hits);
     std::optional<StopEvent> single_step(int tid);  // nullopt: stepped
     std::optional<std::pair<int, int>> wait_event(double deadline_seconds, const RunLimits& limits);

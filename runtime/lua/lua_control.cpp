@@ -331,6 +331,7 @@ int l_set(lua_State* L) {
     else if (field == "ignore") bp.ignore_count = static_cast<int>(luaL_checkinteger(L, 3));
     else if (field == "temporary") bp.temporary = lua_toboolean(L, 3);
     else if (field == "continue_only") bp.continue_only = lua_toboolean(L, 3);
+    else if (field == "hitting_thread_only") bp.hitting_thread_only = lua_toboolean(L, 3);
     else return luaL_error(L, "unknown breakpoint field '%s'", lua_tostring(L, 2));
     return 0;
 }

@@ -472,6 +472,8 @@ command{
     end
     if not loc then ctx:fail("Argument required (a location to trace).") end
     local id = control.break_at(loc, false)
+    -- Each hit reads only the hitting thread's stack: the other threads keep running.
+    control.set(id, "hitting_thread_only", true)
     local counts, order, total = {}, {}, 0
     tracing = function(bp, tid)
       if bp ~= id then return true end

@@ -389,7 +389,10 @@ def safety():
         sigs = [signal.SIGTERM, signal.SIGINT, signal.SIGHUP]
         for i in range(50):
             action = "commands\nsilent\nbt\ncontinue\nend" if i % 2 else SILENT_CONTINUE
-            p = start_snag(sc.pid, "break tick", "break caller_a", action, "continue --seconds 60")
+            if i % 5 == 4:  # trace: hits handled while the other thread runs
+                p = start_snag(sc.pid, "trace tick --duration 60")
+            else:
+                p = start_snag(sc.pid, "break tick", "break caller_a", action, "continue --seconds 60")
             wait_for_int3(sc.pid, tick)
             time.sleep(random.uniform(0, 0.03))
             p.send_signal(sigs[i % 3])
