@@ -29,8 +29,8 @@ constexpr const char* kUsage =
     "                    [--duration S] [--children] [--no-default] [--exe PATH] [--sysroot DIR]\n"
     "Runs the default rules pack (snag rules list) and --rules packs over TARGET.\n"
     "--select: boolean expression over rule ids and tags (`default and not slow`, `python-*`).\n"
-    "--duration: seconds a live process is sampled (CPU, RSS, fds, threads) before the snapshot\n"
-    "            (default 1; 0 skips sampling).\n"
+    "--duration: seconds a live process is sampled (CPU, RSS, fds, threads; Python objects per type\n"
+    "            when memory-growth runs) before the snapshot (default 1; 0 skips sampling).\n"
     "--children: a live PID and all its descendants (pool workers, forked children), one report.\n"
     "Exit status: 0 no finding at or above --fail-on (default error), 1 some, 2 usage or target error.\n";
 
