@@ -40,7 +40,8 @@ int l_print(lua_State* L) {
 }
 
 int l_write(lua_State* L) {
-    concat_args(L, "", false);
+    // One string (ctx:printf's case, thousands of times in `thread apply all py-bt`): as is.
+    if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING) concat_args(L, "", false);
     return write_top(L);
 }
 
