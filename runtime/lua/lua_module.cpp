@@ -1,6 +1,7 @@
 // Modules and symbols: target:modules(), target:module_at(addr), target:symbol(addr) and
 // target:address(name) — both directions of symbolization.
 #include "lua/lua_support.hpp"
+#include "symbols/elf_sections.hpp"
 
 namespace snag {
 
@@ -45,6 +46,19 @@ int l_module_at(lua_State* L) {
     return guard(L, [&]() -> Expected<int> {
         const Module* m = sym.module_at(addr);
         if (m) push_module(L, *m);
+        else lua_pushnil(L);
+        return 1;
+    });
+}
+
+// target:section(addr) → ".text", the ELF section of the module file holding addr, or nil.
+int l_section(lua_State* L) {
+    uint64_t addr = check_address(L, 2);
+    Symbolizer& sym = symbols_of(L);
+    return guard(L, [&]() -> Expected<int> {
+        const Module* m = sym.module_at(addr);
+        auto name = m ? section_name_at(*m, addr) : std::nullopt;
+        if (name) push_string(L, *name);
         else lua_pushnil(L);
         return 1;
     });
@@ -143,6 +157,7 @@ int l_addresses(lua_State* L) {
 const luaL_Reg kModuleMethods[] = {
     {"modules", l_modules},
     {"module_at", l_module_at},
+    {"section", l_section},
     {"symbol", l_symbol},
     {"elf_symbol", l_elf_symbol},
     {"address", l_address},

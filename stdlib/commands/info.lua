@@ -35,8 +35,9 @@ command{
 
 command{
   name = "info symbol", args = "ADDR",
-  help = "Name the symbol that contains ADDR (a number, $register, or symbol+offset).\n" ..
-         "Prints 'NAME + OFFSET in MODULE', or says no symbol matches.",
+  help = "Name the symbol that contains ADDR (a number, $register, &symbol or symbol+offset).\n" ..
+         "Prints 'NAME + OFFSET in section SECTION of MODULE' as gdb does, or says no symbol\n" ..
+         "matches.",
   run = function(ctx, args)
     if args.raw:match("^%s*$") then ctx:fail("Argument required (address).") end
     local addr, err = expr.value(args.raw)
@@ -52,7 +53,8 @@ command{
       return
     end
     local m = target:module_at(addr)
-    local where = m and (" in " .. m.path) or ""
+    local section = target:section(addr)
+    local where = m and ((section and (" in section " .. section .. " of ") or " in ") .. m.path) or ""
     if offset and offset ~= 0 then
       ctx:printf("%s + %d%s\n", name, offset, where)
     else

@@ -1,4 +1,4 @@
--- Arguments that name a value: 1234, 0x401000, $rip, $pc, $myvar, main, 'sym+8'. Full C
+-- Arguments that name a value: 1234, 0x401000, $rip, $pc, $myvar, main, &counter, 'sym+8'. Full C
 -- expressions belong to the command language (print, x); commands written in Lua need only these.
 local M = {}
 
@@ -13,6 +13,8 @@ local function term(text)
     if reg then return reg end
     return nil, err
   end
+  local taken = text:match("^&%s*([%a_][%w_.:@!]*)$")  -- &sym: the same address as sym
+  if taken then text = taken end
   if text:match("^[%a_][%w_.:@!]*$") then
     local a = target:address(text)
     if a then return a end

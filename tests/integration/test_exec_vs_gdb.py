@@ -120,6 +120,14 @@ def test_expressions():
              "p $pc", "p $sp", "p $eax", "printf \"%d %x %lx %c %%\\n\", 10, 255, 4096, 65"])
 
 
+@h.case("info symbol: name, offset, section and file as gdb prints them")
+def test_info_symbol():
+    # Symbols of the scenario's executable: libc's file path and alias choice are the
+    # symbolizer's (gdb names the link-map path and the global alias).
+    compare(["info symbol spin_forever", "info symbol spin_forever+3", "info symbol &parked_count",
+             "info symbol &threads", "info symbol 0"])
+
+
 @h.case("DWARF struct members through casts")
 def test_struct_members():
     compare(["p ((struct parked *)&threads)->name", "p ((struct parked *)&threads)[1].tid",

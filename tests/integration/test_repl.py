@@ -179,7 +179,7 @@ def test_symbol_completion():
         r.send("info symbol spin_fo\t")
         r.expect("spin_forever")
         r.line("")
-        r.expect(r"spin_forever in \S*native_threads")
+        r.expect(r"spin_forever in section \.text of \S*native_threads")
         r.expect(re.escape(PROMPT))
         # A libc symbol after `break *` (the operator stays), then the line is dropped (a core
         # takes no breakpoints; only the completed text matters).
