@@ -148,6 +148,14 @@ local function parse_ids(ctx, args, what)
   return ids
 end
 
+-- A conditional breakpoint whose commands only continue (or stop) evaluates its condition with
+-- only the hitting thread stopped: a false condition never stops the others (gdb stops all).
+local function update_mode(id)
+  local bp = control.get(id)
+  local plain = bp.commands == "" or (only_continue[id] and quiet_hits[id])
+  control.set(id, "hitting_thread_only", bp.condition ~= "" and plain and not lua_actions[id] and true or false)
+end
+
 local function set_breakpoint(ctx, raw, temporary)
   need_live(ctx)
   local loc, cond = raw:match("^%s*(.-)%s+if%s+(.+)$")
@@ -164,7 +172,7 @@ local function set_breakpoint(ctx, raw, temporary)
   end
   local ok, id = pcall(control.break_at, loc, temporary)
   if not ok then ctx:fail("%s", (tostring(id):gsub("^[^\n]-:%d+: ", ""))) end
-  if cond then control.set(id, "condition", cond) end
+  if cond then control.set(id, "condition", cond); update_mode(id) end
   local bp = control.get(id)
   local kind = temporary and "Temporary breakpoint" or "Breakpoint"
   local src = control.sources(id)[1]
@@ -269,6 +277,7 @@ command{
     local id, cond = args.raw:match("^%s*(%d+)%s*(.-)%s*$")
     if not id then ctx:fail("Argument required (breakpoint number).") end
     control.set(tonumber(id), "condition", cond)
+    update_mode(tonumber(id))
     if cond == "" then ctx:printf("Breakpoint %s now unconditional.\n", id) end
   end,
 }
@@ -309,6 +318,7 @@ command{
       only_continue[id] = body:match("^%s*continue%s*$") and true or nil
       -- silent + continue: the controller counts such hits itself, without calling back here.
       control.set(id, "continue_only", (silent and only_continue[id]) and true or false)
+      update_mode(id)
     end
   end,
 }
