@@ -1,6 +1,7 @@
 -- CPython commands, named and shaped like CPython's gdb extension (Tools/gdb/libpython.py):
--- py-bt, py-bt-full, py-up, py-down, py-locals, py-print, py-list, plus info py-threads and
--- py-modules. They work on the selected thread (use `thread apply all py-bt` for every thread).
+-- py-bt, py-bt-full, py-up, py-down, py-locals, py-print, py-list, plus py-frame (by level or
+-- function, like gdb's `frame function`), info py-threads and py-modules. They work on the
+-- selected thread (use `thread apply all py-bt` for every thread).
 local pyh = require("snag.python")
 local fmt = require("snag.format")
 
