@@ -1,6 +1,7 @@
 #include "control/jit.hpp"
 
 #include <signal.h>
+#include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -87,6 +88,7 @@ Expected<JitOutcome> supervise(std::unique_ptr<Target> target, int pid, bool own
     if (!process) return fail("JIT needs a live process.");
     JitOutcome outcome;
     int crash_tid = 0;
+    std::optional<siginfo_t> crash_info;  // for the core's NT_SIGINFO: replaced by SIGSTOP below
     {
         Controller controller(*process);
         pass_everything_else(controller);
@@ -102,6 +104,7 @@ Expected<JitOutcome> supervise(std::unique_ptr<Target> target, int pid, bool own
         outcome.crashed = true;
         outcome.signal = stop->signal;
         crash_tid = stop->tid;
+        if (siginfo_t info{}; ::ptrace(PTRACE_GETSIGINFO, crash_tid, nullptr, &info) == 0) crash_info = info;
         out << "snag: process " << pid << " received " << SignalTable::name(stop->signal) << " in thread " << crash_tid
             << "\n";
         // Held in a job-control stop while snag reads it and writes the core; the signal comes later.
@@ -127,6 +130,8 @@ Expected<JitOutcome> supervise(std::unique_ptr<Target> target, int pid, bool own
         DumpOptions dump;
         dump.output = options.core_path.empty() ? "core.snag." + std::to_string(pid) : options.core_path;
         dump.cpu_sample_seconds = 0;
+        dump.siginfo = crash_info;
+        dump.signal_tid = crash_tid;
         if (auto written = write_core(pid, dump)) {
             outcome.core = dump.output;
             out << "snag: core written to " << dump.output << "\n";

@@ -39,9 +39,13 @@ struct timeval to_timeval(double seconds) {
     return {static_cast<time_t>(whole), static_cast<suseconds_t>((seconds - whole) * 1e6)};
 }
 
-std::string prstatus(const CoreThread& thread, const CoreProcess& process) {
+std::string prstatus(const CoreThread& thread, const CoreProcess& process, const siginfo_t* siginfo) {
     elf_prstatus status{};
     status.pr_info.si_signo = thread.signal;
+    if (siginfo && siginfo->si_signo == thread.signal) {
+        status.pr_info.si_code = siginfo->si_code;
+        status.pr_info.si_errno = siginfo->si_errno;
+    }
     status.pr_cursig = static_cast<short>(thread.signal);
     status.pr_pid = thread.tid;
     status.pr_ppid = process.ppid;
@@ -88,9 +92,11 @@ std::string build_notes(const CoreContents& contents) {
     std::string out;
     for (size_t i = 0; i < contents.threads.size(); ++i) {
         const auto& thread = contents.threads[i];
-        add_note(out, "CORE", NT_PRSTATUS, prstatus(thread, contents.process));
+        const siginfo_t* siginfo = contents.siginfo ? &*contents.siginfo : nullptr;
+        add_note(out, "CORE", NT_PRSTATUS, prstatus(thread, contents.process, siginfo));
         if (i == 0) {
             add_note(out, "CORE", NT_PRPSINFO, prpsinfo(contents.process));
+            if (siginfo) add_note(out, "CORE", NT_SIGINFO, bytes_of(*siginfo));
             add_note(out, "CORE", NT_AUXV, auxv_desc(contents.auxv));
             add_note(out, "CORE", NT_FILE, elf::build_nt_file(contents.files, kPage));
         }

@@ -2,6 +2,7 @@
 // with segment bytes copied straight into the mapped output file so the target stops only for the copy.
 #pragma once
 
+#include <signal.h>
 #include <sys/user.h>
 
 #include <cstdint>
@@ -56,9 +57,11 @@ struct CoreContents {
     std::vector<elf::FileMapping> files;
     std::vector<PlannedSegment> segments;
     std::string paratext;  // snag's JSON note; empty: none
+    std::optional<siginfo_t> siginfo;  // NT_SIGINFO, after the first thread's NT_PRSTATUS; empty: none
 };
 
-// The PT_NOTE contents: per thread NT_PRSTATUS (+ NT_FPREGSET), process notes after the first.
+// The PT_NOTE contents: per thread NT_PRSTATUS (+ NT_FPREGSET), process notes (NT_PRPSINFO,
+// NT_SIGINFO, NT_AUXV, NT_FILE) after the first, as the kernel orders them.
 std::string build_notes(const CoreContents& contents);
 
 // One copy from the target into the output: returns bytes copied; failures leave zeros.

@@ -61,9 +61,11 @@ void read_process_ids(int pid, const Target& target, dump::CoreProcess& process)
     read_process_stat(pid, process);
 }
 
-// Registers from the Target; FP/SSE state with PTRACE_GETFPREGS (we are the tracer).
+// Registers from the Target; FP/SSE state with PTRACE_GETFPREGS (we are the tracer). The
+// thread with the signal (else the main thread) comes first: gdb's current thread.
 std::vector<dump::CoreThread> stopped_threads(int pid, const Target& target,
-                                              const std::vector<dump::ThreadSample>& samples) {
+                                              const std::vector<dump::ThreadSample>& samples,
+                                              int signal_tid, int signo) {
     std::vector<dump::CoreThread> threads;
     for (const auto& t : target.threads()) {
         if (!t.has_registers) continue;
@@ -77,11 +79,32 @@ std::vector<dump::CoreThread> stopped_threads(int pid, const Target& target,
                 ct.user_seconds = s.user_seconds;
                 ct.system_seconds = s.system_seconds;
             }
-        // The main thread first: gdb takes the first NT_PRSTATUS as the current thread.
-        if (t.tid == pid) threads.insert(threads.begin(), ct);
+        ct.signal = signo;  // every thread, as the kernel writes it (gdb reads the last one)
+        bool first = signal_tid ? t.tid == signal_tid : t.tid == pid;
+        if (first) threads.insert(threads.begin(), ct);
         else threads.push_back(ct);
     }
     return threads;
+}
+
+// A signal pending when snag attached (caught on its way to the process), as the kernel's siginfo.
+std::optional<siginfo_t> pending_siginfo(const Target& target, int& tid) {
+    auto signal = target.signal();
+    if (!signal || !signal->signo) return std::nullopt;
+    for (const auto& t : target.threads())
+        if (t.pending_signal == signal->signo) {
+            tid = t.tid;
+            break;
+        }
+    siginfo_t info{};
+    info.si_signo = signal->signo;
+    info.si_code = signal->code;
+    info.si_errno = signal->error;
+    bool fault = signal->signo == SIGSEGV || signal->signo == SIGBUS || signal->signo == SIGILL ||
+                 signal->signo == SIGFPE || signal->signo == SIGTRAP;
+    if (fault) info.si_addr = reinterpret_cast<void*>(signal->fault_address);
+    else info.si_pid = signal->sender_pid;
+    return info;
 }
 
 uint64_t bytes_to_copy(const dump::CoreContents& contents) {
@@ -104,7 +127,8 @@ Expected<void> check_free_space(int fd, uint64_t needed, const std::string& path
 
 // The plan of the running process, laid out and pre-faulted so the stopped copy runs at memcpy speed.
 Expected<void> reserve_running(int pid, const std::vector<dump::ThreadSample>& samples, const std::string& paratext,
-                               dump::DumpPlanner& planner, dump::CoreFileWriter& writer) {
+                               const std::optional<siginfo_t>& siginfo, dump::DumpPlanner& planner,
+                               dump::CoreFileWriter& writer) {
     dump::CoreContents preview;
     auto maps = proc::read_file(proc::pid_path(pid, "maps"));
     if (!maps) return fail("no such process: " + std::to_string(pid));
@@ -116,6 +140,7 @@ Expected<void> reserve_running(int pid, const std::vector<dump::ThreadSample>& s
     }
     if (auto auxv = proc::read_file(proc::pid_path(pid, "auxv"))) preview.auxv = proc::parse_auxv(*auxv);
     preview.paratext = paratext;
+    preview.siginfo = siginfo;
     planner.plan(proc::parse_maps(*maps), preview);
     if (auto space = check_free_space(writer.fd(), bytes_to_copy(preview), writer.path()); !space)
         return space;
@@ -146,14 +171,18 @@ static Expected<DumpReport> write_core_into(int pid, int fd, const DumpOptions& 
     contents.paratext = dump::build_paratext(pid, samples, options.cpu_sample_seconds);
     dump::DumpPlanner planner(pid, {.holes_for_untouched_pages = options.holes});
     dump::CoreFileWriter writer(fd, options.output);
-    if (auto reserved = reserve_running(pid, samples, contents.paratext, planner, writer); !reserved)
+    if (auto reserved = reserve_running(pid, samples, contents.paratext, options.siginfo, planner, writer); !reserved)
         return std::unexpected(reserved.error());
 
     auto stop_start = Clock::now();
     auto target = attach_process(pid, TargetOptions{});
     if (!target) return std::unexpected(target.error());
     auto attached = Clock::now();
-    contents.threads = stopped_threads(pid, **target, samples);
+    int signal_tid = options.signal_tid;
+    contents.siginfo = options.siginfo;
+    if (!contents.siginfo) contents.siginfo = pending_siginfo(**target, signal_tid);
+    contents.threads = stopped_threads(pid, **target, samples, signal_tid,
+                                       contents.siginfo ? contents.siginfo->si_signo : 0);
     contents.auxv = (*target)->auxv();
     read_process_ids(pid, **target, contents.process);
     planner.plan((*target)->mappings(), contents);

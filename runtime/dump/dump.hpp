@@ -1,6 +1,9 @@
 // snag dump: an ELF core of a live process, readable by gdb and eu-stack, with snag's paratext note.
 #pragma once
 
+#include <signal.h>
+
+#include <optional>
 #include <string>
 
 #include "base/error.hpp"
@@ -11,6 +14,11 @@ struct DumpOptions {
     std::string output;            // -o FILE
     double cpu_sample_seconds = 0.2;  // per-thread CPU sampling window before the stop
     bool holes = true;  // leave anonymous pages the process never touched out of the file (pagemap)
+    // The signal that stopped the process (the JIT's crash, caught before snag held it): written as
+    // NT_SIGINFO and as the current signal of thread signal_tid, whose NT_PRSTATUS comes first (gdb:
+    // "Program terminated with signal SIGSEGV"). Without it, a signal pending at attach is used.
+    std::optional<siginfo_t> siginfo;
+    int signal_tid = 0;
 };
 
 struct DumpReport {
