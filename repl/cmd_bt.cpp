@@ -73,7 +73,7 @@ int cmd_bt(Args& args) {
     if (stats) {
         std::fprintf(stderr,
                      "snag: %zu threads, %zu frames; open+modules+unwind %.1f ms (open %.1f ms, "
-                     "unwind %.1f ms)%s, symbolize %.1f ms (inflating debug info %.1f ms)\n",
+                     "unwind %.1f ms)%s, symbolize %.1f ms (loading debug info %.1f ms)\n",
                      stacks.size(), frame_count(stacks), stopped_ms, open_ms, unwind_ms,
                      t.kind() == TargetKind::Process ? " with the process stopped" : "", symbolize_ms,
                      debug_ms);

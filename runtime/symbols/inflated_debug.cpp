@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <system_error>
 #include <thread>
 
 #ifdef SNAG_HAVE_LIBDEFLATE
@@ -246,7 +247,11 @@ void run_all(std::vector<Job>& jobs) {
     size_t threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
     threads = std::min(threads, jobs.size());
     std::vector<std::thread> helpers;
-    for (size_t i = 1; i < threads; ++i) helpers.emplace_back(worker);
+    try {
+        for (size_t i = 1; i < threads; ++i) helpers.emplace_back(worker);
+    } catch (const std::system_error&) {
+        // No more threads: the ones running (at least this one) take every job.
+    }
     worker();
     for (auto& t : helpers) t.join();
 }

@@ -94,7 +94,8 @@ const char* form_string(uint16_t form, Bytes p, Bytes end, unsigned offset_size,
 
 // Bytes a form's value takes; 0 with ok=false when not handled here.
 size_t form_size(uint16_t form, Bytes p, Bytes end, unsigned offset_size, bool& ok) {
-    ok = true;
+    ok = p < end;  // every form takes at least a byte
+    if (!ok) return 0;
     switch (form) {
     case DW_FORM_data1: case DW_FORM_flag: return 1;
     case DW_FORM_data2: return 2;
