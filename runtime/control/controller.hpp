@@ -53,6 +53,15 @@ struct StopEvent {
     std::string message;  // ActionError: why
 };
 
+inline StopEvent make_stop(StopReason reason, int tid = 0, int breakpoint = 0, int signal = 0) {
+    StopEvent event;
+    event.reason = reason;
+    event.tid = tid;
+    event.breakpoint = breakpoint;
+    event.signal = signal;
+    return event;
+}
+
 // What the caller decides at a hit: the condition first (a false one is not a hit), then the action.
 struct HitHandler {
     std::function<Expected<bool>(const Breakpoint&, int tid)> condition;
