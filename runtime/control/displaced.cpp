@@ -22,6 +22,22 @@ std::optional<Emulated> push(Emulated out, int reg, size_t length) {
     return advance(out, length);
 }
 
+// sub $imm,%rsp: the arithmetic flags as the CPU sets them for a 64-bit subtraction.
+std::optional<Emulated> sub_rsp(Emulated out, int64_t imm, size_t length) {
+    uint64_t a = out.regs.rsp, b = static_cast<uint64_t>(imm), r = a - b;
+    constexpr uint64_t CF = 1 << 0, PF = 1 << 2, AF = 1 << 4, ZF = 1 << 6, SF = 1 << 7, OF = 1 << 11;
+    uint64_t flags = out.regs.eflags & ~(CF | PF | AF | ZF | SF | OF);
+    if (a < b) flags |= CF;
+    if (__builtin_parity(static_cast<unsigned>(r & 0xff)) == 0) flags |= PF;
+    if ((a ^ b ^ r) & 0x10) flags |= AF;
+    if (r == 0) flags |= ZF;
+    if (r >> 63) flags |= SF;
+    if (((a ^ b) & (a ^ r)) >> 63) flags |= OF;
+    out.regs.rsp = r;
+    out.regs.eflags = flags;
+    return advance(out, length);
+}
+
 }  // namespace
 
 std::optional<Emulated> emulate_instruction(const uint8_t* code, size_t len, const user_regs_struct& regs) {
@@ -40,6 +56,11 @@ std::optional<Emulated> emulate_instruction(const uint8_t* code, size_t len, con
     if (starts({0x48, 0x89, 0xe5}) || starts({0x48, 0x8b, 0xec})) {  // mov %rsp,%rbp (both encodings)
         out.regs.rbp = out.regs.rsp;
         return advance(out, 3);
+    }
+    if (starts({0x48, 0x83, 0xec}) && len >= 4) return sub_rsp(out, static_cast<int8_t>(code[3]), 4);
+    if (starts({0x48, 0x81, 0xec}) && len >= 7) {
+        int32_t imm = static_cast<int32_t>(code[3] | code[4] << 8 | code[5] << 16 | static_cast<uint32_t>(code[6]) << 24);
+        return sub_rsp(out, imm, 7);
     }
     return std::nullopt;
 }

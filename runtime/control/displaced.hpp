@@ -17,7 +17,7 @@ struct Emulated {
 };
 
 // code: the original bytes at regs.rip (int3s replaced by what they hide). nullopt: not an
-// instruction emulated here (endbr64, nop, push REG, mov %rsp,%rbp are).
+// instruction emulated here (endbr64, nop, push REG, mov %rsp,%rbp, sub $imm,%rsp are).
 std::optional<Emulated> emulate_instruction(const uint8_t* code, size_t len, const user_regs_struct& regs);
 
 }  // namespace snag::control
