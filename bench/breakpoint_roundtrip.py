@@ -2,10 +2,11 @@
 """Breakpoint hit round trip (stop, trivial action, resume): snag vs gdb on examples/scenarios
 call_loop (1 thread calling tick() CALLS times once triggered). Per hit = wall time from the
 trigger to the scenario's done file, divided by CALLS, minus the undebugged run's share.
-Usage: bench/breakpoint_roundtrip.py SNAG CALL_LOOP [CALLS]"""
+Usage: bench/breakpoint_roundtrip.py SNAG CALL_LOOP [CALLS [ROUNDS]]  (ROUNDS: medians)"""
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,14 +54,18 @@ def main():
     script.close()
     gdb_cmd = lambda pid: subprocess.Popen(["gdb", "-q", "-nx", "-batch", "-p", str(pid), "-x", script.name],
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = run(call_loop, calls, None)
-    s = run(call_loop, calls, snag_cmd)
-    g = run(call_loop, calls, gdb_cmd)
-    per_snag = (s - base) / calls * 1e6
-    per_gdb = (g - base) / calls * 1e6
-    print("calls %d: undebugged %.3f s, snag %.3f s, gdb %.3f s" % (calls, base, s, g))
-    print("per hit: snag %.1f us, gdb %.1f us, ratio %.1fx" % (per_snag, per_gdb, per_gdb / per_snag))
-
+    rounds = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    per_snag, per_gdb = [], []
+    for _ in range(rounds):  # interleaved, so a change of machine load hits both alike
+        base = run(call_loop, calls, None)
+        s = run(call_loop, calls, snag_cmd)
+        g = run(call_loop, calls, gdb_cmd)
+        per_snag.append((s - base) / calls * 1e6)
+        per_gdb.append((g - base) / calls * 1e6)
+        print("calls %d: undebugged %.3f s, snag %.3f s, gdb %.3f s" % (calls, base, s, g))
+    ms, mg = statistics.median(per_snag), statistics.median(per_gdb)
+    label = "per hit" if rounds == 1 else "per hit, median of %d" % rounds
+    print("%s: snag %.1f us, gdb %.1f us, ratio %.1fx" % (label, ms, mg, mg / ms))
 
 if __name__ == "__main__":
     main()
