@@ -548,6 +548,28 @@ def jit_repl():
         h.check(code == 128 + signal.SIGKILL, "exit status %r after kill:\n%s" % (code, t.seen))
     finally:
         t.close()
+    # snag watch PID --on-crash repl: the same REPL on a process snag did not start.
+    trigger = os.path.join(h.scratch(), "crash-now")
+    child = subprocess.Popen(["/bin/sh", "-c", "while [ ! -e %s ]; do sleep 0.01; done; exec %s segv" % (trigger, exe)])
+    t = Pty([h.SNAG, "watch", "--on-crash", "repl", str(child.pid)])
+    try:
+        deadline = time.time() + 30
+        while status_of(child.pid)["TracerPid"] == "0" and time.time() < deadline:
+            time.sleep(0.01)
+        open(trigger, "w").close()
+        t.expect(r"received SIGSEGV")
+        t.expect(r"^\(snag\) ")
+        t.line("bt")
+        t.expect(r"^#0 .* in fault_here \(\)")
+        t.line("quit")
+        code = t.exit_status()
+        h.check(code == 128 + signal.SIGSEGV, "watch: exit status %r:\n%s" % (code, t.seen))
+        h.check(child.wait(timeout=30) == -signal.SIGSEGV, "the watched process died of its own SIGSEGV")
+    finally:
+        t.close()
+        if child.poll() is None:
+            child.kill()
+            child.wait()
     with call_loop(1, 0, "") as sc:
         r = h.snag("exec", str(sc.pid), "-ex", "kill", timeout=60)
         h.check("Kill the program" not in r.stdout and "killed]" in r.stdout, r.stdout + r.stderr)
