@@ -13,6 +13,7 @@
 
 #include "python/gc_census.hpp"
 #include "python/runtime_discovery.hpp"
+#include "python/threads.hpp"
 #include "rules_pack.hpp"
 #include "symbols/symbolizer.hpp"
 #include "target/proc_fs.hpp"
@@ -53,11 +54,14 @@ std::string census_table(const python::GcCensus& c) {
     return out.str();
 }
 
-// Python heap of one process: the interpreter is found while the process runs; each census
-// stops it only for the walk of the GC lists.
-class HeapProbe {
+// One Python stack sample: tid → frames (function, file, line), innermost first.
+using StackSample = std::map<int, std::vector<python::PyFrame>>;
+
+// The Python side of one process: the interpreter is found once while the process runs; each
+// census or stack sample stops it only for the read.
+class PythonProbe {
 public:
-    explicit HeapProbe(int pid) : pid_(pid) {
+    explicit PythonProbe(int pid) : pid_(pid) {
         TargetOptions running;
         running.non_blocking = true;
         auto target = open_target(std::to_string(pid), running);
@@ -84,15 +88,44 @@ public:
         return census_table(*counted);
     }
 
+    // Every thread's Python frames (no locals, the innermost kMaxFrames), read in one short stop.
+    std::optional<StackSample> stacks() {
+        if (!runtime_) return std::nullopt;
+        auto start = Clock::now();
+        auto stopped = attach_process(pid_, TargetOptions{});
+        if (!stopped) { error_ = stopped.error().message; return std::nullopt; }
+        python::ReadOptions read;
+        read.max_frames = kMaxFrames;
+        auto state = python::read_python_state(**stopped, *runtime_, read);
+        (*stopped)->detach();
+        stopped_ms_ += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+        StackSample sample;
+        for (auto& t : state.threads)
+            if (t.tid != 0) sample[t.tid] = std::move(t.stack.frames);
+        return sample;
+    }
+
+    double stopped_ms() const { return stopped_ms_; }
     const std::string& error() const { return error_; }
 
 private:
+    static constexpr size_t kMaxFrames = 128;
     int pid_;
     std::unique_ptr<Target> target_;
     std::unique_ptr<Symbolizer> symbols_;
     std::optional<python::PythonRuntime> runtime_;
     std::string error_;
+    double stopped_ms_ = 0;
 };
+
+std::string frames_table(const std::vector<python::PyFrame>& frames) {
+    std::ostringstream out;
+    out << "{";
+    for (const auto& f : frames)
+        out << "{[\"function\"]=" << lua_quote(f.function) << ",file=" << lua_quote(f.file) << ",line=" << f.line << "},";
+    out << "}";
+    return out.str();
+}
 
 // One process's CPU, runnable share and series over the interval.
 struct ProcessSamples {
@@ -101,7 +134,10 @@ struct ProcessSamples {
     std::map<int, std::string> names;
     std::map<int, int> runnable;  // samples in which the thread was R (running or waiting for a CPU)
     std::ostringstream series;
-    std::unique_ptr<HeapProbe> heap;
+    std::unique_ptr<PythonProbe> python;
+    bool heap = false;
+    std::vector<StackSample> stack_samples;
+    bool stacks_failed = false;
     std::optional<std::string> heap_first, heap_last;
     Clock::time_point heap_first_at, heap_last_at;
 
@@ -138,9 +174,32 @@ struct ProcessSamples {
                 out << ",heap={first=" << *heap_first << ",last=" << *heap_last << ",seconds="
                     << std::chrono::duration<double>(heap_last_at - heap_first_at).count() << "}";
             else
-                out << ",heap={error=" << lua_quote(heap->error()) << "}";
+                out << ",heap={error=" << lua_quote(python->error()) << "}";
         }
+        if (python && (stacks_failed || !stack_samples.empty())) out << ",stacks=" << stacks_table(samples);
         return out.str() + "}";
+    }
+
+    // The stack samples of the threads that used CPU or were runnable (the others do not spin).
+    std::string stacks_table(int samples) {
+        if (stacks_failed && stack_samples.empty()) return "{error=" + lua_quote(python->error()) + "}";
+        std::ostringstream out;
+        out << "{count=" << stack_samples.size() << ",stopped_ms=" << python->stopped_ms() << ",threads={";
+        for (const auto& [tid, ticks] : last) {
+            uint64_t before = first.count(tid) ? first[tid] : 0;
+            if (ticks <= before && runnable[tid] * 10 < samples) continue;
+            out << "[" << tid << "]={";
+            for (const auto& sample : stack_samples)
+                if (auto it = sample.find(tid); it != sample.end()) out << frames_table(it->second) << ",";
+            out << "},";
+        }
+        out << "}}";
+        return out.str();
+    }
+
+    void sample_stacks() {
+        if (auto sample = python->stacks()) stack_samples.push_back(std::move(*sample));
+        else stacks_failed = true;
     }
 };
 
@@ -151,19 +210,26 @@ std::map<int, std::string> sample_processes(const std::vector<int>& pids, const 
     for (int pid : pids) {
         auto p = std::make_unique<ProcessSamples>();
         p->pid = pid;
+        if (options.heap || options.stack_samples > 0) p->python = std::make_unique<PythonProbe>(pid);
         if (options.heap) {
-            p->heap = std::make_unique<HeapProbe>(pid);
+            p->heap = true;
             p->heap_first_at = Clock::now();
-            p->heap_first = p->heap->census();
+            p->heap_first = p->python->census();
         }
         procs.push_back(std::move(p));
     }
     auto start = Clock::now();
     for (auto& p : procs) p->read_cpu(p->first);
     int steps = std::max(2, static_cast<int>(options.duration / 0.1));
+    int stacks_taken = 0;
     for (int i = 0; i <= steps; ++i) {
         double t = std::chrono::duration<double>(Clock::now() - start).count();
         for (auto& p : procs) p->step(t);
+        // Stack samples at the middles of stack_samples equal slices of the interval.
+        if (stacks_taken < options.stack_samples && t >= options.duration * (stacks_taken + 0.5) / options.stack_samples) {
+            for (auto& p : procs) p->sample_stacks();
+            ++stacks_taken;
+        }
         if (i < steps) std::this_thread::sleep_until(start + std::chrono::duration<double>(options.duration * (i + 1) / steps));
     }
     for (auto& p : procs) p->read_cpu(p->last);
@@ -171,7 +237,7 @@ std::map<int, std::string> sample_processes(const std::vector<int>& pids, const 
     for (auto& p : procs) {
         if (!p->heap || !p->heap_first) continue;
         p->heap_last_at = Clock::now();
-        p->heap_last = p->heap->census();
+        p->heap_last = p->python->census();
     }
     std::map<int, std::string> out;
     for (auto& p : procs) out[p->pid] = p->table(elapsed, steps + 1);

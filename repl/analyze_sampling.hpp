@@ -10,11 +10,14 @@ namespace snag::cli {
 
 struct SampleOptions {
     double duration = 1.0;
-    bool heap = true;  // count Python objects per type at the start and the end (two short stops)
+    bool heap = true;      // count Python objects per type at the start and the end (two short stops)
+    int stack_samples = 0;  // Python stacks read this many times, spread over the interval (a short stop each)
 };
 
 // pid → a Lua table constructor {duration, threads = {{tid, name, cpu, runnable, new}},
-// series = {{t, rss_kb, fds, threads}}, heap = {first, last, seconds} or {error}}. All the
+// series = {{t, rss_kb, fds, threads}}, heap = {first, last, seconds} or {error},
+// stacks = {count, stopped_ms, threads = {[tid] = {frames, ...}}} or {error}}. stacks holds the
+// threads that used CPU or were runnable, each sample's frames innermost first. All the
 // processes are sampled over the same interval, so their CPU figures compare.
 std::map<int, std::string> sample_processes(const std::vector<int>& pids, const SampleOptions& options);
 

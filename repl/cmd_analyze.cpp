@@ -30,7 +30,8 @@ constexpr const char* kUsage =
     "Runs the default rules pack (snag rules list) and --rules packs over TARGET.\n"
     "--select: boolean expression over rule ids and tags (`default and not slow`, `python-*`).\n"
     "--duration: seconds a live process is sampled (CPU, RSS, fds, threads; Python objects per type\n"
-    "            when memory-growth runs) before the snapshot (default 1; 0 skips sampling).\n"
+    "            when memory-growth runs, 5 Python stack samples when busy-loop runs) before the\n"
+    "            snapshot (default 1; 0 skips sampling).\n"
     "--children: a live PID and all its descendants (pool workers, forked children), one report.\n"
     "Exit status: 0 no finding at or above --fail-on (default error), 1 some, 2 usage or target error.\n";
 
@@ -53,6 +54,8 @@ void progress(const std::string& what) {
     std::fprintf(stderr, "\r\033[K%s%s", what.empty() ? "" : "snag analyze: ", what.c_str());
     std::fflush(stderr);
 }
+
+constexpr int kStackSamples = 5;  // Python stack samples over --duration (busy-loop's "every sample")
 
 bool all_digits(const std::string& s) {
     return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
@@ -213,13 +216,18 @@ int analyze_one(const TargetSpec& spec, const AnalyzeOptions& o, const std::vect
     return code;
 }
 
-// The Python heap census stops each process twice: only when a selected rule is tagged heap.
-bool wants_heap(const AnalyzeOptions& o, const std::vector<std::string>& files) {
+// What the sampling stops the processes for, from the selected rules' tags: the Python heap
+// census (tag heap, two stops) and Python stack samples (tag stack-samples, one stop each).
+SampleOptions sample_options(const AnalyzeOptions& o, const std::vector<std::string>& files) {
+    SampleOptions options{o.duration, false, 0};
     auto lua = BareLua::open();
-    if (!lua) return false;
-    auto yes = (*lua)->eval("return require('snag.analyze').wants_heap(" + lua_list(files) + "," +
-                            lua_quote(o.select) + ")");
-    return yes && *yes == "yes";
+    if (!lua) return options;
+    auto tags = (*lua)->eval("return require('snag.analyze').selected_tags(" + lua_list(files) + "," +
+                             lua_quote(o.select) + ")");
+    if (!tags) return options;
+    options.heap = tags->find(" heap ") != std::string::npos;
+    if (tags->find(" stack-samples ") != std::string::npos) options.stack_samples = kStackSamples;
+    return options;
 }
 
 // The result of a process that could not be analysed (phase "open" or "export"), in the shape
@@ -298,7 +306,7 @@ int cmd_analyze(Args& args) {
     if (live && options->duration > 0) {
         progress("sampling " + std::to_string(pids.size()) + (pids.size() == 1 ? " process" : " processes") +
                  " for " + std::to_string(options->duration).substr(0, 4) + " s");
-        samples = sample_processes(pids, SampleOptions{options->duration, wants_heap(*options, *files)});
+        samples = sample_processes(pids, sample_options(*options, *files));
     }
     if (children) return analyze_tree(*spec, *options, *files, pids, samples);
     return analyze_one(*spec, *options, *files, live ? samples[pids.front()] : "");

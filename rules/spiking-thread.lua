@@ -17,33 +17,6 @@ local function frames_of(tid)
   return out, nil
 end
 
--- {tid, cpu, share} of each thread, and a description of where the numbers come from.
-local function cpu_usage(args)
-  local samples = facts.samples
-  if samples and samples.duration and samples.duration > 0 then
-    local out = {}
-    for _, s in ipairs(samples.threads) do
-      out[#out + 1] = { tid = s.tid, cpu = s.cpu, share = s.cpu / samples.duration, runnable = s.runnable }
-    end
-    return out, string.format("over %.1f s of sampling", samples.duration)
-  end
-  if target.kind == "process" then return nil, "live process not sampled (--duration 0)" end
-  -- Each thread's own time: kernel cores give the group leader the whole process's (facts.thread_cpu).
-  local cpu_of = facts.thread_cpu()
-  local out, total = {}, 0
-  for _, th in ipairs(facts.threads()) do
-    local cpu = cpu_of[th.tid]
-    if cpu and cpu > 0 then total = total + cpu end
-  end
-  if total == 0 then return nil, "this core records no per-thread CPU times (gdb's gcore writes zeros); "
-    .. "write cores with `snag dump` or let the kernel write them to see spiking threads" end
-  for _, th in ipairs(facts.threads()) do
-    local cpu = cpu_of[th.tid] or 0
-    if cpu >= args.min_seconds then out[#out + 1] = { tid = th.tid, cpu = cpu, share = cpu / total, cumulative = true } end
-  end
-  return out, string.format("of %.2f s of CPU recorded in the core", total)
-end
-
 return {
   id = "spiking-thread",
   pattern = "Spiking Thread",
@@ -59,7 +32,7 @@ return {
     min_runnable = { default = 0.8, help = "live: share of samples in state R that marks a spinning thread on a busy machine" },
   },
   check = function(t, args, report)
-    local usage, source = cpu_usage(args)
+    local usage, source = facts.cpu_usage(args.min_seconds)
     if not usage then report.note(source); return end
     table.sort(usage, function(a, b) return a.cpu > b.cpu end)
     for _, u in ipairs(usage) do

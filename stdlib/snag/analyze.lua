@@ -252,17 +252,22 @@ function M.render_tree(results, config)
   return require("snag.report").render(merged, config.format or "text", config.color)
 end
 
--- Whether a selected rule reads samples.heap (tag "heap"): the census stops the process twice, so
--- the front end counts Python objects only when one does. Load errors are reported by begin().
-function M.wants_heap(files, select_expr)
+-- The tags of the selected rules, as " tag1 tag2 ... ": the front end counts Python objects only
+-- when a selected rule is tagged heap (the census stops the process twice) and samples Python
+-- stacks only for stack-samples (a short stop each). Load errors are reported by begin().
+function M.selected_tags(files, select_expr)
   local select = select_expr ~= "" and rules.selector(select_expr) or nil
+  local seen, out = {}, { "" }
   for _, path in ipairs(files) do
     local rule = rules.load(path)
     if rule and (not select or select(rule)) then
-      for _, tag in ipairs(rule.tags or {}) do if tag == "heap" then return "yes" end end
+      for _, tag in ipairs(rule.tags or {}) do
+        if not seen[tag] then seen[tag] = true; out[#out + 1] = tag end
+      end
     end
   end
-  return "no"
+  out[#out + 1] = ""
+  return table.concat(out, " ")
 end
 
 -- `snag rules list`: the loaded rules as a table (no target needed beyond loading).

@@ -92,6 +92,35 @@ function M.thread_cpu()
   end)
 end
 
+-- CPU used by each thread: live, over --duration of sampling ({tid, cpu, share of one CPU,
+-- runnable}); cores, each thread's own time recorded in the core when it is at least min_seconds
+-- ({tid, cpu, share of all recorded CPU, cumulative = true}). Also says where the numbers come
+-- from; nil and why when there are none (--duration 0, gcore's zeros).
+function M.cpu_usage(min_seconds)
+  local samples = M.samples
+  if samples and samples.duration and samples.duration > 0 then
+    local out = {}
+    for _, s in ipairs(samples.threads) do
+      out[#out + 1] = { tid = s.tid, cpu = s.cpu, share = s.cpu / samples.duration, runnable = s.runnable }
+    end
+    return out, string.format("over %.1f s of sampling", samples.duration)
+  end
+  if target.kind == "process" then return nil, "live process not sampled (--duration 0)" end
+  local cpu_of = M.thread_cpu()
+  local out, total = {}, 0
+  for _, th in ipairs(M.threads()) do
+    local cpu = cpu_of[th.tid]
+    if cpu and cpu > 0 then total = total + cpu end
+  end
+  if total == 0 then return nil, "this core records no per-thread CPU times (gdb's gcore writes zeros); "
+    .. "write cores with `snag dump` or let the kernel write them to see spiking threads" end
+  for _, th in ipairs(M.threads()) do
+    local cpu = cpu_of[th.tid] or 0
+    if cpu >= min_seconds then out[#out + 1] = { tid = th.tid, cpu = cpu, share = cpu / total, cumulative = true } end
+  end
+  return out, string.format("of %.2f s of CPU recorded in the core", total)
+end
+
 -- Thread name for messages: the Python name when known, else comm.
 function M.thread_name(tid)
   local py = M.python_by_tid()[tid]

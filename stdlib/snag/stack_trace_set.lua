@@ -41,4 +41,44 @@ function M.group(items, key_of)
   return sets
 end
 
+-- The frames one thread never left over several samples of its Python stack (innermost first,
+-- each as the last sample has it): a loop's frames. Frames are compared by function@file (a loop
+-- moves the lines), so the innermost frames may differ between samples (a library call inside
+-- the loop). Returns frames and the lines the innermost of them was seen at, or nil and why:
+-- no frame is common to every sample, or in some sample more than max_inner frames for which
+-- counts(frame) is true run inside the innermost common one (the thread runs different code
+-- each time, e.g. a server handling different requests: only its dispatch loop is common).
+function M.common_frames(samples, max_inner, counts)
+  if #samples == 0 then return nil, "no sample" end
+  local function key(f) return (f["function"] or "?") .. "@" .. (f.file or "?") end
+  local seen_in = {}
+  for _, frames in ipairs(samples) do
+    local here = {}
+    for _, f in ipairs(frames) do
+      local k = key(f)
+      if not here[k] then here[k] = true; seen_in[k] = (seen_in[k] or 0) + 1 end
+    end
+  end
+  local lines, line_set = {}, {}
+  for _, frames in ipairs(samples) do
+    local inner, found = 0, nil
+    for _, f in ipairs(frames) do
+      if seen_in[key(f)] == #samples then found = f; break end
+      if not counts or counts(f) then inner = inner + 1 end
+    end
+    if not found then return nil, "no Python frame is common to the samples" end
+    if inner > max_inner then
+      return nil, string.format("%d frames run inside %s in one sample: different code each time", inner,
+        found["function"] or "?")
+    end
+    if found.line and not line_set[found.line] then line_set[found.line] = true; lines[#lines + 1] = found.line end
+  end
+  table.sort(lines)
+  local out = {}
+  for _, f in ipairs(samples[#samples]) do
+    if seen_in[key(f)] == #samples then out[#out + 1] = f end
+  end
+  return out, lines
+end
+
 return M

@@ -105,6 +105,10 @@ def test_children():
                 # The snapshot may catch the loop inside settled(); reconcile_forever is on the stack.
                 functions = [f["function"] for f in found[0]["frames"]]
                 h.check("reconcile_forever" in functions[:2], "%s frames %s" % (rule, functions))
+            # Each process's Python stacks are sampled: the loop is in all 5 samples of the worker.
+            busy = findings(result, "busy-loop")[0]
+            h.check(busy["evidence"]["samples"] == 5 and "5/5 samples" in busy["message"],
+                    "busy-loop evidence %s: %s" % (busy["evidence"], busy["message"]))
             h.check(result["errors"] == [], "errors %s" % result["errors"])
             r = h.snag("analyze", str(s.pid), "--children", "--duration", "1", "--select", "busy-loop")
             h.check(r.returncode == 0 and ("pid %d: " % spinning) in r.stdout and "process tree: " in r.stdout,
@@ -113,6 +117,52 @@ def test_children():
             h.check("- pid: " in r.stdout, "markdown report names pids: %s" % r.stdout[:1500])
     r = h.snag("analyze", "/no/such/core", "--children")
     h.check(r.returncode == 2 and "--children needs a live PID" in r.stderr, r.stderr)
+
+
+def _function_lines(scenario, name):
+    """First and last line of def name in a scenario file."""
+    import ast
+    with open(os.path.join(h.SCENARIOS, scenario)) as f:
+        tree = ast.parse(f.read())
+    fn = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == name][0]
+    return fn.lineno, fn.end_lineno
+
+
+@h.case("busy-loop-stack-samples")
+def test_busy_loop_samples():
+    """Live, busy-loop samples the Python stacks over --duration and names the frames in every
+    sample (the loop's function with file:line); a thread busy in different code each sample is
+    only a spiking thread. Cores: one snapshot and the core's CPU times, said in the evidence."""
+    first, last = _function_lines("py_busy_zip.py", "find_archive")
+    for interp in pythons():
+        with h.py_scenario(interp, "py_busy_zip.py") as s:
+            core = os.path.join(s.dir, "core")
+            h.snag("dump", s.pid, "-o", core, check=True)
+            code, result = analyze(str(s.pid), "--select", "busy-loop", "--duration", "1")
+            found = findings(result, "busy-loop")
+            h.check(len(found) == 1, "%s live: %s %s" % (interp.label, found, result["notes"]))
+            f = found[0]
+            top = f["frames"][0]
+            h.check(top["function"] == "find_archive" and top["file"].endswith("py_busy_zip.py")
+                    and first < top["line"] <= last, "%s: loop frame %s, find_archive is lines %d-%d" % (interp.label, top, first, last))
+            h.check(f["frames"][1]["function"] == "archive_finder", "caller %s" % f["frames"][1])
+            h.check("find_archive (py_busy_zip.py:%d)" % top["line"] in f["message"] and "5/5 samples" in f["message"],
+                    f["message"])
+            ev = f["evidence"]
+            h.check(ev["samples"] == 5 and ev["of"] == 5 and all(first < l <= last for l in ev["lines"]), "evidence %s" % ev)
+        code, result = analyze(core, "--select", "busy-loop")
+        found = findings(result, "busy-loop")
+        h.check(len(found) == 1 and found[0]["frames"][0]["function"] == "find_archive", "%s core: %s %s"
+                % (interp.label, found, result["notes"]))
+        h.check(found[0]["evidence"]["samples"] == 1 and "one snapshot (a core)" in found[0]["evidence"]["source"],
+                "core evidence %s" % found[0]["evidence"])
+        with h.py_scenario(interp, "py_busy_requests.py") as s:
+            code, result = analyze(str(s.pid), "--select", "busy-loop or spiking-thread", "--duration", "1")
+            h.check(not findings(result, "busy-loop"), "%s: requests are no loop: %s" % (interp.label, findings(result, "busy-loop")))
+            spikes = findings(result, "spiking-thread")
+            h.check([x["threads"] for x in spikes] == [[s.truth["busy_tid"]]], "%s: spiking %s" % (interp.label, spikes))
+            notes = [n["message"] for n in result["notes"] if n["rule"] == "busy-loop"]
+            h.check(any("request-server" in n and "is no loop over 5 samples" in n for n in notes), "notes %s" % notes)
 
 
 @h.case("memory-growth-heap-kinds")
