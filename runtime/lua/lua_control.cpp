@@ -167,13 +167,11 @@ Expected<std::vector<uint64_t>> resolve(Session& s, const std::string& location)
 }
 
 // Symbols and unwinder built anew from the process's current mappings. The old ones stay alive
-// (types and modules handed out earlier point into them) until snag exits.
-void reload_modules(Session& s) {
+// (types and modules handed out earlier point into them) until snag exits: this runs only while
+// a breakpoint is pending, so their number stays small.
+void reload_symbols(Session& s) {
     static std::vector<std::unique_ptr<Symbolizer>> retired_symbols;
     static std::vector<std::unique_ptr<Unwinder>> retired_unwinders;
-    auto* process = dynamic_cast<ProcessTarget*>(&s.target());
-    if (!process) return;
-    process->refresh();
     auto symbols = make_symbolizer(s.target());
     if (!symbols) return;
     retired_unwinders.push_back(std::move(SessionAccess::unwinder(s)));
@@ -189,14 +187,23 @@ bool executable_mapping(Target& target, uint64_t address) {
     return false;
 }
 
-// ld.so finished a dlopen/dlclose: new modules, breakpoints in unloaded ones forgotten (pending
-// again), pending ones resolved when a library now defines them.
+bool any_pending(const control::Controller& c) {
+    for (const auto& [id, bp] : c.breakpoints())
+        if (bp.addresses.empty()) return true;
+    return false;
+}
+
+// ld.so finished a dlopen/dlclose: breakpoints in unloaded libraries forgotten (pending again),
+// pending ones resolved when a library now defines them.
 void libraries_changed(lua_State* L, control::Controller& c) {
     Session& s = SessionAccess::of(L);
+    auto* process = dynamic_cast<ProcessTarget*>(&s.target());
     auto rendezvous = link_map_rendezvous(s.target());
-    if (!rendezvous || !rendezvous->consistent) return;
-    reload_modules(s);
+    if (!process || !rendezvous || !rendezvous->consistent) return;
+    process->refresh();  // the mappings
     c.drop_unmapped_sites([&](uint64_t address) { return executable_mapping(s.target(), address); });
+    if (!any_pending(c)) return;
+    reload_symbols(s);
     for (const auto& [id, bp] : c.breakpoints()) {
         if (!bp.addresses.empty()) continue;
         if (auto addresses = resolve(s, bp.location); addresses && !addresses->empty())
