@@ -22,12 +22,15 @@ command{
   run = function(ctx)
     local t, err = pyh.thread(false)
     if not t then ctx:fail(err) end
-    ctx:print("Traceback (most recent call first):")
+    -- One write per thread: `thread apply all py-bt` prints thousands of these lines.
+    local out = {"Traceback (most recent call first):\n"}
     for _, f in ipairs(t.frames) do
-      ctx:printf('  File "%s", line %d, in %s\n', f.file, f.line, f["function"])
-      print_source(ctx, f)
+      out[#out + 1] = string.format('  File "%s", line %d, in %s\n', f.file, f.line, f["function"])
+      local line = pyh.current_line(f)
+      if line then out[#out + 1] = "    " .. line:gsub("^%s+", "") .. "\n" end
     end
-    if t.frames.error then ctx:printf("  (stack walk stopped: %s)\n", t.frames.error) end
+    if t.frames.error then out[#out + 1] = string.format("  (stack walk stopped: %s)\n", t.frames.error) end
+    ctx:write(table.concat(out))
   end,
 }
 

@@ -107,9 +107,10 @@ function M.summary(f)
                        f["function"], M.locals_text(f))
 end
 
+-- The source line a frame is at, or nil (read from the per-session file cache, no copy).
 function M.current_line(f)
-  local lines = M.source_lines(f.file, f.line, f.line)
-  return lines and lines[f.line]
+  local all = file_lines(f.file)
+  return all and all[f.line]
 end
 
 return M
