@@ -199,8 +199,9 @@ command{
   help = "Set a breakpoint at LOCATION: FUNCTION (every match in every module, aliases included),\n" ..
          "FILE:LINE (DWARF line table), MODULE!FUNCTION or *ADDRESS. `if CONDITION` stops only when\n" ..
          "the command-language expression is non-zero; `if lua: EXPR` evaluates Lua with `hit`\n" ..
-         "(hit:arg(1), hit:cstring(1),\n" ..
-         "hit:python()). $_py_function, $_py_file and $_py_line hold the hitting thread's Python frame.",
+         "(hit:arg(1), hit:cstring(1), hit:python()). $_py_function, $_py_file and $_py_line hold\n" ..
+         "the hitting thread's Python frame. A FUNCTION no loaded module defines is pending: set\n" ..
+         "when a library defining it is loaded.",
   run = function(ctx, args) set_breakpoint(ctx, args.raw, false) end,
 }
 
@@ -420,7 +421,7 @@ command{
 
 command{
   name = "kill", args = "", live_only = true,
-  help = "Kill the process (SIGKILL). The REPL asks first.",
+  help = "Kill the process (SIGKILL). Typed in the REPL at a terminal, it asks first.",
   run = function(ctx)
     need_live(ctx)
     local pid = control.pid()
