@@ -56,7 +56,20 @@ std::optional<std::pair<std::string, std::string>> command_of(CommandSession& cs
     auto builtins = cs.interpreter->command_names();
     if (std::find(builtins.begin(), builtins.end(), first) != builtins.end())
         return std::pair{first, prefix.substr(end + 1)};
-    return cs.session->match_command(prefix);
+    auto matched = cs.session->match_command(prefix);
+    if (matched && matched->first == "thread apply") {
+        // `thread apply all|1 3-5 CMD ARG<TAB>`: CMD's argument completes as CMD's.
+        std::string rest = matched->second;
+        size_t word = rest.find_first_not_of(" \t");
+        while (word != std::string::npos) {
+            size_t stop = rest.find_first_of(" \t", word);
+            std::string w = rest.substr(word, stop == std::string::npos ? std::string::npos : stop - word);
+            if (w != "all" && w.find_first_not_of("0123456789-") != std::string::npos) break;
+            word = stop == std::string::npos ? stop : rest.find_first_not_of(" \t", stop);
+        }
+        if (word != std::string::npos) return command_of(cs, rest.substr(word));
+    }
+    return matched;
 }
 
 // Candidates for the word under the cursor: command words (multi-word names complete word by

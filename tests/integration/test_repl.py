@@ -181,6 +181,11 @@ def test_symbol_completion():
         r.line("")
         r.expect(r"spin_forever in section \.text of \S*native_threads")
         r.expect(re.escape(PROMPT))
+        # The command after `thread apply ID...` completes its argument as it would alone.
+        r.send("thread apply 1 2 info symbol parked_cou\t")
+        r.expect("parked_count")
+        r.send("\x03")
+        r.expect(re.escape(PROMPT))
         # A libc symbol after `break *` (the operator stays), then the line is dropped (a core
         # takes no breakpoints; only the completed text matters).
         r.send("break *pthread_mutex_unlo\t")
