@@ -1,4 +1,4 @@
 return {
-  { scenario = "py_threads.py", python = { "3.11", "3.12" }, modes = { "live" }, expect = "fire", match = "worker-1" },
-  { scenario = "py_deadlock_rlock.py", python = { "3.12" }, modes = { "live" }, expect = "silent" },
+  { scenario = "py_threads.py", python = { "3.11", "3.12" }, modes = { "live", "core" }, expect = "fire", match = "worker-1" },
+  { scenario = "py_deadlock_rlock.py", python = { "3.12" }, modes = { "live", "core" }, expect = "silent" },
 }
