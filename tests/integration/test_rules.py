@@ -4,7 +4,10 @@ while the others still report, --fail-on exit codes, reports and the DOT graph.
 The per-rule fire/silent matrix is `snag rules test` (case rules-test, split by -k rules-test-ID)."""
 import json
 import os
+import pty
+import shutil
 import signal
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -250,6 +253,24 @@ def test_kernel_core_leader():
     h.check("worker-1" in spikes[0]["message"] and spikes[0]["evidence"]["share"] > 0.8, spikes[0]["message"])
 
 
+@h.case("crash-jit-dump")
+def test_crash_jit_dump():
+    """crash on a core written at the signal by `snag run --on-crash dump`: signal, fault address
+    and the crasher's Python frame (py_crash.py's crash_segv line)."""
+    interp = pythons()[-1]
+    core = os.path.join(h.scratch(), "jit.core")
+    r = h.snag("run", "--on-crash", "dump", "-o", core, "--", interp.path,
+               os.path.join(h.SCENARIOS, "py_crash.py"), "segv", timeout=180)
+    h.check(r.returncode == 128 + signal.SIGSEGV and os.path.exists(core), "snag run: %d %s" % (r.returncode, r.stderr[-800:]))
+    code, result = analyze(core, "--select", "crash")
+    found = findings(result, "crash")
+    h.check(code == 1 and len(found) == 1, "crash findings %s" % found)
+    h.check("SIGSEGV at address 0x0 in thread crasher" in found[0]["message"], found[0]["message"])
+    first, last = _function_lines("py_crash.py", "crash_segv")
+    py = [f for f in found[0]["frames"] if f.get("function") == "crash_segv"]
+    h.check(py and first < py[0]["line"] <= last, "crash_segv frame %s (lines %d-%d)" % (found[0]["frames"], first, last))
+
+
 BROKEN = {
     "raises.lua": 'return {id="raises", pattern="Crash", title="t", severity="error",'
                   ' check=function(t, a, r) error("boom") end}',
@@ -295,6 +316,33 @@ def test_broken_rules():
     with open(dot) as f:
         text = f.read()
     h.check(text.startswith("digraph") and "color=red" in text and "RLock" in text, text[:500])
+    # SVG through Graphviz's dot; without dot on PATH a clear message, the DOT source kept.
+    svg = os.path.join(d, "wait.svg")
+    r = h.snag("analyze", core, "--graph", svg)
+    if shutil.which("dot"):
+        with open(svg) as f:
+            h.check(r.returncode == 1 and "<svg" in f.read(), "svg: %d %s" % (r.returncode, r.stderr))
+    nodot = os.path.join(d, "nodot.svg")
+    r = h.run([h.SNAG, "analyze", core, "--graph", nodot], env=dict(os.environ, PATH="/nonexistent"))
+    h.check(r.returncode == 2 and "needs Graphviz's dot program" in r.stderr and os.path.exists(nodot[:-4] + ".dot"),
+            "no dot: %d %s" % (r.returncode, r.stderr))
+    # Progress on stderr only when it is a terminal.
+    h.check("rule " not in h.snag("analyze", core).stderr, "no progress on a pipe")
+    master, slave = pty.openpty()
+    p = subprocess.Popen([h.SNAG, "analyze", core], stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    h.check(p.wait(timeout=60) == 1, "exit on a tty")
+    h.check(b"snag analyze: rule " in seen and b"python-deadlock" in seen, "progress on a tty: %r" % seen[:500])
     r = h.snag("analyze", core, "--select", "no and (", timeout=30)
     h.check(r.returncode == 2 and "--select" in r.stderr, "bad --select: %d %s" % (r.returncode, r.stderr))
     r = h.snag("analyze", core, "--arg", "python-deadlock.unconfirmed=maybe", timeout=30)
