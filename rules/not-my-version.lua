@@ -1,22 +1,27 @@
 -- Not My Version (patterns.md): modules whose build-id in the target differs from the file this
--- machine would use, modules whose file is missing, and debug files that do not match.
+-- machine would use, modules whose file is missing, and modules whose file was replaced or
+-- deleted after the process loaded it (an upgrade under a running process: the kernel names the
+-- mapping "PATH (deleted)").
 local function base(p) return p and (p:match("[^/]*$")) or "?" end
 
 return {
   id = "not-my-version",
   pattern = "Not My Version",
   title = "Loaded modules differ from the files on this machine",
-  description = "Build-ids recorded in the target that differ from the files found (or files that are missing): "
-    .. "symbols and stacks for those modules may be wrong.",
+  description = "Build-ids recorded in the target that differ from the files found (or files that are missing), "
+    .. "and files replaced or deleted after the process loaded them: symbols and stacks for those modules may be "
+    .. "wrong, or the process runs other code than the files on disk.",
   severity = "warning",
   tags = { "default", "modules", "environment" },
   targets = { "live", "core" },
   args = { max_listed = { default = 5, help = "modules named in the message" } },
   check = function(t, args, report)
-    local stale, missing = {}, {}
+    local stale, missing, replaced = {}, {}, {}
     for _, m in ipairs(t:modules()) do
       if not m.path or m.path == "" or m.path:sub(1, 1) == "[" or m.path:find("linux%-vdso") then
         -- [vdso] and friends live only in memory: nothing to compare
+      elseif m.path:find(" %(deleted%)$") then
+        replaced[#replaced + 1] = m
       elseif m.found == false then
         missing[#missing + 1] = m
       elseif m.matches == false then
@@ -37,6 +42,21 @@ return {
         message = string.format("%d module(s) differ from the target's build-ids: %s", #stale, names(stale)),
         evidence = { modules = ev },
         advice = "analyze on the machine that produced the target, or pass --sysroot with its files",
+      }
+    end
+    if #replaced > 0 then
+      local ev = {}
+      for i, m in ipairs(replaced) do
+        local path = m.path:gsub(" %(deleted%)$", "")
+        local f = io.open(path, "rb")
+        if f then f:close() end
+        ev[i] = { path = path, build_id = m.build_id, now_on_disk = f ~= nil }
+      end
+      report{
+        message = string.format("%d module(s) were replaced or deleted on disk after the process loaded them: %s",
+          #replaced, names(replaced):gsub(" %(deleted%)", "")),
+        evidence = { modules = ev },
+        advice = "the process runs the old code: restart it to run the files on disk, and analyze its cores with the old files",
       }
     end
     if #missing > 0 then

@@ -206,10 +206,17 @@ def test_not_my_version():
             h.check(s.truth["version"] == 1, "truth %s" % s.truth)
             core = os.path.join(s.dir, "core")
             h.snag("dump", s.pid, "-o", core, check=True)
-        code, result = analyze(core, "--select", "not-my-version")
-        h.check(not findings(result, "not-my-version"), "%s: unmodified files: %s" % (interp.label, result["findings"]))
-        rebuilt = _build_library(lib, 2)
-        h.check(rebuilt != recorded, "the rebuild kept build-id %s" % recorded)
+            code, result = analyze(core, "--select", "not-my-version")
+            h.check(not findings(result, "not-my-version"), "%s: unmodified files: %s" % (interp.label, result["findings"]))
+            rebuilt = _build_library(lib, 2)
+            h.check(rebuilt != recorded, "the rebuild kept build-id %s" % recorded)
+            # Live: the process still runs the old file, which the kernel now calls "(deleted)".
+            code, result = analyze(str(s.pid), "--select", "not-my-version", "--duration", "0")
+            found = findings(result, "not-my-version")
+            h.check(len(found) == 1 and "replaced or deleted on disk" in found[0]["message"]
+                    and "libledger.so" in found[0]["message"], "%s live: %s" % (interp.label, found))
+            h.check(found[0]["evidence"]["modules"] == [{"path": lib, "build_id": recorded, "now_on_disk": True}],
+                    "live evidence %s" % found[0]["evidence"])
         code, result = analyze(core, "--select", "not-my-version")
         found = findings(result, "not-my-version")
         h.check(len(found) == 1 and "libledger.so" in found[0]["message"], "%s: %s" % (interp.label, found))
