@@ -278,6 +278,27 @@ def test_crash_jit_dump():
     h.check(py and first < py[0]["line"] <= last, "crash_segv frame %s (lines %d-%d)" % (found[0]["frames"], first, last))
 
 
+def _on_pty(argv, stream):
+    """What argv wrote to stdout or stderr (the other one discarded) when that is a terminal."""
+    master, slave = pty.openpty()
+    other = subprocess.DEVNULL
+    p = subprocess.Popen(argv, stdout=slave if stream == "stdout" else other,
+                         stderr=slave if stream == "stderr" else other)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO once the child closed its side
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    h.check(p.wait(timeout=60) == 1, "exit on a tty")
+    return seen
+
+
 BROKEN = {
     "raises.lua": 'return {id="raises", pattern="Crash", title="t", severity="error",'
                   ' check=function(t, a, r) error("boom") end}',
@@ -333,23 +354,10 @@ def test_broken_rules():
     r = h.run([h.SNAG, "analyze", core, "--graph", nodot], env=dict(os.environ, PATH="/nonexistent"))
     h.check(r.returncode == 2 and "needs Graphviz's dot program" in r.stderr and os.path.exists(nodot[:-4] + ".dot"),
             "no dot: %d %s" % (r.returncode, r.stderr))
-    # Progress on stderr only when it is a terminal.
+    # Progress on stderr and colors on stdout only when they are terminals.
     h.check("rule " not in h.snag("analyze", core).stderr, "no progress on a pipe")
-    master, slave = pty.openpty()
-    p = subprocess.Popen([h.SNAG, "analyze", core], stdout=subprocess.DEVNULL, stderr=slave)
-    os.close(slave)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(master)
-    h.check(p.wait(timeout=60) == 1, "exit on a tty")
-    h.check(b"snag analyze: rule " in seen and b"python-deadlock" in seen, "progress on a tty: %r" % seen[:500])
+    h.check(b"snag analyze: rule " in _on_pty([h.SNAG, "analyze", core], "stderr"), "progress on a tty")
+    h.check(b"\x1b[1;31mERROR\x1b[0m python-deadlock" in _on_pty([h.SNAG, "analyze", core], "stdout"), "colors on a tty")
     r = h.snag("analyze", core, "--select", "no and (", timeout=30)
     h.check(r.returncode == 2 and "--select" in r.stderr, "bad --select: %d %s" % (r.returncode, r.stderr))
     r = h.snag("analyze", core, "--arg", "python-deadlock.unconfirmed=maybe", timeout=30)
