@@ -40,9 +40,10 @@ int l_frame_registers(lua_State* L) {
     });
 }
 
-// frame:locals() → {{name=, value=}, ...} as gdb's `bt full` prints them, innermost block
-// first; nil and "No symbol table info available." without DWARF.
-int l_frame_locals(lua_State* L) {
+// frame:locals() / frame:args() → {{name=, value=}, ...} as gdb's `bt full` / `info args`
+// print them (locals: innermost block first); nil and "No symbol table info available." without
+// DWARF.
+int frame_variables(lua_State* L, FrameLocals::Kind kind) {
     luaL_checktype(L, 1, LUA_TTABLE);
     check_generation(L, 1, "frame");
     lua_getfield(L, 1, "tid");
@@ -53,7 +54,7 @@ int l_frame_locals(lua_State* L) {
     Session& s = SessionAccess::of(L);
     return guard(L, [&]() -> Expected<int> {
         if (level < 0) return fail("no such frame");
-        auto locals = s.frame_locals(tid, static_cast<size_t>(level));
+        auto locals = s.frame_locals(tid, static_cast<size_t>(level), kind);
         if (!locals) {
             lua_pushnil(L);
             lua_pushstring(L, "No symbol table info available.");
@@ -70,9 +71,13 @@ int l_frame_locals(lua_State* L) {
     });
 }
 
+int l_frame_locals(lua_State* L) { return frame_variables(L, FrameLocals::Kind::Locals); }
+int l_frame_args(lua_State* L) { return frame_variables(L, FrameLocals::Kind::Arguments); }
+
 const luaL_Reg kFrameMethods[] = {
     {"registers", l_frame_registers},
     {"locals", l_frame_locals},
+    {"args", l_frame_args},
     {nullptr, nullptr},
 };
 

@@ -204,7 +204,7 @@ const std::vector<StackFrame>& Session::frames(int tid) {
     return *c.frames;
 }
 
-std::optional<std::vector<LocalVariable>> Session::frame_locals(int tid, size_t index) {
+std::optional<std::vector<LocalVariable>> Session::frame_locals(int tid, size_t index, FrameLocals::Kind kind) {
     const auto& all = frames(tid);
     const Thread* thread = target_->thread(tid);
     if (index >= all.size() || !thread || !all[index].symbol.module) return std::nullopt;
@@ -220,7 +220,7 @@ std::optional<std::vector<LocalVariable>> Session::frame_locals(int tid, size_t 
     state.regs = state.innermost ? thread->regs : natives[f.physical].regs;
     if (!frame_locals_)
         frame_locals_ = std::make_unique<FrameLocals>(*target_, [this](uint64_t a) { return symbolic_address(a); });
-    return frame_locals_->locals(*f.symbol.module, state, inline_depth);
+    return frame_locals_->locals(*f.symbol.module, state, inline_depth, kind);
 }
 
 Expected<void> Session::select_thread(int tid) {

@@ -153,9 +153,11 @@ public:
     const NativeStack& native_stack(int tid);
     const std::vector<StackFrame>& frames(int tid);
 
-    // Local variables of frames(tid)[index] as gdb's `bt full` prints them (DWARF locations);
+    // Local variables (or arguments) of frames(tid)[index] as gdb's `bt full` / `info args`
+    // print them (DWARF locations);
     // nullopt when its module has no DWARF for it ("No symbol table info available.").
-    std::optional<std::vector<LocalVariable>> frame_locals(int tid, size_t index);
+    std::optional<std::vector<LocalVariable>> frame_locals(int tid, size_t index,
+                                                           FrameLocals::Kind kind = FrameLocals::Kind::Locals);
 
     // ---- expression support for the command language ----
     std::optional<ConvenienceValue> convenience(std::string_view name) const;  // name without '$'

@@ -263,7 +263,7 @@ Dwarf* FrameLocals::dwarf_of(const Module& module) {
 }
 
 std::optional<std::vector<LocalVariable>> FrameLocals::locals(const Module& module, const FrameState& frame,
-                                                              size_t inline_depth) {
+                                                              size_t inline_depth, Kind kind) {
     Dwarf* dw = dwarf_of(module);
     if (!dw) return std::nullopt;
     uint64_t rel = (frame.call_site ? frame.pc - 1 : frame.pc) - module.bias;
@@ -286,12 +286,18 @@ std::optional<std::vector<LocalVariable>> FrameLocals::locals(const Module& modu
     Evaluation ev{frame, module.bias, std::nullopt, read, nullptr};
     if (physical) ev.frame_base = frame_base(physical, rel, ev);
     ValuePrinter printer{read, symbolic_};
+    // Arguments are the formal parameters of the frame's function (the last scope of it).
+    if (kind == Kind::Arguments) {
+        if (mine.empty() || !is_function_scope(mine.back())) return std::vector<LocalVariable>{};
+        mine = {mine.back()};
+    }
+    int wanted = kind == Kind::Arguments ? DW_TAG_formal_parameter : DW_TAG_variable;
     std::vector<LocalVariable> out;
     for (Dwarf_Die* scope : mine) {
         Dwarf_Die child;
         if (dwarf_child(scope, &child) != 0) continue;
         do {
-            if (dwarf_tag(&child) != DW_TAG_variable) continue;
+            if (dwarf_tag(&child) != wanted) continue;
             const char* name = dwarf_diename(&child);
             if (!name) continue;
             out.push_back({name, variable_text(&child, rel, ev, printer)});

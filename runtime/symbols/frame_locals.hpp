@@ -45,11 +45,12 @@ public:
     FrameLocals(const FrameLocals&) = delete;
     FrameLocals& operator=(const FrameLocals&) = delete;
 
-    // Locals of the logical frame at frame.pc in module: inline_depth 0 is the innermost inlined
-    // call at that pc. Innermost lexical block first, as gdb lists them. nullopt when the module
-    // has no DWARF for pc (gdb: "No symbol table info available.").
+    enum class Kind { Locals, Arguments };
+    // Locals (innermost lexical block first, as gdb lists them) or arguments of the logical frame
+    // at frame.pc in module: inline_depth 0 is the innermost inlined call at that pc. nullopt
+    // when the module has no DWARF for pc (gdb: "No symbol table info available.").
     std::optional<std::vector<LocalVariable>> locals(const Module& module, const FrameState& frame,
-                                                     size_t inline_depth);
+                                                     size_t inline_depth, Kind kind = Kind::Locals);
 
 private:
     Dwarf* dwarf_of(const Module& module);

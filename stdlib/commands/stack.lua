@@ -7,13 +7,25 @@ local function selected_thread(ctx)
   return th
 end
 
--- A frame's locals as gdb prints them: "indent name = value", "No locals." or why there are none.
-local function print_locals(ctx, f, indent)
-  local locals, why = f:locals()
+-- A frame's locals (or args) as gdb prints them: "indent name = value", "No locals." or why
+-- there are none.
+local function print_locals(ctx, f, indent, args)
+  local locals, why
+  if args then locals, why = f:args() else locals, why = f:locals() end
   if not locals then return ctx:print(why) end
-  if #locals == 0 then return ctx:print("No locals.") end
+  if #locals == 0 then return ctx:print(args and "No arguments." or "No locals.") end
   for _, v in ipairs(locals) do ctx:printf("%s%s = %s\n", indent, v.name, v.value) end
 end
+
+command{
+  name = "info args", args = "",
+  help = "Print the arguments of the selected frame's function (DWARF).",
+  run = function(ctx)
+    local f = ctx:frame()
+    if not f then ctx:fail("No frame selected.") end
+    print_locals(ctx, f, "", true)
+  end,
+}
 
 command{
   name = "info locals", args = "",

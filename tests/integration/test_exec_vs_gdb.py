@@ -176,6 +176,22 @@ def test_bt_full_locals():
     h.check(any(l.startswith("        bodies = {0x") and "<spinner_main>" in l for l in main), "main: %r" % main)
 
 
+@h.case("info args and info locals of selected -O0 frames")
+def test_info_args():
+    # Thread 5 is the recurser (recurse(depth) frames over recurser_main(arg)), thread 4 the
+    # sleeper; both tools number threads and these frames alike. Banners differ (gdb prints the
+    # arguments in frame lines), so only the variable lines are compared.
+    commands = ["thread 5", "frame 1", "info args", "frame 2", "info args", "info locals",
+                "thread 4", "frame 2", "info args", "info locals", "frame 3", "info args"]
+    gdb_lines, _ = run_gdb(commands)
+    snag_lines, snag_err, _ = run_snag(commands)
+    h.check(gdb_lines is not None and snag_lines is not None, "a tool failed: %s" % snag_err)
+    keep = lambda lines: [l for l in lines if re.match(r"^[a-z_]+ = |^No (arguments|locals)\.$", l)]
+    h.check(keep(gdb_lines) == keep(snag_lines), "gdb:\n%s\nsnag:\n%s\n%s"
+            % ("\n".join(keep(gdb_lines)), "\n".join(keep(snag_lines)), snag_err))
+    h.check("depth = 1" in keep(snag_lines) and "arg = 0x0" in keep(snag_lines), "%r" % snag_lines)
+
+
 @h.case("bt full: C types (structs, bitfields, unions, arrays, strings, enums) as gdb prints them")
 def test_bt_full_types():
     import shutil
