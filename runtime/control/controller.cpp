@@ -35,14 +35,23 @@ std::string hex(uint64_t value) {
 
 long as_data(int signal) { return static_cast<long>(signal); }
 
-// Waits for a tracer event with SIGCHLD blocked: sleeps in sigtimedwait, never busy-polls.
-void sleep_for_child(double seconds) {
-    sigset_t chld;
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
+// The termination signals whose handler runs the emergency undo (see Controller::hold_signals).
+sigset_t termination_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int signo : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT}) sigaddset(&set, signo);
+    return set;
+}
+
+// Waits for a tracer event (SIGCHLD, blocked) or a termination signal: sleeps in sigtimedwait,
+// never busy-polls. Returns the termination signal it took, else 0.
+int sleep_for_child(double seconds) {
+    sigset_t wanted = termination_signals();
+    sigaddset(&wanted, SIGCHLD);
     if (seconds < 0) seconds = 0;
     timespec ts{static_cast<time_t>(seconds), static_cast<long>((seconds - static_cast<time_t>(seconds)) * 1e9)};
-    ::sigtimedwait(&chld, nullptr, &ts);
+    int signo = ::sigtimedwait(&wanted, nullptr, &ts);
+    return signo > 0 && signo != SIGCHLD ? signo : 0;
 }
 
 emergency::ThreadState to_emergency(int state) { return static_cast<emergency::ThreadState>(state); }
@@ -260,12 +269,21 @@ void Controller::continue_all() {
 
 bool Controller::hold_signals() {
     if (signals_held_) return false;
-    sigset_t fatal;
-    sigemptyset(&fatal);
-    for (int signo : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT}) sigaddset(&fatal, signo);
+    sigset_t fatal = termination_signals();
     ::pthread_sigmask(SIG_BLOCK, &fatal, &unheld_mask_);
     signals_held_ = true;
     return true;
+}
+
+// A termination signal taken while sleeping is raised again with our hold lifted: its handler
+// (the emergency undo, or the REPL's Ctrl-C) runs here, between events.
+void Controller::sleep_for_event(double seconds) {
+    int signo = sleep_for_child(seconds);
+    if (signo == 0) return;
+    bool held = signals_held_;
+    release_signals();
+    ::raise(signo);
+    if (held) hold_signals();
 }
 
 void Controller::release_signals() {
@@ -285,7 +303,7 @@ void Controller::wait_until(const std::function<bool()>& done, const std::functi
         if (tid > 0 && (WIFEXITED(status) || WIFSIGNALED(status))) on_exit_status(tid, status);
         else if (tid > 0 && on_stop) on_stop(tid, status);
         if (held) release_signals();
-        if (tid == 0) sleep_for_child(0.05);
+        if (tid == 0) sleep_for_event(0.05);
         if (tid < 0) break;
     }
 }
@@ -439,14 +457,15 @@ std::optional<std::pair<int, int>> Controller::wait_event(double deadline, const
         if (deadline > 0 && now_seconds() >= deadline) return std::nullopt;
         if (limits.interrupted && limits.interrupted()) return std::nullopt;
         int status = 0;
-        hold_signals();  // released by resume() once the stop is recorded
+        // Held from here until the stop is recorded (resume() and the hit handling release it);
+        // kept while sleeping too, where sleep_for_event takes termination signals itself.
+        hold_signals();
         pid_t tid = ::waitpid(-1, &status, __WALL | WNOHANG);
         if (tid > 0) return std::pair{static_cast<int>(tid), status};
-        release_signals();
         if (tid < 0 && errno == ECHILD) return std::pair{-1, 0};
         double slice = 0.05;
         if (deadline > 0) slice = std::min(slice, std::max(0.0, deadline - now_seconds()));
-        sleep_for_child(slice);
+        sleep_for_event(slice);
     }
 }
 
@@ -519,7 +538,12 @@ Expected<StopEvent> Controller::resume(const HitHandler& handler, const RunLimit
     uint64_t hits = 0;
     limits_max_hits_ = limits.max_hits;
     double deadline = limits.seconds > 0 ? now_seconds() + limits.seconds : 0;
+    struct Release {  // every way out of here lets termination signals through again
+        Controller* c;
+        ~Release() { c->release_signals(); }
+    } release{this};
     for (;;) {
+        release_signals();  // single-steps below may block (a syscall): never with signals held
         auto stepped = step_over_sites();
         if (!stepped) return std::unexpected(stepped.error());
         if (!alive()) return make_stop(StopReason::Exited);
@@ -527,10 +551,6 @@ Expected<StopEvent> Controller::resume(const HitHandler& handler, const RunLimit
         bool restart = false;
         while (!restart) {
             auto event = wait_event(deadline, limits);
-            struct Release {
-                Controller* c;
-                ~Release() { c->release_signals(); }
-            } release{this};
             if (!event) {
                 stop_all();
                 mark_stopped();

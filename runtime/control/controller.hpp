@@ -152,6 +152,7 @@ private:
     // newly held (only that caller releases).
     bool hold_signals();
     void release_signals();
+    void sleep_for_event(double seconds);
     void on_interrupt_stop(int tid, int status);
     void continue_all();
     void continue_thread(int tid);
