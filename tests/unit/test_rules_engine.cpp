@@ -153,6 +153,32 @@ TEST_CASE("facts: a kernel core's leader CPU time is the group total; the others
           "0");
 }
 
+TEST_CASE("stack_trace_set.common_frames: a loop's frames over samples; different code each sample is no loop") {
+    auto s = make_session();
+    // Innermost first. The loop find_archive is in every sample, under a library call or not.
+    const char* loop = R"(local F = function(fn, file, line) return {["function"] = fn, file = file, line = line} end
+      local app = function(f) return not f.file:find("^/lib/") end
+      local outer = {F("archive_finder", "a.py", 50), F("run", "/lib/threading.py", 1010)}
+      local function with(...) local t = {...} for _, f in ipairs(outer) do t[#t + 1] = f end return t end
+      local samples = { with(F("dirname", "/lib/posixpath.py", 150), F("find_archive", "a.py", 41)),
+                        with(F("find_archive", "a.py", 33)),
+                        with(F("note_root_visit", "a.py", 20), F("find_archive", "a.py", 39)) }
+      local frames, lines = require("snag.stack_trace_set").common_frames(samples, 2, app)
+      return frames[1]["function"], frames[1].line, #frames, table.concat(lines, ","))";
+    CHECK(eval(*s, loop) == "find_archive\t39\t3\t33,39,41");
+    // A server: only serve_forever and handle are common, three application frames run inside.
+    const char* server = R"(local F = function(fn) return {["function"] = fn, file = "s.py", line = 1} end
+      local samples = { {F("crc_block"), F("checksum"), F("handle_upload"), F("handle"), F("serve_forever")},
+                        {F("score"), F("match"), F("handle_search"), F("handle"), F("serve_forever")} }
+      local sets = require("snag.stack_trace_set")
+      local frames, why = sets.common_frames(samples, 2)
+      local none, why2 = sets.common_frames({{F("a")}, {F("b")}}, 2)
+      return tostring(frames), why, tostring(none), why2)";
+    CHECK(eval(*s, server) ==
+          "nil\t3 frames run inside handle in one sample: different code each time\tnil\t"
+          "no Python frame is common to the samples");
+}
+
 TEST_CASE("analyze: a process tree's results merge into one report naming each finding's pid") {
     auto s = make_session();
     std::string a = "{target={kind='process', pid=10, name='python'}, rules_run={'busy-loop'}, errors={}, "
