@@ -177,6 +177,9 @@ std::string variable_text(Dwarf_Die* var, uint64_t rel_pc, const Evaluation& ev,
     if (!type_of(var, &type)) return kOptimizedOut;
     size_t size = type_size(&type).value_or(0);
     if (size == 0) return kOptimizedOut;
+    // gdb's max-value-size: a huge local array is not read whole for 200 elements.
+    if (size > 65536)
+        return "<error: value requires " + std::to_string(size) + " bytes, which is more than max-value-size>";
     if (auto bytes = constant_bytes(var, size)) return printer.text(&type, *bytes);
     Dwarf_Attribute attr;
     Dwarf_Op* ops;
