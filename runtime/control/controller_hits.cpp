@@ -19,7 +19,6 @@ bool Controller::step_displaced(int tid, const user_regs_struct& regs) {
     if (!emulated) return false;
     if (emulated->pushed) {
         // One word: PTRACE_POKEDATA is the cheapest write (this runs at every hit).
-        errno = 0;
         if (::ptrace(PTRACE_POKEDATA, tid, reinterpret_cast<void*>(emulated->regs.rsp),
                      reinterpret_cast<void*>(*emulated->pushed)) != 0)
             return false;
