@@ -13,11 +13,14 @@ local function is_app(f)
   return not file:find("/lib/python%d") and not file:find("^<frozen")
 end
 
--- "f (file:line) <- g (file:line)": the innermost application frames, else the innermost frames.
+-- "f (file:line) <- g (file:line)": the innermost run of application frames (up to 3: library
+-- frames below end it, e.g. a pool worker's, whose callers are the parent's frames before the fork),
+-- else the innermost frames.
 local function loop_text(frames)
   local app = {}
   for _, f in ipairs(frames) do
-    if #app < 3 and is_app(f) then app[#app + 1] = wait_chain.where(f) end
+    if #app >= 3 or (#app > 0 and not is_app(f)) then break end
+    if is_app(f) then app[#app + 1] = wait_chain.where(f) end
   end
   if #app == 0 then
     for i = 1, math.min(#frames, 3) do app[i] = wait_chain.where(frames[i]) end
