@@ -1,23 +1,36 @@
 -- Not My Version (patterns.md): modules whose build-id in the target differs from the file this
 -- machine would use, modules whose file is missing, and modules whose file was replaced or
 -- deleted after the process loaded it (an upgrade under a running process: the kernel names the
--- mapping "PATH (deleted)").
+-- mapping "PATH (deleted)"), and modules built for another Python than the interpreter's.
 local function base(p) return p and (p:match("[^/]*$")) or "?" end
+
+-- The CPython version a module's path says it was built for: an extension's ABI tag
+-- (.cpython-311-x86_64-linux-gnu.so), libpython3.11.so, or a .../python3.11/... directory.
+local function built_for(path)
+  local major, minor = path:match("%.cpython%-(%d)(%d+)[a-z]*%-")
+  if not major then major, minor = path:match("libpython(%d)%.(%d+)") end
+  if not major then major, minor = path:match("/python(%d)%.(%d+)/") end
+  return major and (major .. "." .. minor) or nil
+end
 
 return {
   id = "not-my-version",
   pattern = "Not My Version",
   title = "Loaded modules differ from the files on this machine",
   description = "Build-ids recorded in the target that differ from the files found (or files that are missing), "
-    .. "and files replaced or deleted after the process loaded them: symbols and stacks for those modules may be "
+    .. "files replaced or deleted after the process loaded them, and modules built for another Python version "
+    .. "(ABI tag, libpythonX.Y, pythonX.Y directory): symbols and stacks for those modules may be "
     .. "wrong, or the process runs other code than the files on disk.",
   severity = "warning",
   tags = { "default", "modules", "environment" },
   targets = { "live", "core" },
   args = { max_listed = { default = 5, help = "modules named in the message" } },
   check = function(t, args, report)
-    local stale, missing, replaced = {}, {}, {}
+    local stale, missing, replaced, foreign = {}, {}, {}, {}
+    local interpreter = t.python and t.python.version and t.python.version:match("^(%d+%.%d+)")
     for _, m in ipairs(t:modules()) do
+      local wanted = m.path and interpreter and built_for(m.path)
+      if wanted and wanted ~= interpreter then foreign[#foreign + 1] = { path = m.path, built_for = wanted } end
       if not m.path or m.path == "" or m.path:sub(1, 1) == "[" or m.path:find("linux%-vdso") then
         -- [vdso] and friends live only in memory: nothing to compare
       elseif m.path:find(" %(deleted%)$") then
@@ -57,6 +70,16 @@ return {
           #replaced, names(replaced):gsub(" %(deleted%)", "")),
         evidence = { modules = ev },
         advice = "the process runs the old code: restart it to run the files on disk, and analyze its cores with the old files",
+      }
+    end
+    if #foreign > 0 then
+      local list = {}
+      for i, m in ipairs(foreign) do list[i] = { path = m.path } end
+      report{
+        message = string.format("%d module(s) were built for another Python than the interpreter's %s: %s (for %s)",
+          #foreign, interpreter, names(list), foreign[1].built_for),
+        evidence = { interpreter = interpreter, modules = foreign },
+        advice = "a PYTHONPATH, LD_LIBRARY_PATH or virtualenv of another Python version leaks into this process",
       }
     end
     if #missing > 0 then

@@ -223,6 +223,16 @@ def test_not_my_version():
         modules = found[0]["evidence"]["modules"]
         h.check([m["path"] for m in modules] == [lib], "only the rebuilt library: %s" % modules)
         h.check(modules[0]["recorded_build_id"] == recorded and modules[0]["build_id"] == rebuilt, "%s" % modules)
+    # An extension module built for 3.11 (its ABI tag says so) loaded into a 3.12 process.
+    interp = [i for i in pythons() if i.version[:2] == (3, 12)][0]
+    lib = os.path.join(h.scratch(), "_ledger.cpython-311-x86_64-linux-gnu.so")
+    _build_library(lib, 1)
+    with h.py_scenario(interp, "py_versioned_library.py", env={"SNAG_LIBRARY": lib}) as s:
+        code, result = analyze(str(s.pid), "--select", "not-my-version", "--duration", "0")
+    found = findings(result, "not-my-version")
+    h.check(len(found) == 1 and "built for another Python than the interpreter's 3.12" in found[0]["message"],
+            "3.11 module in 3.12: %s" % found)
+    h.check(found[0]["evidence"]["modules"] == [{"path": lib, "built_for": "3.11"}], "evidence %s" % found[0]["evidence"])
 
 
 def _cpu_seconds(pid):
