@@ -18,11 +18,11 @@ bool Controller::step_displaced(int tid, const user_regs_struct& regs) {
     auto emulated = emulate_instruction(site->second.code, site->second.code_size, regs);
     if (!emulated) return false;
     if (emulated->pushed) {
-        // One word: PTRACE_POKEDATA is the cheapest write (this runs at every hit).
+        // One word: PTRACE_POKEDATA is the cheapest write (this runs at every hit). The target's
+        // memory cache needs no flush: the thread runs next, and every stop refreshes it.
         if (::ptrace(PTRACE_POKEDATA, tid, reinterpret_cast<void*>(emulated->regs.rsp),
                      reinterpret_cast<void*>(*emulated->pushed)) != 0)
             return false;
-        target_.invalidate_memory_cache();
     }
     return ::ptrace(PTRACE_SETREGS, tid, nullptr, &emulated->regs) == 0;
 }
