@@ -318,7 +318,7 @@ command{
       quiet_hits[id] = silent and true or nil
       only_continue[id] = body:match("^%s*continue%s*$") and true or nil
       -- silent + continue: the controller counts such hits itself, without calling back here.
-      control.set(id, "continue_only", (silent and only_continue[id]) and true or false)
+      control.set(id, "continue_only", (silent and only_continue[id] and not lua_actions[id]) and true or false)
       update_mode(id)
     end
   end,
