@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <thread>
 
@@ -44,20 +45,60 @@ void report_stack(std::unique_ptr<Target> target, int tid, std::ostream& out) {
     // The session's target detaches when the session closes; live control already let go.
 }
 
-// The default rules pack over the held process: `snag analyze PID` from this very binary.
-void run_rules(int pid, std::ostream& out) {
+// The default rules pack over a core written at the signal (`snag analyze CORE` from this very
+// binary): the core carries the crash's siginfo and faulting thread, which a live analysis of
+// the held process could not see (it is in SIGSTOP by then).
+void run_rules(const std::string& core, std::ostream& out) {
     out.flush();
     pid_t child = ::fork();
     if (child == 0) {
-        std::string target = std::to_string(pid);
         ::dup2(STDERR_FILENO, STDOUT_FILENO);  // the JIT report goes to stderr; keep it together
-        ::execl("/proc/self/exe", "snag", "analyze", target.c_str(), static_cast<char*>(nullptr));
+        ::execl("/proc/self/exe", "snag", "analyze", core.c_str(), static_cast<char*>(nullptr));
         ::_exit(127);
     }
     if (child < 0) return;
     int status = 0;
     ::waitpid(child, &status, 0);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127) out << "snag: the rules pack could not run.\n";
+}
+
+// Where the core goes: -o CORE or core.snag.PID when the user asked for it, else a temporary file.
+std::string core_path(const JitOptions& options, int pid) {
+    if (options.on_crash == "dump")
+        return options.core_path.empty() ? "core.snag." + std::to_string(pid) : options.core_path;
+    const char* tmp = ::getenv("TMPDIR");
+    std::string path = std::string(tmp && *tmp ? tmp : "/tmp") + "/snag-jit-" + std::to_string(pid) + "-XXXXXX";
+    int fd = ::mkstemp(path.data());
+    if (fd < 0) return {};
+    ::close(fd);
+    return path;
+}
+
+// Writes the core at the signal, then runs the pack on it (analyze mode) or keeps it (dump mode).
+void capture(const JitOptions& options, int pid, int tid, const std::optional<siginfo_t>& info, JitOutcome& outcome,
+             std::ostream& out) {
+    DumpOptions dump;
+    dump.output = core_path(options, pid);
+    dump.cpu_sample_seconds = 0;
+    dump.siginfo = info;
+    dump.signal_tid = tid;
+    bool keep = options.on_crash == "dump";
+    if (dump.output.empty()) {
+        out << "snag: no core: cannot create a temporary file (TMPDIR).\n";
+        return;
+    }
+    auto written = write_core(pid, dump);
+    if (!written) {
+        out << "snag: no core: " << written.error().message << "\n";
+        if (!keep) ::unlink(dump.output.c_str());
+        return;
+    }
+    if (keep) {
+        outcome.core = dump.output;
+        out << "snag: core written to " << dump.output << "\n";
+    }
+    run_rules(dump.output, out);
+    if (!keep) ::unlink(dump.output.c_str());
 }
 
 // The user's REPL on the held process. Ctrl-C cancels REPL commands meanwhile (SIGTERM and
@@ -124,20 +165,7 @@ Expected<JitOutcome> supervise(std::unique_ptr<Target> target, int pid, bool own
     if (options.on_crash == "repl" && options.repl) {
         repl_while_held(options, pid, crash_tid, out);
     } else {
-        run_rules(pid, out);
-    }
-    if (options.on_crash == "dump") {
-        DumpOptions dump;
-        dump.output = options.core_path.empty() ? "core.snag." + std::to_string(pid) : options.core_path;
-        dump.cpu_sample_seconds = 0;
-        dump.siginfo = crash_info;
-        dump.signal_tid = crash_tid;
-        if (auto written = write_core(pid, dump)) {
-            outcome.core = dump.output;
-            out << "snag: core written to " << dump.output << "\n";
-        } else {
-            out << "snag: no core: " << written.error().message << "\n";
-        }
+        capture(options, pid, crash_tid, crash_info, outcome, out);
     }
     ::kill(pid, outcome.signal);
     ::kill(pid, SIGCONT);

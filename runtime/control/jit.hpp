@@ -15,7 +15,7 @@
 namespace snag::control {
 
 struct JitOptions {
-    std::string on_crash = "analyze";  // analyze: stack report + rules; dump: core too; repl
+    std::string on_crash = "analyze";  // analyze: stack + rules on a temporary core; dump: core kept; repl
     std::string core_path;             // default: ./core.snag.PID
     // on_crash "repl": the front end's REPL on the held process (crashing thread selected);
     // the fatal signal is delivered when it returns.

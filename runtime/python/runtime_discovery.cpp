@@ -85,9 +85,13 @@ std::string micro_version(Target& target, Symbolizer& symbols, int minor) {
     return "3." + std::to_string(minor);
 }
 
-// Last resort: a writable mapping of a Python module that validates as _PyRuntime.
+// Last resort: a writable mapping of a Python module that validates as _PyRuntime. Only where
+// something says Python is there (a python file name, the C API's symbols): the validation is
+// loose enough that a native program's data can pass it.
 Candidate scan_for_runtime(Target& target, Memory& mem, Symbolizer& symbols, std::vector<int> minors) {
+    bool has_c_api = symbols.address_of("Py_Initialize").has_value();
     for (const Module* m : python_modules(symbols)) {
+        if (!has_c_api && !minor_from_file_name(m->path)) continue;
         for (const auto& map : target.mappings()) {
             if (map.path != m->path || map.perms.size() < 2 || map.perms[1] != 'w') continue;
             uint64_t end = std::min<uint64_t>(map.end, map.start + (8ull << 20));

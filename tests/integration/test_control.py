@@ -448,6 +448,16 @@ def jit():
     r = h.snag("run", "--", exe, "abort", timeout=120)
     h.check(r.returncode == 128 + signal.SIGABRT, "exit %d:\n%s" % (r.returncode, r.stderr))
     h.check("received SIGABRT" in r.stderr and "in abort_here ()" in r.stderr, r.stderr)
+    # The default mode runs the pack on a core written at the signal: the crash rule sees it.
+    r = h.snag("run", "--", exe, "segv", timeout=120)
+    h.check(r.returncode == 128 + signal.SIGSEGV, "exit %d:\n%s" % (r.returncode, r.stderr))
+    h.check(re.search(r"crash \[Crash\].*\n.*SIGSEGV at address 0x0 .*fault_here", r.stderr),
+            "the crash finding names the signal, address and frame:\n" + r.stderr)
+    header = [l for l in r.stderr.splitlines() if l.startswith("snag analyze:")]
+    h.check(header and "Python" not in header[0], "a C program is not taken for Python: %s" % header)
+    pid = re.search(r"process (\d+) received", r.stderr).group(1)
+    tmp = os.environ.get("TMPDIR") or "/tmp"
+    h.check(not [f for f in os.listdir(tmp) if f.startswith("snag-jit-%s-" % pid)], "the temporary core is removed")
     child = subprocess.Popen(["/bin/sh", "-c", "sleep 1; exec %s abort" % exe])
     w = h.snag("watch", str(child.pid), timeout=120)
     h.check(w.returncode == 128 + signal.SIGABRT and "received SIGABRT" in w.stderr, "watch:\n" + w.stderr)
