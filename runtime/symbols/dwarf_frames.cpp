@@ -1,10 +1,13 @@
 #include "symbols/dwarf_frames.hpp"
 
+#include "symbols/scopes.hpp"
+
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <optional>
 
 namespace snag {
@@ -89,6 +92,23 @@ std::optional<SourceLocation> call_site_of(Dwarf_Die* inlined, const KnownLines&
 
 }  // namespace
 
+std::vector<Dwarf_Die> concrete_scopes(Dwarf_Die* cudie, Dwarf_Addr pc) {
+    if (auto mine = scopes_at(cudie, pc)) return *mine;
+    std::vector<Dwarf_Die> out;
+    Dwarf_Die* scopes = nullptr;
+    if (dwarf_getscopes(cudie, pc, &scopes) > 0) {
+        // dwarf_getscopes continues into the abstract origin after the innermost inline;
+        // the concrete chain of callers is the DIE parent chain of the innermost scope.
+        Dwarf_Die innermost = scopes[0];
+        free(scopes);
+        scopes = nullptr;
+        int count = dwarf_getscopes_die(&innermost, &scopes);
+        out.assign(scopes, scopes + std::max(count, 0));
+    }
+    free(scopes);
+    return out;
+}
+
 std::vector<Symbol> frames_at(Dwfl_Module* module, uint64_t address, uint64_t pc, Symbol outer,
                               bool elf_name_mangled, const KnownLines& known) {
     auto known_line = known.at.find(address);
@@ -96,16 +116,8 @@ std::vector<Symbol> frames_at(Dwfl_Module* module, uint64_t address, uint64_t pc
     Dwarf_Addr bias = 0;
     Dwarf_Die* cudie = dwfl_module_addrdie(module, address, &bias);
     std::vector<Symbol> frames;
-    Dwarf_Die* scopes = nullptr;
-    int count = cudie ? dwarf_getscopes(cudie, address - bias, &scopes) : 0;
-    if (count > 0) {
-        // dwarf_getscopes continues into the abstract origin after the innermost inline;
-        // the concrete chain of callers is the DIE parent chain of the innermost scope.
-        Dwarf_Die innermost = scopes[0];
-        free(scopes);
-        scopes = nullptr;
-        count = dwarf_getscopes_die(&innermost, &scopes);
-    }
+    std::vector<Dwarf_Die> scopes = cudie ? concrete_scopes(cudie, address - bias) : std::vector<Dwarf_Die>{};
+    int count = static_cast<int>(scopes.size());
     for (int i = 0; i < count; ++i) {
         int tag = dwarf_tag(&scopes[i]);
         if (tag == DW_TAG_inlined_subroutine) {
@@ -131,7 +143,6 @@ std::vector<Symbol> frames_at(Dwfl_Module* module, uint64_t address, uint64_t pc
             break;
         }
     }
-    free(scopes);
     outer.source = location;
     frames.push_back(std::move(outer));
     return frames;

@@ -24,6 +24,10 @@ struct KnownLines {
     std::unordered_map<const void*, std::vector<LineFile>> files;  // by CU DIE (Dwarf_Die::addr)
 };
 
+// What dwarf_getscopes_die(dwarf_getscopes(cu, pc)[0]) gives, innermost first (empty where
+// dwarf_getscopes finds nothing): scopes_at's one descent, libdw's two walks where it cannot tell.
+std::vector<Dwarf_Die> concrete_scopes(Dwarf_Die* cudie, Dwarf_Addr pc);
+
 // Innermost first: one Symbol per inlined call at `address`, then `outer` (the ELF symbol's
 // frame) with its source line. Without DWARF, just `outer`. `pc` is what offsets refer to.
 // The outer name becomes DWARF's (gdb's choice) unless the ELF name was a mangled C++ name.
