@@ -67,7 +67,7 @@ public:
         auto target = open_target(std::to_string(pid), running);
         if (!target) { error_ = target.error().message; return; }
         target_ = std::move(*target);
-        auto symbols = make_symbolizer(*target_);
+        auto symbols = make_symbolizer(*target_, SymbolizerOptions{.source_lines = false});  // Python only
         if (!symbols) { error_ = symbols.error().message; return; }
         symbols_ = std::move(*symbols);
         python::DiscoveryOptions discovery;

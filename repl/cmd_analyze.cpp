@@ -193,6 +193,7 @@ Expected<std::unique_ptr<Session>> open_session(const std::string& spec, const T
     session_options.user_commands = false;
     session_options.budget.instructions = 300'000'000;   // per rule: a looping rule stops in ~1 s
     session_options.budget.memory_bytes = 256ull << 20;
+    session_options.source_lines = true;  // the pack reads native stacks with file:line
     auto session = Session::open(std::move(*target), session_options);
     if (!session) return std::unexpected(session.error());
     print_warnings((*session)->target());

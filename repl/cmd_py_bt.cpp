@@ -124,7 +124,7 @@ Expected<Printed> run(const TargetSpec& spec, const PyBtOptions& options) {
     first_options.non_blocking = first_options.non_blocking || two_phase;
     auto target = open_target(spec.spec, first_options);
     if (!target) return std::unexpected(target.error());
-    auto symbols = make_symbolizer(**target);
+    auto symbols = make_symbolizer(**target, SymbolizerOptions{.source_lines = options.native});
     if (!symbols) return std::unexpected(symbols.error());
     python::DiscoveryOptions discovery;
     discovery.target_label = spec.spec;

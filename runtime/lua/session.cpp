@@ -51,7 +51,7 @@ std::string user_commands_dir() {
 
 Expected<std::unique_ptr<Session>> Session::open(std::unique_ptr<Target> target,
                                                  const SessionOptions& options) {
-    auto symbols = make_symbolizer(*target);
+    auto symbols = make_symbolizer(*target, SymbolizerOptions{.source_lines = options.source_lines});
     if (!symbols) return std::unexpected(symbols.error());
     auto unwinder = make_unwinder(*target, **symbols);
     return create(std::move(target), std::move(*symbols), std::move(unwinder), options);
@@ -191,6 +191,9 @@ const std::vector<StackFrame>& Session::frames(int tid) {
     CachedStack& c = cached_stack(tid);
     if (c.frames) return *c.frames;
     std::vector<StackFrame> frames;
+    std::vector<uint64_t> pcs;
+    for (const NativeFrame& f : c.native.frames) pcs.push_back(f.pc);
+    symbols_->prepare(pcs);  // this stack's debug files inflated together, before the first line lookup
     bool after_signal = false;
     for (size_t i = 0; i < c.native.frames.size(); ++i) {
         const NativeFrame& f = c.native.frames[i];

@@ -63,6 +63,10 @@ struct SessionOptions {
     LuaBudget budget;
     // Paths Lua may write with io.open(path, "w") (report files the user named); reads are free.
     std::vector<std::string> writable_paths;
+    // Inflate a debug file whole when first opened (see SymbolizerOptions): for sessions that
+    // will symbolize native stacks anyway (analyze). Off, Python-only commands skip it and a
+    // native stack inflates its files when it is first symbolized.
+    bool source_lines = false;
 };
 
 // One frame as gdb numbers them: an inlined call is a frame of its own at the same pc.

@@ -295,9 +295,9 @@ void InflatedDebugFiles::prepare(const std::vector<std::string>& paths) {
 }
 
 int InflatedDebugFiles::open(const std::string& path) {
-    if (!images_.count(path)) prepare({path});
-    int image = images_[path];
-    if (image >= 0) return fcntl(image, F_DUPFD_CLOEXEC, 0);
+    if (inflate_on_open_ && !images_.count(path)) prepare({path});
+    auto prepared = images_.find(path);
+    if (prepared != images_.end() && prepared->second >= 0) return fcntl(prepared->second, F_DUPFD_CLOEXEC, 0);
     return ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
 }
 

@@ -24,11 +24,16 @@ public:
     // remembered as such (their descriptor is the file itself).
     void prepare(const std::vector<std::string>& paths);
 
-    // A descriptor the caller owns: the inflated copy of path (prepared now if it was not), or
-    // the file itself when it has nothing to inflate or inflating failed. -1 if it cannot be opened.
+    // Whether open() prepares a file not prepared yet (default) or hands out the file itself.
+    void inflate_on_open(bool on) { inflate_on_open_ = on; }
+
+    // A descriptor the caller owns: the inflated copy of path (prepared now if it was not and
+    // inflate_on_open), else the file itself, also when it has nothing to inflate or inflating
+    // failed. -1 if it cannot be opened.
     int open(const std::string& path);
 
 private:
+    bool inflate_on_open_ = true;
     std::map<std::string, int> images_;  // path -> memfd of the inflated copy, -1: use the file
 };
 

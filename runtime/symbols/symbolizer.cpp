@@ -87,8 +87,9 @@ int vdso_descriptor(Target& target, const Module& m) {
 
 class DwflSymbolizer final : public Symbolizer {
 public:
-    DwflSymbolizer(Target& target, std::vector<Module> modules)
+    DwflSymbolizer(Target& target, std::vector<Module> modules, const SymbolizerOptions& options)
         : modules_(std::move(modules)), dwfl_(dwfl_begin(&kCallbacks)) {
+        inflated_.inflate_on_open(options.source_lines);
         entry_ = entry_point(target);
         report_modules(target);
         compute_lookup_order(target);
@@ -331,9 +332,9 @@ private:
 
 }  // namespace
 
-Expected<std::unique_ptr<Symbolizer>> make_symbolizer(Target& target) {
+Expected<std::unique_ptr<Symbolizer>> make_symbolizer(Target& target, const SymbolizerOptions& options) {
     elf_version(EV_CURRENT);
-    auto symbolizer = std::make_unique<DwflSymbolizer>(target, collect_modules(target));
+    auto symbolizer = std::make_unique<DwflSymbolizer>(target, collect_modules(target), options);
     return std::unique_ptr<Symbolizer>(std::move(symbolizer));
 }
 

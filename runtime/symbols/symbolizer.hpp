@@ -78,7 +78,14 @@ public:
 // inline instance, past the prologue when LINE opens a function. Empty when no module has it.
 std::vector<uint64_t> line_addresses(const std::vector<Module>& modules, std::string_view file, int line);
 
+struct SymbolizerOptions {
+    // The caller will ask for file:line (native stacks): a debug file opened for its symbol table
+    // is inflated whole at once (libdeflate, parallel) so its DWARF is ready. Off, a symbol-only
+    // caller (py-bt) skips inflating DWARF it never reads; DWARF read later costs libdw's zlib.
+    bool source_lines = true;
+};
+
 // Collects modules from the target's mappings and loads their symbols lazily.
-Expected<std::unique_ptr<Symbolizer>> make_symbolizer(Target& target);
+Expected<std::unique_ptr<Symbolizer>> make_symbolizer(Target& target, const SymbolizerOptions& options = {});
 
 }  // namespace snag
