@@ -30,8 +30,8 @@ API (import with `sys.path.insert(0, os.path.dirname(__file__)); import harness 
   h.scratch() -> temp dir removed at exit
   h.native_threads_core(exe, subcommand) -> path of one gcore core of the native_threads scenario
       per test process (skips when exe is missing or this snag lacks `snag SUBCOMMAND`)
-  h.Pty(argv, env_extra=None, rows=60, cols=160) -> argv on a pseudo-terminal, as a user drives it:
-      .expect(regex, timeout=20) waits for it in the output (ANSI codes and \r removed) after the
+  h.Pty(argv, env_extra=None, rows=60, cols=160, timeout=20) -> argv on a pseudo-terminal, as a user
+      drives it: .expect(regex, timeout=the constructor's) waits for it in the output (ANSI codes and \r removed) after the
       last match, .send(text), .line(text) (text + Enter), .wait(timeout) -> exit code,
       .exit_status(timeout) -> exit code or None, .seen (all output), .close() (kills if running)
   Registry:  @h.case("name") def test(): ...   assert / h.check(cond, msg) fail the case;
@@ -416,7 +416,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]|\r|\x07")
 class Pty(object):
     """argv on a pseudo-terminal (libedit sees a user); expect() waits for a regex in the output."""
 
-    def __init__(self, argv, env_extra=None, rows=60, cols=160):
+    def __init__(self, argv, env_extra=None, rows=60, cols=160, timeout=20):
         import fcntl
         import pty
         import struct
@@ -428,6 +428,7 @@ class Pty(object):
             os.execve(argv[0], argv, env)
         fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         self.seen, self.pos, self.status = "", 0, None
+        self.timeout = timeout  # expect()'s default wait
 
     def _read(self, timeout):
         import select
@@ -440,7 +441,8 @@ class Pty(object):
         self.seen += _ANSI.sub("", data.decode("utf-8", "replace"))
         return bool(data)
 
-    def expect(self, pattern, timeout=20):
+    def expect(self, pattern, timeout=None):
+        timeout = self.timeout if timeout is None else timeout
         rx, deadline = re.compile(pattern, re.M), time.time() + timeout
         while True:
             m = rx.search(self.seen, self.pos)

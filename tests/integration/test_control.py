@@ -3,10 +3,8 @@ field case, conditions/tbreak/ignore, multi-threaded hits, trace counts, and the
 (snag killed by SIGTERM/SIGINT/SIGHUP while breakpoints are inserted: the target survives with
 its original code bytes)."""
 import os
-import pty
 import random
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -466,60 +464,9 @@ def jit():
     h.check(ok.returncode == 3, "exit status of a clean exit: %d %s" % (ok.returncode, ok.stderr))
 
 
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]|\r|\x07")
-
-
-class Pty(object):
-    """argv on a pseudo-terminal (libedit sees a user); expect() waits for a regex in the output."""
-
-    def __init__(self, argv):
-        env = dict(os.environ, TERM="xterm", PAGER="cat", SNAG_HISTORY=os.path.join(h.scratch(), "history"))
-        self.pid, self.fd = pty.fork()
-        if self.pid == 0:
-            os.execve(argv[0], argv, env)
-        self.seen, self.pos, self.status = "", 0, None
-
-    def _read(self, timeout):
-        if not select.select([self.fd], [], [], timeout)[0]:
-            return False
-        try:
-            data = os.read(self.fd, 65536)
-        except OSError:
-            return False
-        self.seen += ANSI.sub("", data.decode("utf-8", "replace"))
-        return bool(data)
-
-    def expect(self, pattern, timeout=60):
-        rx, deadline = re.compile(pattern, re.M), time.time() + timeout
-        while True:
-            m = rx.search(self.seen, self.pos)
-            if m:
-                self.pos = m.end()
-                return m
-            if time.time() > deadline or (not self._read(0.5) and self.exit_status(0) is not None
-                                          and not rx.search(self.seen, self.pos)):
-                raise h.Failure("expected %r; output since the last match:\n%s" % (pattern, self.seen[self.pos:]))
-
-    def line(self, text):
-        os.write(self.fd, (text + "\r").encode())
-
-    def exit_status(self, timeout=60):
-        deadline = time.time() + timeout
-        while self.status is None:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                self.status = os.waitstatus_to_exitcode(status)
-                break
-            if time.time() >= deadline:
-                return None
-            self._read(0.1)
-        return self.status
-
-    def close(self):
-        if self.exit_status(0) is None:
-            os.kill(self.pid, signal.SIGKILL)
-            os.waitpid(self.pid, 0)
-        os.close(self.fd)
+def repl_pty(argv):
+    """argv at a terminal with its own history file; expect() waits up to 60 s (a crash under load)."""
+    return h.Pty(argv, env_extra={"SNAG_HISTORY": os.path.join(h.scratch(), "history")}, timeout=60)
 
 
 @h.case("jit_on_crash_repl_and_kill_confirmation")
@@ -527,7 +474,7 @@ def jit_repl():
     if not h.has_subcommand("run"):
         h.skip("snag run not built")
     exe = crash_program()
-    t = Pty([h.SNAG, "run", "--on-crash", "repl", "--", exe, "segv"])
+    t = repl_pty([h.SNAG, "run", "--on-crash", "repl", "--", exe, "segv"])
     try:
         t.expect(r"received SIGSEGV")
         t.expect(r"^\(snag\) ")
@@ -546,7 +493,7 @@ def jit_repl():
     finally:
         t.close()
     # Answering y kills it (SIGKILL, not the crash signal); scripts never ask.
-    t = Pty([h.SNAG, "run", "--on-crash", "repl", "--", exe, "segv"])
+    t = repl_pty([h.SNAG, "run", "--on-crash", "repl", "--", exe, "segv"])
     try:
         t.expect(r"^\(snag\) ")
         t.line("kill")
@@ -561,7 +508,7 @@ def jit_repl():
     # snag watch PID --on-crash repl: the same REPL on a process snag did not start.
     trigger = os.path.join(h.scratch(), "crash-now")
     child = subprocess.Popen(["/bin/sh", "-c", "while [ ! -e %s ]; do sleep 0.01; done; exec %s segv" % (trigger, exe)])
-    t = Pty([h.SNAG, "watch", "--on-crash", "repl", str(child.pid)])
+    t = repl_pty([h.SNAG, "watch", "--on-crash", "repl", str(child.pid)])
     try:
         deadline = time.time() + 30
         while status_of(child.pid)["TracerPid"] == "0" and time.time() < deadline:
