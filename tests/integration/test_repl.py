@@ -29,10 +29,38 @@ EXE = OPTS.native_threads or h.scenario_bin("native_threads")
 PROMPT = "(snag) "
 
 
-def Repl(target, history, rows=60, pager="cat"):
-    """snag repl TARGET on a pty, with its own history file and $HOME."""
-    env = {"PAGER": pager, "SNAG_HISTORY": history, "HOME": h.scratch()}
-    return h.Pty([h.SNAG, "repl", target], env_extra=env, rows=rows)
+class Repl(h.Pty):
+    """snag repl TARGET on a pty, with its own history file and $HOME; the steps a user takes."""
+
+    def __init__(self, target, history, rows=60, pager="cat"):
+        env = {"PAGER": pager, "SNAG_HISTORY": history, "HOME": h.scratch()}
+        super().__init__([h.SNAG, "repl", target], env_extra=env, rows=rows)
+
+    def prompt(self, timeout=None):
+        self.expect(re.escape(PROMPT), timeout)
+
+    def run(self, line, answer):
+        """Enter LINE, wait for ANSWER (a regex), then for the prompt."""
+        self.line(line)
+        self.expect(answer)
+        self.prompt()
+
+    def complete(self, typed, completed):
+        """Type TYPED and Tab; wait for the line to read COMPLETED (a regex)."""
+        self.send(typed + "\t")
+        self.expect(completed)
+
+    def continued(self, *lines):
+        """Enter each line at a continuation prompt (a block's body; the caller ends it)."""
+        for line in lines:
+            self.line(line)
+            self.expect(r"\n>")
+
+    def leave(self):
+        """Ctrl-D: snag exits with status 0."""
+        self.send("\x04")
+        code = self.wait()
+        h.check(code == 0, "exit status %d" % code)
 
 
 def core():
@@ -44,80 +72,52 @@ def test_interactive():
     history = os.path.join(h.scratch(), "history")
     r = Repl(core(), history)
     try:
-        r.expect(re.escape(PROMPT))
+        r.prompt()
         # Completion of a built-in command prefix.
-        r.send("outp\t")
-        r.expect("output")
-        r.line(" 6*7")
-        r.expect(r"42")
-        r.expect(re.escape(PROMPT))
+        r.complete("outp", "output")
+        r.run(" 6*7", r"42")
         # History: Ctrl-P brings back the last line.
-        r.line("p 123")
-        r.expect(r"\$1 = 123")
-        r.expect(re.escape(PROMPT))
+        r.run("p 123", r"\$1 = 123")
         r.send("\x10")
         r.expect(r"p 123")
         r.send("\r")
         r.expect(r"\$2 = 123")
-        r.expect(re.escape(PROMPT))
+        r.prompt()
         # A multi-line define: continuation prompt until `end`.
-        r.line("define twice")
-        r.expect(r"\n>")
-        r.line("  p $arg0 * 2")
-        r.expect(r"\n>")
+        r.continued("define twice", "  p $arg0 * 2")
         r.line("end")
-        r.expect(re.escape(PROMPT))
-        r.send("twi\t")
-        r.expect("twice")
-        r.line(" 21")
-        r.expect(r"\$3 = 42")
-        r.expect(re.escape(PROMPT))
+        r.prompt()
+        r.complete("twi", "twice")
+        r.run(" 21", r"\$3 = 42")
         # Ctrl-C stops a loop that never ends on its own; the next command still works.
         r.line("set $n = 0")
-        r.expect(re.escape(PROMPT))
-        r.line("while 1")
-        r.expect(r"\n>")
-        r.line("set $n = $n + 1")
-        r.expect(r"\n>")
+        r.prompt()
+        r.continued("while 1", "set $n = $n + 1")
         r.line("end")
         time.sleep(0.5)
         started = time.time()
         r.send("\x03")
         r.expect(r"Quit|interrupted")
-        r.expect(re.escape(PROMPT))
+        r.prompt()
         h.check(time.time() - started < 5, "Ctrl-C took %.1fs" % (time.time() - started))
-        r.line("p $n > 100")
-        r.expect(r"\$4 = 1")
-        r.expect(re.escape(PROMPT))
+        r.run("p $n > 100", r"\$4 = 1")
         # Multi-word stdlib commands complete word by word.
-        r.send("info thr\t")
-        r.expect("info threads")
-        r.line("")
-        r.expect(r"LWP")
-        r.expect(re.escape(PROMPT))
+        r.complete("info thr", "info threads")
+        r.run("", r"LWP")
         # Lua: an expression line, and a chunk that continues until Lua sees it complete.
-        r.line("=6*7")
-        r.expect(r"\n42")
-        r.expect(re.escape(PROMPT))
-        r.line("lua for i = 1, 2 do")
-        r.expect(r"\n>")
-        r.line("print('item', i)")
-        r.expect(r"\n>")
-        r.line("end")
-        r.expect(r"item\s+1\s*\n\s*item\s+2")
-        r.expect(re.escape(PROMPT))
+        r.run("=6*7", r"\n42")
+        r.continued("lua for i = 1, 2 do", "print('item', i)")
+        r.run("end", r"item\s+1\s*\n\s*item\s+2")
         # Ctrl-C at the prompt drops the half-typed line.
         r.send("p 99999")
         r.send("\x03")
-        r.expect(re.escape(PROMPT))
+        r.prompt()
         r.line("p 7")
         r.expect(r"\$\d+ = 7")
         h.check("= 99999" not in r.seen, "the interrupted line ran")
-        r.expect(re.escape(PROMPT))
+        r.prompt()
         # Ctrl-D leaves.
-        r.send("\x04")
-        code = r.wait()
-        h.check(code == 0, "exit status %d" % code)
+        r.leave()
     finally:
         r.close()
     with open(history, errors="replace") as f:
@@ -132,13 +132,9 @@ def test_live_exit():
     with h.start_scenario([EXE]) as sc:
         r = Repl(str(sc.pid), os.path.join(h.scratch(), "history"))
         try:
-            r.expect(re.escape(PROMPT), timeout=60)
-            r.line("p $pc")
-            r.expect(r"\$1 = \(void \(\*\)\(\)\) 0x")
-            r.expect(re.escape(PROMPT))
-            r.send("\x04")
-            code = r.wait()
-            h.check(code == 0, "exit status %d" % code)
+            r.prompt(timeout=60)
+            r.run("p $pc", r"\$1 = \(void \(\*\)\(\)\) 0x")
+            r.leave()
         finally:
             r.close()
         with open("/proc/%d/status" % sc.pid) as f:
@@ -157,15 +153,12 @@ def test_live_exit():
 def test_pager():
     r = Repl(core(), os.path.join(h.scratch(), "history"), rows=10, pager="sed s/^/PAGED:/")
     try:
-        r.expect(re.escape(PROMPT))
-        r.line("x/64xg $rsp")
-        r.expect(r"PAGED:0x[0-9a-f]+:\t0x")
-        r.expect(re.escape(PROMPT))
+        r.prompt()
+        r.run("x/64xg $rsp", r"PAGED:0x[0-9a-f]+:\t0x")
         r.line("p 5")
         r.expect(r"\n\$1 = 5")
         h.check("PAGED:$1" not in r.seen, "short output was paged")
-        r.send("\x04")
-        h.check(r.wait() == 0, "bad exit")
+        r.leave()
     finally:
         r.close()
 
@@ -174,32 +167,23 @@ def test_pager():
 def test_symbol_completion():
     r = Repl(core(), os.path.join(h.scratch(), "history"))
     try:
-        r.expect(re.escape(PROMPT))
+        r.prompt()
         # A function of the scenario's own executable, then the stdlib command runs with it.
-        r.send("info symbol spin_fo\t")
-        r.expect("spin_forever")
-        r.line("")
-        r.expect(r"spin_forever in section \.text of \S*native_threads")
-        r.expect(re.escape(PROMPT))
+        r.complete("info symbol spin_fo", "spin_forever")
+        r.run("", r"spin_forever in section \.text of \S*native_threads")
         # The command after `thread apply ID...` completes its argument as it would alone.
-        r.send("thread apply 1 2 info symbol parked_cou\t")
-        r.expect("parked_count")
+        r.complete("thread apply 1 2 info symbol parked_cou", "parked_count")
         r.send("\x03")
-        r.expect(re.escape(PROMPT))
+        r.prompt()
         # A libc symbol after `break *` (the operator stays), then the line is dropped (a core
         # takes no breakpoints; only the completed text matters).
-        r.send("break *pthread_mutex_unlo\t")
-        r.expect(r"\*pthread_mutex_unlock")
+        r.complete("break *pthread_mutex_unlo", r"\*pthread_mutex_unlock")
         r.send("\x03")
-        r.expect(re.escape(PROMPT))
+        r.prompt()
         # A data symbol after x/FMT and the address operator: x is the command language's own.
-        r.send("x/2ga &parked_cou\t")
-        r.expect("parked_count")
-        r.line("")
-        r.expect(r"0x[0-9a-f]+ <parked_count>:")
-        r.expect(re.escape(PROMPT))
-        r.send("\x04")
-        h.check(r.wait() == 0, "bad exit")
+        r.complete("x/2ga &parked_cou", "parked_count")
+        r.run("", r"0x[0-9a-f]+ <parked_count>:")
+        r.leave()
     finally:
         r.close()
 
@@ -217,21 +201,14 @@ def test_python_completion():
     core()  # skips when the subcommand is missing
     r = Repl(python_core(), os.path.join(h.scratch(), "history"))
     try:
-        r.expect(re.escape(PROMPT))
+        r.prompt()
         # Thread 1 is the main thread: main() joins the workers (Thread.join and below).
-        r.send("py-frame mai\t")
-        r.expect("py-frame main")
-        r.line("")
-        r.expect(r"#\d+ Frame 0x[0-9a-f]+, for file \S*py_threads\.py, line \d+, in main \(")
-        r.expect(re.escape(PROMPT))
+        r.complete("py-frame mai", "py-frame main")
+        r.run("", r"#\d+ Frame 0x[0-9a-f]+, for file \S*py_threads\.py, line \d+, in main \(")
         # The locals of the frame py-frame selected: `threads` (the list of workers).
-        r.send("py-print thr\t")
-        r.expect("py-print threads")
-        r.line("")
-        r.expect(r"local 'threads' = \[<Thread")
-        r.expect(re.escape(PROMPT))
-        r.send("\x04")
-        h.check(r.wait() == 0, "bad exit")
+        r.complete("py-print thr", "py-print threads")
+        r.run("", r"local 'threads' = \[<Thread")
+        r.leave()
     finally:
         r.close()
 
