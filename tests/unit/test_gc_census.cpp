@@ -7,6 +7,7 @@
 
 #include "python/gc_census.hpp"
 #include "python/layout.hpp"
+#include "memory_only_target.hpp"
 
 using namespace snag;
 using namespace snag::python;
@@ -14,16 +15,8 @@ using namespace snag::python;
 namespace {
 
 // Memory made of words and strings written by the test; everything else about the target is empty.
-class WordTarget : public Target {
+class WordTarget : public test::MemoryOnlyTarget {
 public:
-    TargetKind kind() const override { return TargetKind::Core; }
-    const ProcessInfo& process() const override { return process_; }
-    const std::vector<Thread>& threads() const override { return threads_; }
-    const std::vector<Mapping>& mappings() const override { return mappings_; }
-    const std::vector<AuxvEntry>& auxv() const override { return auxv_; }
-    std::optional<SignalInfo> signal() const override { return std::nullopt; }
-    std::string local_path(const std::string&) const override { return ""; }
-    const std::vector<std::string>& warnings() const override { return warnings_; }
     // Every address reads (zeros where nothing was written), as a core's heap pages would.
     size_t read(uint64_t addr, void* out, size_t len) override {
         auto* dst = static_cast<uint8_t*>(out);
@@ -42,11 +35,6 @@ public:
 
 private:
     std::map<uint64_t, uint8_t> bytes_;
-    ProcessInfo process_;
-    std::vector<Thread> threads_;
-    std::vector<Mapping> mappings_;
-    std::vector<AuxvEntry> auxv_;
-    std::vector<std::string> warnings_;
 };
 
 struct Heap {

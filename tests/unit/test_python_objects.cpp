@@ -8,6 +8,7 @@
 #include "python/frames.hpp"
 #include "python/layout.hpp"
 #include "python/objects.hpp"
+#include "memory_only_target.hpp"
 
 using namespace snag;
 using namespace snag::python;
@@ -15,17 +16,8 @@ using namespace snag::python;
 namespace {
 
 // A Target whose memory is a set of byte ranges; everything else is empty.
-class FakeTarget : public Target {
+class FakeTarget : public test::MemoryOnlyTarget {
 public:
-    TargetKind kind() const override { return TargetKind::Core; }
-    const ProcessInfo& process() const override { return process_; }
-    const std::vector<Thread>& threads() const override { return threads_; }
-    const std::vector<Mapping>& mappings() const override { return mappings_; }
-    const std::vector<AuxvEntry>& auxv() const override { return auxv_; }
-    std::optional<SignalInfo> signal() const override { return std::nullopt; }
-    std::string local_path(const std::string&) const override { return ""; }
-    const std::vector<std::string>& warnings() const override { return warnings_; }
-
     size_t read(uint64_t addr, void* out, size_t len) override {
         auto it = ranges_.upper_bound(addr);
         if (it == ranges_.begin()) return 0;
@@ -60,11 +52,6 @@ public:
 
 private:
     std::map<uint64_t, std::string> ranges_;
-    ProcessInfo process_;
-    std::vector<Thread> threads_;
-    std::vector<Mapping> mappings_;
-    std::vector<AuxvEntry> auxv_;
-    std::vector<std::string> warnings_;
 };
 
 // A tiny heap of fake objects with the 3.12 layout unless told otherwise.
