@@ -6,14 +6,24 @@ namespace snag {
 
 namespace {
 
-int l_frame_registers(lua_State* L) {
+struct FrameRef {
+    int tid;
+    lua_Integer level;  // gdb's frame number; checked against the stack by each method
+};
+
+// The frame table a method was called on (argument 1), from this session's generation.
+FrameRef frame_self(lua_State* L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     check_generation(L, 1, "frame");
     lua_getfield(L, 1, "tid");
     lua_getfield(L, 1, "level");
-    int tid = static_cast<int>(lua_tointeger(L, -2));
-    lua_Integer level = lua_tointeger(L, -1);
+    FrameRef ref{static_cast<int>(lua_tointeger(L, -2)), lua_tointeger(L, -1)};
     lua_pop(L, 2);
+    return ref;
+}
+
+int l_frame_registers(lua_State* L) {
+    auto [tid, level] = frame_self(L);
     Session& s = SessionAccess::of(L);
     return guard(L, [&]() -> Expected<int> {
         const auto& frames = s.frames(tid);
@@ -44,13 +54,7 @@ int l_frame_registers(lua_State* L) {
 // print them (locals: innermost block first); nil and "No symbol table info available." without
 // DWARF.
 int frame_variables(lua_State* L, FrameLocals::Kind kind) {
-    luaL_checktype(L, 1, LUA_TTABLE);
-    check_generation(L, 1, "frame");
-    lua_getfield(L, 1, "tid");
-    lua_getfield(L, 1, "level");
-    int tid = static_cast<int>(lua_tointeger(L, -2));
-    lua_Integer level = lua_tointeger(L, -1);
-    lua_pop(L, 2);
+    auto [tid, level] = frame_self(L);
     Session& s = SessionAccess::of(L);
     return guard(L, [&]() -> Expected<int> {
         if (level < 0) return fail("no such frame");
