@@ -3,15 +3,13 @@
 #include <doctest/doctest.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "symbols/elf_facts.hpp"
+#include "libdw_units.hpp"
 #include "symbols/line_table.hpp"
 
 namespace {
@@ -43,54 +41,34 @@ std::optional<snag::SourceLocation> libdw_line(Dwarf_Lines* lines, size_t count,
 
 // Compares every unit of a file; returns how many addresses were checked.
 size_t compare_units(const std::string& path) {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
-    Dwarf* dwarf = dwarf_begin(fd, DWARF_C_READ);
     size_t checked = 0;
-    Dwarf_Off offset = 0, next = 0;
-    size_t header_size = 0;
-    while (dwarf && dwarf_nextcu(dwarf, offset, &next, &header_size, nullptr, nullptr, nullptr) == 0) {
-        Dwarf_Die cu;
-        Dwarf_Lines* lines = nullptr;
-        size_t count = 0;
-        if (dwarf_offdie(dwarf, offset + header_size, &cu) && dwarf_getsrclines(&cu, &lines, &count) == 0 && count) {
-            std::vector<uint64_t> addresses;
-            size_t step = count / 16 + 1;
-            for (size_t i = 0; i < count; i += step) {
-                Dwarf_Addr a = 0;
-                dwarf_lineaddr(dwarf_onesrcline(lines, i), &a);
-                for (uint64_t probe : {a - 1, a, a + 1, a + 7}) addresses.push_back(probe);
-            }
-            auto mine = snag::read_unit_lines(&cu, addresses);
-            REQUIRE_MESSAGE(mine, path << " unit at " << offset);
-            Dwarf_Files* files = nullptr;
-            size_t nfiles = 0;
-            REQUIRE(dwarf_getsrcfiles(&cu, &files, &nfiles) == 0);
-            CHECK(mine->files.size() == nfiles);
-            for (size_t i = 0; i < nfiles && i < mine->files.size(); ++i)
-                CHECK(mine->files[i].path() == dwarf_filesrc(files, i, nullptr, nullptr));
-            for (size_t i = 0; i < addresses.size(); ++i) {
-                auto expected = libdw_line(lines, count, addresses[i]);
-                CHECK_MESSAGE(expected.has_value() == mine->at[i].has_value(), path << " " << addresses[i]);
-                if (expected && mine->at[i]) {
-                    CHECK(expected->file == mine->at[i]->file);
-                    CHECK(expected->line == mine->at[i]->line);
-                }
-                ++checked;
-            }
+    snag::test::for_each_unit_with_lines(path, [&](Dwarf_Die* cu, Dwarf_Lines* lines, size_t count, Dwarf_Off offset) {
+        std::vector<uint64_t> addresses;
+        size_t step = count / 16 + 1;
+        for (size_t i = 0; i < count; i += step) {
+            Dwarf_Addr a = 0;
+            dwarf_lineaddr(dwarf_onesrcline(lines, i), &a);
+            for (uint64_t probe : {a - 1, a, a + 1, a + 7}) addresses.push_back(probe);
         }
-        offset = next;
-    }
-    if (dwarf) dwarf_end(dwarf);
-    close(fd);
+        auto mine = snag::read_unit_lines(cu, addresses);
+        REQUIRE_MESSAGE(mine, path << " unit at " << offset);
+        Dwarf_Files* files = nullptr;
+        size_t nfiles = 0;
+        REQUIRE(dwarf_getsrcfiles(cu, &files, &nfiles) == 0);
+        CHECK(mine->files.size() == nfiles);
+        for (size_t i = 0; i < nfiles && i < mine->files.size(); ++i)
+            CHECK(mine->files[i].path() == dwarf_filesrc(files, i, nullptr, nullptr));
+        for (size_t i = 0; i < addresses.size(); ++i) {
+            auto expected = libdw_line(lines, count, addresses[i]);
+            CHECK_MESSAGE(expected.has_value() == mine->at[i].has_value(), path << " " << addresses[i]);
+            if (expected && mine->at[i]) {
+                CHECK(expected->file == mine->at[i]->file);
+                CHECK(expected->line == mine->at[i]->line);
+            }
+            ++checked;
+        }
+    });
     return checked;
-}
-
-std::string debug_file_of(const char* binary) {
-    auto facts = snag::read_elf_facts(binary);
-    if (!facts || facts->build_id.size() < 3) return {};
-    const std::string& id = facts->build_id;
-    return "/usr/lib/debug/.build-id/" + id.substr(0, 2) + "/" + id.substr(2) + ".debug";
 }
 
 }  // namespace
@@ -101,9 +79,7 @@ TEST_CASE("line reader: same lines as libdw for every unit of this test binary")
 
 TEST_CASE("line reader: same lines as libdw in distribution debug files (LTO, DWARF 5, compressed)") {
     // python3.11-dbg and libc6-dbg as the tests install them; skipped where absent.
-    for (const char* binary : {"/usr/bin/python3.11", "/lib/x86_64-linux-gnu/libc.so.6"}) {
-        std::string path = debug_file_of(binary);
-        if (path.empty() || access(path.c_str(), R_OK) != 0) continue;
+    for (const std::string& path : snag::test::distribution_debug_files()) {
         CAPTURE(path);
         CHECK(compare_units(path) > 1000);
     }
