@@ -7,6 +7,12 @@ local function selected_thread(ctx)
   return th
 end
 
+local function selected_frame(ctx)
+  local f = ctx:frame()
+  if not f then ctx:fail("No frame selected.") end
+  return f
+end
+
 -- A frame's locals (or args) as gdb prints them: "indent name = value", "No locals." or why
 -- there are none.
 local function print_locals(ctx, f, indent, args)
@@ -20,21 +26,13 @@ end
 command{
   name = "info args", args = "",
   help = "Print the arguments of the selected frame's function (DWARF).",
-  run = function(ctx)
-    local f = ctx:frame()
-    if not f then ctx:fail("No frame selected.") end
-    print_locals(ctx, f, "", true)
-  end,
+  run = function(ctx) print_locals(ctx, selected_frame(ctx), "", true) end,
 }
 
 command{
   name = "info locals", args = "",
   help = "Print the local variables of the selected frame (DWARF), innermost block first.",
-  run = function(ctx)
-    local f = ctx:frame()
-    if not f then ctx:fail("No frame selected.") end
-    print_locals(ctx, f, "")
-  end,
+  run = function(ctx) print_locals(ctx, selected_frame(ctx), "") end,
 }
 
 command{
