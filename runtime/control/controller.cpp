@@ -482,6 +482,12 @@ std::optional<StopEvent> Controller::on_exit_status(int tid, int status) {
         emergency::clear_thread(left);
         attach_registry::remove(left);
     }
+    forget_process();
+    return event;
+}
+
+// The process is no longer ours (exited or detached): no threads, sites or memory handle left.
+void Controller::forget_process() {
     threads_.clear();
     sites_.clear();
     emergency::end();
@@ -490,7 +496,6 @@ std::optional<StopEvent> Controller::on_exit_status(int tid, int status) {
     if (mem_fd_ >= 0) ::close(mem_fd_);
     mem_fd_ = -1;
     pid_ = 0;
-    return event;
 }
 
 Expected<std::optional<StopEvent>> Controller::on_stop(int tid, int status, const HitHandler& handler,
@@ -603,13 +608,7 @@ void Controller::detach() {
         emergency::clear_thread(tid);
         attach_registry::remove(tid);
     }
-    threads_.clear();
-    emergency::end();
-    target_.set_before_detach(nullptr);
-    target_.set_stopped(false);
-    if (mem_fd_ >= 0) ::close(mem_fd_);
-    mem_fd_ = -1;
-    pid_ = 0;
+    forget_process();
 }
 
 void Controller::kill() {

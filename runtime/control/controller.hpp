@@ -145,6 +145,7 @@ private:
     bool write_byte(uint64_t address, uint8_t value);
     void set_thread_state(int tid, ThreadInfo::State state, int pending = 0);
     void thread_gone(int tid);
+    void forget_process();
     void adopt(int tid, ThreadInfo::State state);
     void wait_until(const std::function<bool()>& done, const std::function<void(int, int)>& on_stop);
     // Termination signals (their handler runs the emergency undo) wait while a stop waitpid took
