@@ -7,15 +7,7 @@
 
 using namespace snag;
 using snag::testing::make_session;
-
-namespace {
-std::string eval(Session& s, const std::string& code) {
-    std::ostringstream out;
-    auto r = s.eval_lua(code, out);
-    if (!r) return "ERROR: " + r.error().message;
-    return out.str() + *r;
-}
-}  // namespace
+using snag::testing::eval;
 
 TEST_CASE("lua: target facts and memory reads of every width") {
     auto s = make_session();

@@ -9,18 +9,8 @@
 
 using namespace snag;
 using snag::testing::make_session;
-
-namespace {
-std::string run(Session& s, const std::string& line) {
-    std::ostringstream out;
-    auto r = s.run_line(line, out);
-    if (!r) return out.str() + "ERROR: " + r.error().message;
-    return out.str();
-}
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
-}  // namespace
+using snag::testing::run;
+using snag::testing::contains;
 
 TEST_CASE("commands: the stdlib registers gdb's names, and help explains them") {
     auto s = make_session();

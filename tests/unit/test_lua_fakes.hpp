@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <sstream>
 
 #include "lua/session.hpp"
 #include "symbols/types.hpp"
@@ -198,5 +199,22 @@ inline std::unique_ptr<Session> make_session(TargetKind kind = TargetKind::Core,
     if (!s) throw std::runtime_error(s.error().message);
     return std::move(*s);
 }
+
+// Lua code's printed output and value, or "ERROR: message".
+inline std::string eval(Session& s, const std::string& code) {
+    std::ostringstream out;
+    auto r = s.eval_lua(code, out);
+    if (!r) return "ERROR: " + r.error().message;
+    return out.str() + *r;
+}
+
+// A command line's output, followed by "ERROR: message" when it failed.
+inline std::string run(Session& s, const std::string& line) {
+    std::ostringstream out;
+    auto r = s.run_line(line, out);
+    return r ? out.str() : out.str() + "ERROR: " + r.error().message;
+}
+
+inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace snag::testing

@@ -13,17 +13,10 @@
 
 using namespace snag;
 using snag::testing::make_session;
+using snag::testing::eval;
+using snag::testing::contains;
 
 namespace {
-
-std::string eval(Session& s, const std::string& code) {
-    std::ostringstream out;
-    auto r = s.eval_lua(code, out);
-    if (!r) return "ERROR: " + r.error().message;
-    return out.str() + *r;
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 struct RuleDir {
     std::filesystem::path dir;
