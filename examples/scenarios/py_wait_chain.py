@@ -1,10 +1,11 @@
 # Wait Chain without a cycle (for the wait-chain rule's test): "holder" takes an RLock and then
 # waits for an Event nobody sets; "waiter" blocks on that RLock. The chain is waiter -> holder,
 # ending at holder in Event.wait. Readiness: writes "ready\n" to $SNAG_READY once both are parked.
-import os
 import sys
 import threading
 import time
+
+import _scenario
 
 ledger_lock = threading.RLock()
 never = threading.Event()
@@ -23,22 +24,13 @@ def post_entry():
         pass
 
 
-def signal_ready():
-    path = os.environ.get("SNAG_READY")
-    if not path:
-        return
-    with open(path + ".tmp", "w") as f:
-        f.write("ready\n")
-    os.rename(path + ".tmp", path)
-
-
 def main():
     holder = threading.Thread(target=hold_and_wait, name="holder")
     waiter = threading.Thread(target=post_entry, name="waiter")
     holder.start()
     waiter.start()
     time.sleep(0.5)  # let waiter reach the acquire; it cannot get past it
-    signal_ready()
+    _scenario.signal_ready()
     holder.join()
 
 

@@ -2,10 +2,11 @@
 # opposite order through ctypes (CDLL releases the GIL), so the deadlock lives in native space.
 # Readiness: writes "ready\n" to $SNAG_READY once both threads are blocked.
 import ctypes
-import os
 import sys
 import threading
 import time
+
+import _scenario
 
 libc = ctypes.CDLL(None)
 mutex_a = ctypes.create_string_buffer(64)  # zeroed: PTHREAD_MUTEX_INITIALIZER
@@ -19,22 +20,13 @@ def lock_in_order(first, second):
     libc.pthread_mutex_lock(second)  # blocks forever: the other thread holds it
 
 
-def signal_ready():
-    path = os.environ.get("SNAG_READY")
-    if not path:
-        return
-    with open(path + ".tmp", "w") as f:
-        f.write("ready\n")
-    os.rename(path + ".tmp", path)
-
-
 def main():
     t1 = threading.Thread(target=lock_in_order, args=(mutex_a, mutex_b), name="a-then-b")
     t2 = threading.Thread(target=lock_in_order, args=(mutex_b, mutex_a), name="b-then-a")
     t1.start()
     t2.start()
     time.sleep(0.5)
-    signal_ready()
+    _scenario.signal_ready()
     t1.join()
 
 
