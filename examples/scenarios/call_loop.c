@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "scenario.h"
+
 #define MAX_THREADS 64
 
 static long g_calls;
@@ -48,16 +50,6 @@ static void* worker(void* arg) {
     return NULL;
 }
 
-static void write_file(const char* path, const char* text) {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE* f = fopen(tmp, "w");
-    if (!f) return;
-    fputs(text, f);
-    fclose(f);
-    rename(tmp, path);
-}
-
 int main(int argc, char** argv) {
     g_threads = argc > 1 ? atoi(argv[1]) : 1;
     g_calls = argc > 2 ? atol(argv[2]) : 1000;
@@ -75,9 +67,9 @@ int main(int argc, char** argv) {
     if (truth) {
         snprintf(text, sizeof text, "{\"pid\": %d, \"threads\": null, \"tick\": %lu, \"calls\": %ld, \"workers\": %d}\n",
                  getpid(), (unsigned long)(void*)tick, g_calls, g_threads);
-        write_file(truth, text);
+        write_atomically(truth, text);
     }
-    if (ready) write_file(ready, "ready\n");
+    if (ready) write_atomically(ready, "ready\n");
     if (g_calls == 0) for (;;) pause();
     pthread_barrier_wait(&g_done);
     if (ready) {
@@ -86,7 +78,7 @@ int main(int argc, char** argv) {
             n += (size_t)snprintf(text + n, sizeof text - n, "%d %ld %ld\n", g_tids[i], g_a[i], g_b[i]);
         char done[4096];
         snprintf(done, sizeof done, "%s.done", ready);
-        write_file(done, text);
+        write_atomically(done, text);
     }
     for (;;) pause();
 }

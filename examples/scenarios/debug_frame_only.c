@@ -8,15 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static void write_file(const char* path, const char* text) {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE* f = fopen(tmp, "w");
-    if (!f) return;
-    fputs(text, f);
-    fclose(f);
-    rename(tmp, path);
-}
+#include "scenario.h"
 
 static volatile int g_stop;  // never set: the loop below must look like it can end
 
@@ -26,7 +18,7 @@ __attribute__((noinline)) int inner_a(int depth) {
     volatile char pad[40];
     memset((char*)pad, depth, sizeof pad);
     const char* ready = getenv("SNAG_READY");
-    if (ready) write_file(ready, "ready\n");
+    if (ready) write_atomically(ready, "ready\n");
     while (!g_stop) pause();
     return pad[1];
 }

@@ -7,7 +7,6 @@
 // /proc/self/task/TID/syscall), it writes $SNAG_TRUTH (tids and functions) and "ready\n" to
 // $SNAG_READY, both atomically (temp file + rename).
 #define _GNU_SOURCE
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,8 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "scenario.h"
 
 enum { RECURSION_DEPTH = 50, MAX_PARKED = 5 };
 
@@ -143,20 +144,6 @@ static int all_parked(void) {
       return 0;
   }
   return spins > 0;
-}
-
-static void write_atomically(const char *path, const char *text) {
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-  FILE *f = fopen(tmp, "w");
-  if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
-    fprintf(stderr, "native_threads: cannot write %s: %s\n", tmp, strerror(errno));
-    exit(3);
-  }
-  if (rename(tmp, path) != 0) {
-    fprintf(stderr, "native_threads: cannot rename to %s: %s\n", path, strerror(errno));
-    exit(3);
-  }
 }
 
 static void write_truth(const char *path) {
