@@ -94,12 +94,9 @@ void push_frame(lua_State* L, Session& session, int tid, size_t index) {
     set_field(L, "tid", tid);
     set_field(L, "level", static_cast<lua_Integer>(index));
     set_field(L, "physical", static_cast<lua_Integer>(f.physical));
-    push_address(L, f.pc);
-    lua_setfield(L, -2, "pc");
-    push_address(L, f.sp);
-    lua_setfield(L, -2, "sp");
-    push_address(L, native.cfa);
-    lua_setfield(L, -2, "cfa");
+    set_address(L, "pc", f.pc);
+    set_address(L, "sp", f.sp);
+    set_address(L, "cfa", native.cfa);
     if (!f.symbol.function.empty()) set_field(L, "function", f.symbol.function);
     set_field(L, "offset", static_cast<lua_Integer>(f.symbol.offset));
     if (f.symbol.module) set_field(L, "module", f.symbol.module->path);

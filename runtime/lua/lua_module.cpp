@@ -13,12 +13,9 @@ void push_module(lua_State* L, const Module& m) {
     lua_createtable(L, 0, 11);
     set_field(L, "path", m.path);
     set_field(L, "local_path", m.local_path);
-    push_address(L, m.start);
-    lua_setfield(L, -2, "start");
-    push_address(L, m.end);
-    lua_setfield(L, -2, "stop");
-    push_address(L, m.bias);
-    lua_setfield(L, -2, "bias");
+    set_address(L, "start", m.start);
+    set_address(L, "stop", m.end);
+    set_address(L, "bias", m.bias);
     set_field(L, "build_id", m.build_id);
     set_field(L, "recorded_build_id", m.recorded_build_id);
     set_field(L, "debug_file", m.debug_file);

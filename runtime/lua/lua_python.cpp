@@ -74,10 +74,8 @@ void push_frames(lua_State* L, const python::FrameChain& chain) {
         set_field(L, "function", f.function);
         set_field(L, "file", f.file);
         set_field(L, "line", f.line);
-        push_address(L, f.address);
-        lua_setfield(L, -2, "address");
-        push_address(L, f.code);
-        lua_setfield(L, -2, "code");
+        set_address(L, "address", f.address);
+        set_address(L, "code", f.code);
         set_bool(L, "entry", f.entry);
         lua_createtable(L, static_cast<int>(f.locals.size()), 0);
         for (size_t j = 0; j < f.locals.size(); ++j) {
@@ -96,16 +94,13 @@ void push_wait(lua_State* L, const python::WaitTarget& w) {
     lua_createtable(L, 0, 4);
     set_field(L, "function", w.function);
     set_field(L, "type", w.type);
-    push_address(L, w.address);
-    lua_setfield(L, -2, "address");
+    set_address(L, "address", w.address);
     if (w.lock) {
         lua_createtable(L, 0, 5);
         set_field(L, "kind", w.lock->kind);
-        push_address(L, w.lock->address);
-        lua_setfield(L, -2, "address");
+        set_address(L, "address", w.lock->address);
         set_bool(L, "locked", w.lock->locked);
-        push_address(L, w.lock->owner_thread_id);
-        lua_setfield(L, -2, "owner_thread_id");
+        set_address(L, "owner_thread_id", w.lock->owner_thread_id);
         set_field(L, "count", static_cast<lua_Integer>(w.lock->count));
         lua_setfield(L, -2, "lock");
     }
@@ -120,8 +115,7 @@ void push_exception(lua_State* L, const python::ThreadException& e) {
         set_field(L, "relation", e.chain[i].relation);
         set_field(L, "type", e.chain[i].type);
         set_field(L, "value", e.chain[i].value);
-        push_address(L, e.chain[i].address);
-        lua_setfield(L, -2, "address");
+        set_address(L, "address", e.chain[i].address);
         lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
     }
     lua_setfield(L, -2, "chain");
@@ -130,10 +124,8 @@ void push_exception(lua_State* L, const python::ThreadException& e) {
 void push_py_thread(lua_State* L, const python::PyThread& t, const std::string& status) {
     lua_createtable(L, 0, 14);
     set_field(L, "tid", t.tid);
-    push_address(L, t.thread_id);
-    lua_setfield(L, -2, "thread_id");
-    push_address(L, t.thread_state);
-    lua_setfield(L, -2, "thread_state");
+    set_address(L, "thread_id", t.thread_id);
+    set_address(L, "thread_state", t.thread_state);
     set_field(L, "interpreter_id", t.interpreter_id);
     set_field(L, "name", t.name);
     set_bool(L, "gil", t.holds_gil);

@@ -88,6 +88,10 @@ inline void set_field(lua_State* L, const char* key, lua_Integer value) {
     lua_pushinteger(L, value);
     lua_setfield(L, -2, key);
 }
+inline void set_address(lua_State* L, const char* key, uint64_t value) {
+    push_address(L, value);
+    lua_setfield(L, -2, key);
+}
 inline void set_bool(lua_State* L, const char* key, bool value) {
     lua_pushboolean(L, value);
     lua_setfield(L, -2, key);

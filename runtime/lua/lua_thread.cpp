@@ -80,8 +80,7 @@ void push_registers(lua_State* L, const Registers& regs) {
         push_address(L, *register_by_name(regs, names[i].name));
         lua_setfield(L, -2, names[i].name);
     }
-    push_address(L, regs.orig_rax);
-    lua_setfield(L, -2, "orig_rax");
+    set_address(L, "orig_rax", regs.orig_rax);
 }
 
 void push_thread(lua_State* L, Session& session, const Thread& t) {
