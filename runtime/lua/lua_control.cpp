@@ -343,6 +343,20 @@ int l_set(lua_State* L) {
     return 0;
 }
 
+// Runs a resuming call and pushes its stop. A failure raises the Lua error only once the call's
+// C++ objects are gone: lua_error longjmps over this frame.
+template <class Resume>
+int push_resumed(lua_State* L, Resume&& resume) {
+    char message[1024];
+    int pushed;
+    {
+        auto stop = resume();
+        pushed = push_stop(L, stop, message, sizeof message);
+    }
+    if (pushed < 0) return luaL_error(L, "%s", message);
+    return pushed;
+}
+
 int l_continue(lua_State* L) {
     double seconds = 0;
     lua_Integer max_hits = 0;
@@ -354,33 +368,22 @@ int l_continue(lua_State* L) {
         lua_pop(L, 2);
     }
     auto& c = need(L);
-    char message[1024];
-    int pushed;
-    {
+    return push_resumed(L, [&] {
         control::RunLimits limits;
         limits.seconds = seconds;
         limits.max_hits = static_cast<uint64_t>(max_hits);
         limits.interrupted = [] { return Session::interrupt_requested(); };
         auto stop = c.resume(handler(L, c), limits);
         Session::clear_interrupt();
-        pushed = push_stop(L, stop, message, sizeof message);
-    }
-    if (pushed < 0) return luaL_error(L, "%s", message);
-    return pushed;
+        return stop;
+    });
 }
 
 int l_step(lua_State* L) {
     int tid = static_cast<int>(luaL_checkinteger(L, 1));
     bool over = lua_toboolean(L, 2);
     auto& c = need(L);
-    char message[1024];
-    int pushed;
-    {
-        auto stop = c.step_instruction(tid, over, handler(L, c));
-        pushed = push_stop(L, stop, message, sizeof message);
-    }
-    if (pushed < 0) return luaL_error(L, "%s", message);
-    return pushed;
+    return push_resumed(L, [&] { return c.step_instruction(tid, over, handler(L, c)); });
 }
 
 int l_finish(lua_State* L) {
@@ -388,14 +391,7 @@ int l_finish(lua_State* L) {
     uint64_t return_address = check_address(L, 2);
     uint64_t sp = check_address(L, 3);
     auto& c = need(L);
-    char message[1024];
-    int pushed;
-    {
-        auto stop = c.run_to_return(tid, return_address, sp, handler(L, c));
-        pushed = push_stop(L, stop, message, sizeof message);
-    }
-    if (pushed < 0) return luaL_error(L, "%s", message);
-    return pushed;
+    return push_resumed(L, [&] { return c.run_to_return(tid, return_address, sp, handler(L, c)); });
 }
 
 int l_detach(lua_State* L) {
