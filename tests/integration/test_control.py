@@ -65,12 +65,17 @@ def start_snag(pid, *commands):
 SILENT_CONTINUE = "commands\nsilent\ncontinue\nend"
 
 
-@h.case("busy_zip_break_open_py_bt")
-def busy_zip():
-    interps = [i for i in h.interpreters(lo=(3, 11), hi=(3, 11))] or h.interpreters()
+def busy_zip_python():
+    """A CPython 3.11 if there is one, else any CPython; skips the case without one."""
+    interps = list(h.interpreters(lo=(3, 11), hi=(3, 11))) or h.interpreters()
     if not interps:
         h.skip("no CPython")
-    with h.py_scenario(interps[0], "py_busy_zip.py") as sc:
+    return interps[0]
+
+
+@h.case("busy_zip_break_open_py_bt")
+def busy_zip():
+    with h.py_scenario(busy_zip_python(), "py_busy_zip.py") as sc:
         progress = sc.truth["progress_file"]
         wait_file(progress)
         r = h.snag("exec", str(sc.pid), "-ex", "break open", "-ex", "commands\npy-bt\ncontinue\nend",
@@ -92,10 +97,7 @@ def busy_zip():
 
 @h.case("python_aware_conditions")
 def python_conditions():
-    interps = [i for i in h.interpreters(lo=(3, 11), hi=(3, 11))] or h.interpreters()
-    if not interps:
-        h.skip("no CPython")
-    with h.py_scenario(interps[0], "py_busy_zip.py") as sc:
+    with h.py_scenario(busy_zip_python(), "py_busy_zip.py") as sc:
         wait_file(sc.truth["progress_file"])
         r = h.snag("exec", str(sc.pid),
                    "-ex", 'break open if lua: (hit:python() or {})["function"] == "note_root_visit"',
