@@ -6,7 +6,9 @@ API (import with `sys.path.insert(0, os.path.dirname(__file__)); import harness 
     --snag PATH      snag binary (else env SNAG, else build/snag next to the source tree)
     --bin-dir DIR    where compiled scenarios live (else env SNAG_SCENARIO_BIN, else dir of snag)
     -k SUBSTRING     run only cases whose name contains it
+    --native-threads PATH   the native_threads scenario binary (else the one in --bin-dir)
   h.SNAG, h.SCENARIOS (examples/scenarios source dir), h.scenario_bin(name) -> path or None
+  h.native_threads_exe() -> the native_threads binary; skips the case when it is not built
   h.interpreters(lo=(3, 6), hi=(3, 13), extra=True) -> [Interpreter(path, version, label,
       libdir)] for /root/.pyenv/versions/* and Debian /usr/bin/python3.11 (label "debian-3.11")
   h.skip(msg)               raise inside a case: it reports SKIP with msg
@@ -62,6 +64,7 @@ def _parse_args():
     p.add_argument("--snag", default=os.environ.get("SNAG"))
     p.add_argument("--bin-dir", default=os.environ.get("SNAG_SCENARIO_BIN"))
     p.add_argument("-k", dest="only", default=None)
+    p.add_argument("--native-threads", default=None)  # the native_threads scenario binary
     args, rest = p.parse_known_args()
     if not args.snag:
         args.snag = os.path.join(SOURCE_DIR, "build", "snag")
@@ -113,6 +116,14 @@ def _cleanup_scratch():
 def scenario_bin(name):
     path = os.path.join(ARGS.bin_dir, name)
     return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
+
+
+def native_threads_exe():
+    """The native_threads scenario binary (--native-threads PATH, else the build's); skips without it."""
+    exe = ARGS.native_threads or scenario_bin("native_threads")
+    if not exe or not os.access(exe, os.X_OK):
+        skip("native_threads scenario binary not built")
+    return exe
 
 
 # ---------------------------------------------------------------- interpreters

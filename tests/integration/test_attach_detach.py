@@ -21,12 +21,11 @@ import harness as h  # noqa: E402
 
 _opts = argparse.ArgumentParser()
 _opts.add_argument("--unit", default=None)
-_opts.add_argument("--native-threads", default=None)
 OPTS = _opts.parse_args(h.ARGS.rest)
 
 
 def scenario():
-    exe = OPTS.native_threads or h.scenario_bin("native_threads")
+    exe = h.ARGS.native_threads or h.scenario_bin("native_threads")
     if not exe or not os.access(exe, os.X_OK):
         h.skip("native_threads scenario binary not built")
     return h.start_scenario([exe])

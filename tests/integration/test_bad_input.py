@@ -6,7 +6,6 @@ with e_machine patched to AArch64, a vanished PID, a PID that is not a number-li
 for `snag dump` a vanished PID and an unwritable output path. Labelled "asan": in the ASan
 build dir this runs that build's snag, and any sanitizer report fails the case.
 """
-import argparse
 import os
 import re
 import struct
@@ -16,10 +15,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
-_opts = argparse.ArgumentParser()
-_opts.add_argument("--native-threads", default=None)
-OPTS = _opts.parse_args(h.ARGS.rest)
-EXE = OPTS.native_threads or h.scenario_bin("native_threads")
+EXE = h.ARGS.native_threads or h.scenario_bin("native_threads")
 
 SANITIZER = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|"
                        r"runtime error:|Segmentation fault|core dumped")

@@ -7,7 +7,6 @@
 - Pages never touched stay holes: the dump takes fewer blocks on disk than its size.
 - zstd- and gzip-compressed cores (gcore and snag dump) give the same `snag bt` as uncompressed.
 """
-import argparse
 import os
 import re
 import shutil
@@ -17,17 +16,10 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
-_opts = argparse.ArgumentParser()
-_opts.add_argument("--native-threads", default=None)
-OPTS = _opts.parse_args(h.ARGS.rest)
-EXE = OPTS.native_threads or h.scenario_bin("native_threads")
 NT_PRSTATUS = 1
 
 
-def native_exe():
-    if not EXE or not os.access(EXE, os.X_OK):
-        h.skip("native_threads scenario binary not built")
-    return EXE
+native_exe = h.native_threads_exe
 
 
 def dump(pid, path):

@@ -7,7 +7,6 @@ Both tools print a marker first (`echo @@START`) so gdb's banner is left out; ev
 after it must match byte for byte. Errors gdb prints (e.g. "Cannot access memory at address 0x1"
 when dpp reaches a word that is not an address) must be printed by snag too, on stderr.
 """
-import argparse
 import os
 import re
 import subprocess
@@ -16,10 +15,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
-_opts = argparse.ArgumentParser()
-_opts.add_argument("--native-threads", default=None)
-OPTS = _opts.parse_args(h.ARGS.rest)
-EXE = OPTS.native_threads or h.scenario_bin("native_threads")
+EXE = h.ARGS.native_threads or h.scenario_bin("native_threads")
 SCRIPTS = os.path.join(os.path.dirname(h.SCENARIOS), "scripts")
 MARKER = "@@START"
 

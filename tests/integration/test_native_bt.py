@@ -8,7 +8,6 @@
 - gdb and eu-stack read snag's dump: every TID listed, scenario functions found.
 - Attach/detach 100 times: the scenario keeps running and its "tick N" output stays intact.
 """
-import argparse
 import os
 import re
 import sys
@@ -16,18 +15,11 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
-_opts = argparse.ArgumentParser()
-_opts.add_argument("--native-threads", default=None)
-OPTS = _opts.parse_args(h.ARGS.rest)
-EXE = OPTS.native_threads or h.scenario_bin("native_threads")
 
 TOP = 5
 
 
-def exe():
-    if not EXE or not os.access(EXE, os.X_OK):
-        h.skip("native_threads scenario binary not built")
-    return EXE
+exe = h.native_threads_exe
 
 
 def start():

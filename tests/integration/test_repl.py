@@ -12,7 +12,6 @@
 - long output goes through $PAGER on a terminal, short output does not
 - stdin that is not a terminal: lines are read without prompts (scriptable)
 """
-import argparse
 import os
 import re
 import subprocess
@@ -22,10 +21,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
-_opts = argparse.ArgumentParser()
-_opts.add_argument("--native-threads", default=None)
-OPTS = _opts.parse_args(h.ARGS.rest)
-EXE = OPTS.native_threads or h.scenario_bin("native_threads")
+EXE = h.ARGS.native_threads or h.scenario_bin("native_threads")
 PROMPT = "(snag) "
 
 
