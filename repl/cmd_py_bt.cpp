@@ -16,6 +16,7 @@
 #include "python/py_report.hpp"
 #include "python/runtime_discovery.hpp"
 #include "python/threads.hpp"
+#include "report/json_text.hpp"
 #include "report/native_stacks.hpp"
 #include "subcommands.hpp"
 #include "symbols/symbolizer.hpp"
@@ -168,7 +169,7 @@ int run_tree(const TargetSpec& spec, const PyBtOptions& options) {
         std::string text = printed ? printed->text : "";
         std::string key = printed ? printed->stacks_key : "error:" + printed.error().message;
         if (!printed) {
-            text = options.json ? nlohmann::json({{"error", printed.error().message}}).dump()
+            text = options.json ? json_text(nlohmann::json({{"error", printed.error().message}}), -1)
                                 : "snag: " + printed.error().message + "\n";
         }
         auto [it, fresh] = by_key.emplace(key, groups.size());
@@ -184,7 +185,7 @@ int run_tree(const TargetSpec& spec, const PyBtOptions& options) {
             doc["pids"] = g.pids;
             processes.push_back(std::move(doc));
         }
-        std::cout << nlohmann::json({{"processes", processes}}).dump(2) << '\n';
+        std::cout << json_text(nlohmann::json({{"processes", processes}})) << '\n';
         return 0;
     }
     for (const auto& g : groups) {

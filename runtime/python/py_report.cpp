@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "python/merge.hpp"
+#include "report/json_text.hpp"
 
 namespace snag::python {
 namespace {
@@ -211,7 +212,7 @@ void print_py_json(std::ostream& out, const PyReport& report) {
     }
     doc["threads"] = std::move(threads);
     doc["warnings"] = report.warnings;
-    out << doc.dump(2) << '\n';
+    out << json_text(doc) << '\n';
 }
 
 }  // namespace snag::python

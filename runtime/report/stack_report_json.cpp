@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "report/json_text.hpp"
 #include "report/stack_report.hpp"
 
 namespace snag {
@@ -76,7 +77,7 @@ void print_stacks_json(std::ostream& out, const StackReport& report) {
     for (const auto& thread : report.threads) threads.push_back(thread_json(thread));
     doc["threads"] = std::move(threads);
     doc["warnings"] = report.warnings;
-    out << doc.dump(2) << '\n';
+    out << json_text(doc) << '\n';
 }
 
 }  // namespace snag

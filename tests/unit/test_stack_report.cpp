@@ -119,3 +119,14 @@ TEST_CASE("stacks text looks like gdb and eu-stack") {
     CHECK(text.find("        spike = True\n") != std::string::npos);
     CHECK(text.find("    (stack walk stopped: unreadable memory)\n") != std::string::npos);
 }
+
+TEST_CASE("stacks JSON: bytes that are not UTF-8 (a damaged core's names) become U+FFFD") {
+    StackReport report = sample_report();
+    report.threads[0].name = "w\xff\xfeorker";
+    report.threads[0].frames[0].function = "spin\xc3";  // a cut multi-byte sequence
+    std::ostringstream out;
+    REQUIRE_NOTHROW(snag::print_stacks_json(out, report));
+    auto doc = nlohmann::json::parse(out.str());
+    CHECK(doc["threads"][0]["name"] == "w\xef\xbf\xbd\xef\xbf\xbdorker");
+    CHECK(doc["threads"][0]["frames"][0]["function"] == "spin\xef\xbf\xbd");
+}
