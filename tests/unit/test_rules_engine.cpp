@@ -107,6 +107,9 @@ TEST_CASE("analyze: a failing rule goes to errors, the others report; JSON shape
     CHECK(contains(json, "broken.lua: pattern: must be a non-empty string"));
     CHECK(contains(json, R"("rules_run":["good","raises"])"));
     CHECK_FALSE(contains(json, "partial"));  // a failed rule's findings are dropped
+    // Bytes that are not UTF-8 (a damaged core's names) become U+FFFD: the document stays JSON.
+    CHECK(eval(*s, "return require('snag.report').json({name = 'w\\255\\195orker', ok = 'caf\\195\\169'})") ==
+          "{\"name\":\"w\xef\xbf\xbd\xef\xbf\xbdorker\",\"ok\":\"caf\xc3\xa9\"}");
     // warning < error: exit 0 at --fail-on error.
     CHECK(eval(*s, "return require('snag.analyze').exit_code()") == "0");
     // The bucket depends on rule, origin and function/file names, not on lines or addresses.
