@@ -1,5 +1,6 @@
 // snag py-bt: Python stacks of every thread (gdb's py-bt for all threads), optionally merged
-// with the native stacks, with locals, as text or JSON.
+// with the native stacks, with locals, as text or JSON; --tasks adds the asyncio await tree.
+// snag tasks: the asyncio tasks alone, as a table or JSON.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -15,6 +16,8 @@
 #include "python/process_tree.hpp"
 #include "python/py_report.hpp"
 #include "python/runtime_discovery.hpp"
+#include "python/task_report.hpp"
+#include "python/tasks.hpp"
 #include "python/threads.hpp"
 #include "report/json_text.hpp"
 #include "report/native_stacks.hpp"
@@ -29,10 +32,13 @@ namespace {
 struct PyBtOptions {
     bool native = false, locals = false, json = false, verbose = false, children = false;
     bool dwarf = false;
+    bool tasks = false;        // read the asyncio tasks too
+    bool table = false;        // snag tasks: the tasks alone
 };
 
 struct Collected {
     python::PythonState state;
+    python::AsyncState tasks;
     std::vector<NativeStack> stacks;
     double stopped_ms = -1;  // how long a live target stayed stopped; -1 for cores
 };
@@ -43,6 +49,8 @@ void read_stopped(Target& target, Symbolizer& symbols, const python::PythonRunti
     python::ReadOptions read;
     read.locals = options.locals;
     out.state = python::read_python_state(target, runtime, read);
+    if (options.tasks) out.tasks = python::read_async_tasks(target, runtime, &out.state);
+    if (options.table) return;  // the table needs no native stacks: keep a live loop's stop short
     // Native stacks tell who waits for the GIL; the holder's is only needed for --native.
     auto unwinder = make_unwinder(target, symbols);
     for (const auto& thread : target.threads()) {
@@ -97,7 +105,27 @@ std::string stacks_key(const python::PyReport& report) {
     return all;
 }
 
+// snag tasks: the target line, then the table (or one JSON document).
+Printed print_tasks(Target& target, const Collected& collected, const PyBtOptions& options) {
+    std::ostringstream out;
+    auto described = describe_target(target);
+    if (collected.stopped_ms >= 0)
+        described.emplace_back("stopped_ms", std::to_string(static_cast<int64_t>(collected.stopped_ms)));
+    if (options.json) {
+        nlohmann::json doc;
+        doc["target"] = nlohmann::json::object();
+        for (const auto& [key, value] : described) doc["target"][key] = value;
+        doc["python"] = {{"version", collected.state.version}};
+        doc["asyncio"] = python::tasks_json(collected.tasks, collected.state);
+        out << json_text(doc) << '\n';
+    } else {
+        python::print_task_table(out, collected.tasks, collected.state);
+    }
+    return {out.str(), ""};
+}
+
 Printed print(Target& target, Symbolizer& symbols, Collected& collected, const PyBtOptions& options) {
+    if (options.table) return print_tasks(target, collected, options);
     std::map<int, std::vector<FrameReport>> native;
     std::unordered_map<uint64_t, std::string> memo;
     for (const auto& stack : collected.stacks)
@@ -115,6 +143,15 @@ Printed print(Target& target, Symbolizer& symbols, Collected& collected, const P
     std::ostringstream out;
     if (options.json) python::print_py_json(out, report);
     else python::print_py_text(out, report, options.verbose);
+    if (options.tasks && options.json) {  // one document: py-bt's, with the tasks under "asyncio"
+        nlohmann::json doc = nlohmann::json::parse(out.str(), nullptr, false);
+        doc["asyncio"] = python::tasks_json(collected.tasks, collected.state);
+        out.str("");
+        out << json_text(doc) << '\n';
+    } else if (options.tasks) {
+        out << '\n';
+        python::print_task_tree(out, collected.tasks, collected.state);
+    }
     return {out.str(), stacks_key(report)};
 }
 
@@ -217,9 +254,23 @@ int cmd_py_bt(Args& args) {
     options.verbose = args.flag("--verbose") || args.flag("-v");
     options.children = args.flag("--children");
     options.dwarf = args.flag("--dwarf-layout");
+    options.tasks = args.flag("--tasks");
     auto spec = take_target(args);
     if (!spec) return report(spec.error());
     if (options.children) return run_tree(*spec, options);
+    auto printed = run(*spec, options);
+    if (!printed) return report(printed.error());
+    std::cout << printed->text;
+    return 0;
+}
+
+int cmd_tasks(Args& args) {
+    PyBtOptions options;
+    options.json = args.flag("--json");
+    options.dwarf = args.flag("--dwarf-layout");
+    options.tasks = options.table = true;
+    auto spec = take_target(args);
+    if (!spec) return report(spec.error());
     auto printed = run(*spec, options);
     if (!printed) return report(printed.error());
     std::cout << printed->text;

@@ -59,6 +59,8 @@ public:
     std::vector<std::pair<std::string, uint64_t>> instance_attributes(uint64_t obj, size_t max);
     // Value stored under a str key in a dict.
     std::optional<uint64_t> dict_get(uint64_t dict, const std::string& key);
+    // Members of a set or frozenset (capped).
+    std::vector<uint64_t> set_items(uint64_t obj, size_t max);
     // Qualified name of a class, function or code object.
     std::optional<std::string> qualname(uint64_t obj);
 
@@ -73,7 +75,6 @@ private:
                               const ReprLimits& limits);
     std::vector<std::pair<uint64_t, uint64_t>> keys_entries(uint64_t keys, uint64_t values,
                                                             size_t max);
-    std::vector<uint64_t> set_items(uint64_t obj, size_t max);
 
     Memory& mem_;
     const Layout& l_;
