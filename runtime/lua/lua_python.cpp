@@ -16,6 +16,8 @@ namespace {
 
 const char* kPythonMeta = "snag.Python";
 
+}  // namespace
+
 // Discovery happens once per stop; its failure (no CPython) is remembered too.
 Expected<PythonCache*> python_cache(Session& s) {
     auto& cache = SessionAccess::python(s);
@@ -28,6 +30,8 @@ Expected<PythonCache*> python_cache(Session& s) {
     }
     return cache.get();
 }
+
+namespace {
 
 // ELF symbol names of the innermost frames up to the eval loop: all that tells a wait for the
 // GIL (take_gil & co.), without DWARF line tables. Memoized by pc: thread stacks repeat.
@@ -50,6 +54,8 @@ std::vector<FrameReport> gil_frames(Session& s, int tid, std::unordered_map<uint
     return out;
 }
 
+}  // namespace
+
 const python::PythonState& python_state(Session& s, PythonCache& c, bool locals) {
     auto& slot = locals ? c.state_with_locals : c.state;
     if (!slot) {
@@ -64,6 +70,8 @@ const python::PythonState& python_state(Session& s, PythonCache& c, bool locals)
     }
     return *slot;
 }
+
+namespace {
 
 void push_frames(lua_State* L, const python::FrameChain& chain) {
     lua_createtable(L, static_cast<int>(chain.frames.size()), 1);
@@ -326,6 +334,7 @@ const luaL_Reg kPythonMethods[] = {
 void bind_python(lua_State* L) {
     luaL_newmetatable(L, kPythonMeta);
     luaL_setfuncs(L, kPythonMethods, 0);
+    bind_python_tasks(L);
     lua_pushvalue(L, -1);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);

@@ -113,6 +113,7 @@ void bind_modules(lua_State* L);                    // lua_module.cpp
 void bind_types(lua_State* L);                      // lua_types.cpp
 void bind_session(lua_State* L);                    // lua_session.cpp: `snag.*`, print, cmd
 void bind_python(lua_State* L);                     // lua_python.cpp: target:python()
+void bind_python_tasks(lua_State* L);               // lua_tasks.cpp: py:tasks() on the metatable on top
 void bind_control(lua_State* L);                    // lua_control.cpp: snag.control (live control)
 void push_thread(lua_State* L, Session& session, const Thread& thread);
 void push_frame(lua_State* L, Session& session, int tid, size_t index);

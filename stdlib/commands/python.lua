@@ -1,9 +1,13 @@
 -- CPython commands, named and shaped like CPython's gdb extension (Tools/gdb/libpython.py):
 -- py-bt, py-bt-full, py-up, py-down, py-locals, py-print, py-list, plus py-frame (by level or
--- function, like gdb's `frame function`), info py-threads and py-modules. They work on the
--- selected thread (use `thread apply all py-bt` for every thread).
+-- function, like gdb's `frame function`), info py-threads, py-modules and py-tasks (asyncio).
+-- They work on the selected thread (use `thread apply all py-bt` for every thread).
 local pyh = require("snag.python")
 local fmt = require("snag.format")
+
+local function pyh_where(f)
+  return string.format("%s (%s:%d)", f["function"], fmt.basename(f.file), f.line)
+end
 
 local function need_frame(ctx, with_locals)
   local f, t = pyh.frame(with_locals)
@@ -191,5 +195,38 @@ command{
         ctx:printf("%-32s %s\n", m.name, m.file or "(built-in)")
       end
     end
+  end,
+}
+
+command{
+  name = "py-tasks", args = "[NAME]",
+  help = "List the asyncio tasks (3.8–3.13): state, what each awaits, who awaits it, where it is\n" ..
+         "suspended; with NAME, that task's whole await chain. `snag tasks` and `snag py-bt --tasks`\n" ..
+         "print the same from the shell (docs/asyncio.md).",
+  run = function(ctx, args)
+    local py = target.python
+    if not py then ctx:fail("Unable to locate the Python runtime") end
+    local tasks = py:tasks()
+    for _, w in ipairs(tasks.warnings) do ctx:printf("warning: %s\n", w) end
+    local names = {}
+    for _, t in ipairs(tasks) do names[t.address] = t.name end
+    local function list(addresses)
+      local out = {}
+      for _, a in ipairs(addresses) do out[#out + 1] = names[a] or string.format("0x%x", a) end
+      return #out > 0 and table.concat(out, ",") or "-"
+    end
+    for _, t in ipairs(tasks) do
+      if not args[1] or t.name == args[1] then
+        local state = t.running and "running" or t.state
+        local awaits = t.awaiting ~= "" and t.awaiting or t.kind
+        ctx:printf("%-20s %-9s %-24s awaited by %-16s %s\n", t.name, state, awaits ~= "" and awaits or "-",
+                   list(t.awaited_by), t.frames[1] and pyh_where(t.frames[1]) or "-")
+        if args[1] then
+          for i, f in ipairs(t.frames) do ctx:printf("  #%d %s\n", i - 1, pyh_where(f)) end
+        end
+      end
+    end
+    for _, c in ipairs(tasks.cycles) do ctx:printf("await cycle: %s\n", list(c)) end
+    if #tasks == 0 then ctx:print("no asyncio tasks") end
   end,
 }

@@ -40,6 +40,16 @@ function M.python_by_tid()
   end)
 end
 
+-- asyncio tasks of every event loop (py:tasks(): .loops, .cycles), nil without CPython.
+function M.python_tasks()
+  return memo("python_tasks", function()
+    local py = target.python
+    if not py or not py.tasks then return nil end
+    local ok, tasks = pcall(py.tasks, py)
+    return ok and tasks or nil
+  end)
+end
+
 function M.gil_holder()
   return memo("gil_holder", function()
     local py = target.python
