@@ -218,7 +218,8 @@ Layout table_313_plus(int minor) {
     l.dict_split_values_header = 8;
     l.ht_qualname = 872;
     if (minor >= 14) {
-        // 3.14 is only trusted through its debug offsets; these fill the gaps they leave.
+        // 3.14+ is read through its debug offsets; these fill the gaps they leave (checked
+        // against the DWARF of Debian's python3.14-dbg 3.14.10 and python3.15-dbg 3.15.2).
         l.tagged_refs = true;
         l.tuple_items = 32;
         l.lock_is_mutex = true;
@@ -226,16 +227,9 @@ Layout table_313_plus(int minor) {
         l.rlock_owner = 24;
         l.rlock_count = 32;
         l.rlock_count_is_level = true;
-        l.ts_current_exception = kAbsent;
-        l.ts_exc_info = kAbsent;
+        l.co_firsttraceable = 192;
     }
     return l;
-}
-
-uint64_t field(std::span<const uint8_t> bytes, size_t offset) {
-    uint64_t v = 0;
-    if (offset + 8 <= bytes.size()) std::memcpy(&v, bytes.data() + offset, 8);
-    return v;
 }
 
 }  // namespace
@@ -251,151 +245,101 @@ std::optional<Layout> builtin_layout(int minor) {
     return l;
 }
 
-std::string version_string(uint64_t hex) {
-    return std::to_string((hex >> 24) & 0xff) + "." + std::to_string((hex >> 16) & 0xff) + "." +
-           std::to_string((hex >> 8) & 0xff);
-}
-
-std::optional<DebugOffsetsInfo> parse_debug_offsets_header(std::span<const uint8_t> bytes) {
-    if (bytes.size() < 24 || std::memcmp(bytes.data(), kDebugCookie, 8) != 0) return std::nullopt;
-    DebugOffsetsInfo info;
-    info.version_hex = field(bytes, 8);
-    info.free_threaded = field(bytes, 16) != 0;
-    if (((info.version_hex >> 24) & 0xff) != 3 || ((info.version_hex >> 16) & 0xff) < 13)
-        return std::nullopt;
-    return info;
-}
-
 namespace {
 
-// Reads groups of uint64 fields; each group starts with its structure's size.
-struct GroupReader {
-    std::span<const uint8_t> bytes;
-    size_t pos = 24;
-    bool ok = true;
-    uint64_t size = 0;
-    void group() { size = next_raw(); }
-    uint64_t next_raw() {
-        uint64_t v = field(bytes, pos);
-        if (pos + 8 > bytes.size()) ok = false;
-        pos += 8;
-        return v;
-    }
-    // A field offset must lie inside its structure (pystack's validateDebugOffsets rule).
-    Off next() {
-        uint64_t v = next_raw();
-        if (size == 0 || v >= size) ok = false;
-        return static_cast<Off>(v);
-    }
-};
+// The fields every 3.13+ _Py_DebugOffsets carries.
+void apply_common_offsets(const DebugOffsets& d, Layout& l) {
+    auto at = [&](std::string_view section, std::string_view field) { return d.offset(section, field); };
+    l.rt_interpreters_head = at("runtime_state", "interpreters_head");
+    l.is_id = at("interpreter_state", "id");
+    l.is_next = at("interpreter_state", "next");
+    l.is_threads_head = at("interpreter_state", "threads_head");
+    l.is_modules = at("interpreter_state", "imports_modules");
+    l.is_ceval_gil = at("interpreter_state", "ceval_gil");
+    // The GIL fields are given from the interpreter; snag reads them from the GIL in use.
+    Off gil = at("interpreter_state", "gil_runtime_state");
+    l.gil_locked = at("interpreter_state", "gil_runtime_state_locked") - gil;
+    l.gil_last_holder = at("interpreter_state", "gil_runtime_state_holder") - gil;
+    l.is_gc_collecting = at("interpreter_state", "gc") + at("gc", "collecting");
+    l.ts_next = at("thread_state", "next");
+    l.ts_interp = at("thread_state", "interp");
+    l.ts_current_frame = at("thread_state", "current_frame");
+    l.ts_thread_id = at("thread_state", "thread_id");
+    l.ts_native_thread_id = at("thread_state", "native_thread_id");
+    l.ts_datastack_chunk = at("thread_state", "datastack_chunk");
+    l.fr_back = at("interpreter_frame", "previous");
+    l.fr_code = at("interpreter_frame", "executable");
+    l.fr_instr = at("interpreter_frame", "instr_ptr");
+    l.fr_localsplus = at("interpreter_frame", "localsplus");
+    l.fr_owner = at("interpreter_frame", "owner");
+    l.co_filename = at("code_object", "filename");
+    l.co_name = at("code_object", "name");
+    l.co_qualname = at("code_object", "qualname");
+    l.co_linetable = at("code_object", "linetable");
+    l.co_firstlineno = at("code_object", "firstlineno");
+    l.co_argcount = at("code_object", "argcount");
+    l.co_localsplusnames = at("code_object", "localsplusnames");
+    l.co_localspluskinds = at("code_object", "localspluskinds");
+    l.co_code_adaptive = at("code_object", "co_code_adaptive");
+    l.ob_type = at("pyobject", "ob_type");
+    l.tp_name = at("type_object", "tp_name");
+    l.tp_flags = at("type_object", "tp_flags");
+    l.tuple_items = at("tuple_object", "ob_item");
+    l.var_size = at("tuple_object", "ob_size");
+    l.list_items = at("list_object", "ob_item");
+    l.dict_keys = at("dict_object", "ma_keys");
+    l.dict_values = at("dict_object", "ma_values");
+    l.float_value = at("float_object", "ob_fval");
+    l.long_digits = at("long_object", "ob_digit");
+    l.bytes_data = at("bytes_object", "ob_sval");
+    l.str_state = at("unicode_object", "state");
+    l.str_length = at("unicode_object", "length");
+    l.str_ascii_size = at("unicode_object", "asciiobject_size");
+    l.str_compact_size = l.str_ascii_size + 16;
+}
 
-void read_313_groups(GroupReader& r, Layout& l, bool v314) {
-    r.group();  // runtime_state
-    r.next();   // finalizing
-    l.rt_interpreters_head = r.next();
-    r.group();  // interpreter_state
-    l.is_id = r.next();
-    l.is_next = r.next();
-    l.is_threads_head = r.next();
-    if (v314) r.next();  // threads_main
-    Off gc = r.next();
-    l.is_modules = r.next();
-    r.next();  // sysdict
-    r.next();  // builtins
-    l.is_ceval_gil = r.next();
-    Off gil = r.next();
-    r.next_raw();  // gil_runtime_state_enabled: offset inside the GIL struct
-    l.gil_locked = r.next() - gil;
-    l.gil_last_holder = r.next() - gil;
-    if (v314) { r.next(); r.next(); }  // code_object_generation, tlbc_generation
-    r.group();  // thread_state
-    r.next();   // prev
-    l.ts_next = r.next();
-    l.ts_interp = r.next();
-    l.ts_current_frame = r.next();
-    l.ts_thread_id = r.next();
-    l.ts_native_thread_id = r.next();
-    r.next();   // datastack_chunk
-    r.next();   // status
-    r.group();  // interpreter_frame
-    l.fr_back = r.next();
-    l.fr_code = r.next();
-    l.fr_instr = r.next();
-    l.fr_localsplus = r.next();
-    l.fr_owner = r.next();
-    if (v314) { r.next(); r.next(); }  // stackpointer, tlbc_index
-    r.group();  // code_object
-    l.co_filename = r.next();
-    l.co_name = r.next();
-    l.co_qualname = r.next();
-    l.co_linetable = r.next();
-    l.co_firstlineno = r.next();
-    l.co_argcount = r.next();
-    l.co_localsplusnames = r.next();
-    l.co_localspluskinds = r.next();
-    l.co_code_adaptive = r.next();
-    if (v314) r.next();  // co_tlbc
-    r.group();  // pyobject
-    l.ob_type = r.next();
-    r.group();  // type_object
-    l.tp_name = r.next();
-    r.next();   // tp_repr
-    l.tp_flags = r.next();
-    r.group();  // tuple_object
-    l.tuple_items = r.next();
-    l.var_size = r.next();
-    r.group();  // list_object
-    l.list_items = r.next();
-    r.next();
-    if (v314) {
-        r.group();  // set_object
-        l.set_used = r.next();
-        l.set_table = r.next();
-        l.set_mask = r.next();
+// Fields that only some versions' offsets carry; each keeps the table's value when absent.
+void apply_optional_offsets(const DebugOffsets& d, Layout& l) {
+    auto maybe = [&](Off& field, std::string_view section, std::string_view name) {
+        if (auto v = d.get(section, name)) field = static_cast<Off>(*v);
+    };
+    maybe(l.set_used, "set_object", "used");
+    maybe(l.set_table, "set_object", "table");
+    maybe(l.set_mask, "set_object", "mask");
+    maybe(l.gen_iframe, "gen_object", "gi_iframe");
+    maybe(l.gen_frame_state, "gen_object", "gi_frame_state");
+    maybe(l.str_compact_size, "unicode_object", "compactunicodeobject_size");
+    maybe(l.tp_basicsize, "type_object", "tp_basicsize");
+    maybe(l.tp_dictoffset, "type_object", "tp_dictoffset");
+    // exc_info is declared right after current_exception (Include/cpython/pystate.h).
+    if (auto v = d.get("thread_state", "current_exception")) {
+        l.ts_current_exception = static_cast<Off>(*v);
+        l.ts_exc_info = l.ts_current_exception + 8;
     }
-    r.group();  // dict_object
-    l.dict_keys = r.next();
-    l.dict_values = r.next();
-    r.group();  // float_object
-    l.float_value = r.next();
-    r.group();  // long_object
-    r.next();   // lv_tag
-    l.long_digits = r.next();
-    r.group();  // bytes_object
-    r.next();
-    l.bytes_data = r.next();
-    r.group();  // unicode_object
-    l.str_state = r.next();
-    l.str_length = r.next();
-    l.str_ascii_size = static_cast<Off>(r.next_raw());
-    r.group();  // gc
-    l.is_gc_collecting = gc + r.next();
-    if (v314) {
-        r.group();  // gen_object
-        r.next();   // gi_name
-        l.gen_iframe = r.next();
-        l.gen_frame_state = r.next();
+    maybe(l.ts_holds_gil, "thread_state", "holds_gil");
+    // ht_qualname is the pointer just before ht_cached_keys (Include/cpython/object.h).
+    if (auto keys = d.get("heap_type_object", "ht_cached_keys")) l.ht_qualname = static_cast<Off>(*keys) - 8;
+    if (d.free_threaded) {
+        maybe(l.fr_tlbc_index, "interpreter_frame", "tlbc_index");
+        maybe(l.co_tlbc, "code_object", "co_tlbc");
     }
+    l.str_legacy_data = l.str_compact_size;
 }
 
 }  // namespace
 
-std::optional<Layout> layout_from_debug_offsets(std::span<const uint8_t> bytes) {
-    auto info = parse_debug_offsets_header(bytes);
-    if (!info) return std::nullopt;
-    int minor = static_cast<int>((info->version_hex >> 16) & 0xff);
-    auto base = builtin_layout(minor >= 14 ? 14 : 13);
-    if (!base) return std::nullopt;
-    Layout l = *base;
+Expected<Layout> layout_from_debug_offsets(std::span<const uint8_t> bytes) {
+    auto offsets = parse_debug_offsets(bytes);
+    if (!offsets) return std::unexpected(offsets.error());
+    int minor = static_cast<int>((offsets->version_hex >> 16) & 0xff);
+    Layout l = *builtin_layout(minor >= 14 ? 14 : 13);
     l.minor = minor;
-    l.free_threaded = info->free_threaded;
-    GroupReader r{bytes};
-    read_313_groups(r, l, minor >= 14);
-    if (!r.ok) return std::nullopt;
-    l.str_compact_size = l.str_ascii_size + 16;
-    l.str_legacy_data = l.str_compact_size;
-    l.source = "_Py_DebugOffsets " + version_string(info->version_hex);
-    if (info->free_threaded) l.source += " (free-threaded)";
+    l.free_threaded = offsets->free_threaded;
+    apply_common_offsets(*offsets, l);
+    apply_optional_offsets(*offsets, l);
+    l.source = "_Py_DebugOffsets " + full_version_string(offsets->version_hex);
+    if (offsets->free_threaded) l.source += " (free-threaded)";
+    l.debug_offsets = std::make_shared<const DebugOffsets>(std::move(*offsets));
     return l;
 }
 

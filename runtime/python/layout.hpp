@@ -2,10 +2,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 
+#include "base/error.hpp"
+#include "python/debug_offsets.hpp"
 #include "python/line_table.hpp"
 
 namespace snag::python {
@@ -18,6 +21,8 @@ struct Layout {
     int major = 3, minor = 0;
     std::string source;        // "built-in table 3.9", "_Py_DebugOffsets 3.13", "DWARF ..."
     bool free_threaded = false;
+    // 3.13+: the target's own _Py_DebugOffsets, for fields the Layout does not name.
+    std::shared_ptr<const DebugOffsets> debug_offsets;
 
     // _PyRuntime (3.7+); 3.6 keeps these in static variables found by discovery.
     Off rt_interpreters_head = kAbsent;
@@ -38,6 +43,8 @@ struct Layout {
     Off ts_cframe = kAbsent, cframe_current_frame = kAbsent;  // 3.11–3.12
     Off ts_current_frame = kAbsent;    // 3.13+
     Off ts_thread_id = kAbsent, ts_native_thread_id = kAbsent;
+    Off ts_holds_gil = kAbsent;        // 3.15: int, 1 while this thread holds the GIL
+    Off ts_datastack_chunk = kAbsent;  // 3.11+: _PyStackChunk* holding the thread's frames
     Off ts_curexc_value = kAbsent;     // ≤3.11 exception being raised; 3.12+ ts_current_exception
     Off ts_current_exception = kAbsent;
     Off ts_exc_value = kAbsent;        // 3.6: exception being handled
@@ -53,6 +60,7 @@ struct Layout {
     Off fr_localsplus = kAbsent, fr_valuestack = kAbsent;
     Off fr_owner = kAbsent, fr_is_entry = kAbsent;
     bool tagged_refs = false;          // 3.14 _PyStackRef
+    Off fr_tlbc_index = kAbsent;       // 3.14t: which thread-local bytecode copy runs
 
     // PyCodeObject
     Off co_argcount = kAbsent, co_nlocals = kAbsent, co_stacksize = kAbsent;
@@ -63,6 +71,7 @@ struct Layout {
     LineTableFormat line_format = LineTableFormat::Lnotab;
     Off co_nlocalsplus = kAbsent, co_localsplusnames = kAbsent, co_localspluskinds = kAbsent;
     Off co_code_adaptive = kAbsent, co_firsttraceable = kAbsent;
+    Off co_tlbc = kAbsent;             // 3.14t: _PyCodeArray* of thread-local bytecode
 
     // Generators (3.11+: embedded frame)
     Off gen_iframe = kAbsent, gen_frame_state = kAbsent;
@@ -101,18 +110,8 @@ struct Layout {
 // The built-in table for 3.minor (6–14); nullopt when unknown.
 std::optional<Layout> builtin_layout(int minor);
 
-// Parses the _Py_DebugOffsets block at the start of _PyRuntime (3.13+): cookie, version,
-// free_threaded, then the per-structure groups. Fields it lacks come from the built-in table.
-struct DebugOffsetsInfo {
-    uint64_t version_hex = 0;
-    bool free_threaded = false;
-};
-std::optional<DebugOffsetsInfo> parse_debug_offsets_header(std::span<const uint8_t> bytes);
-std::optional<Layout> layout_from_debug_offsets(std::span<const uint8_t> bytes);
-
-constexpr size_t kDebugOffsetsMaxSize = 1024;
-constexpr char kDebugCookie[] = "xdebugpy";
-
-std::string version_string(uint64_t version_hex);
+// The layout a target's _Py_DebugOffsets describe (3.13+): the offsets it carries, the
+// built-in table of the nearest known minor for the few it lacks.
+Expected<Layout> layout_from_debug_offsets(std::span<const uint8_t> bytes);
 
 }  // namespace snag::python

@@ -11,7 +11,8 @@
 namespace snag::python {
 namespace {
 
-constexpr int kOldestMinor = 6, kNewestMinor = 14;
+constexpr int kOldestMinor = 6, kNewestMinor = 15;
+constexpr std::string_view kNoInterpreter = "no CPython interpreter found";
 
 std::string base_name(const std::string& path) {
     auto slash = path.rfind('/');
@@ -145,10 +146,9 @@ Expected<PythonRuntime> finish_with_layout(Target& target, Memory& mem, Symboliz
     std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(head.data()), head.size());
     if (auto info = parse_debug_offsets_header(bytes)) {
         auto l = layout_from_debug_offsets(bytes);
-        if (!l) return fail("the _Py_DebugOffsets of Python " + version_string(info->version_hex) +
-                            " in " + rt.module_path + " are not a layout snag supports");
+        if (!l) return fail(l.error().message + " (in " + rt.module_path + ")");
         rt.layout = *l;
-        rt.version = version_string(info->version_hex);
+        rt.version = full_version_string(info->version_hex);
         rt.interp_head_at = rt.runtime + l->rt_interpreters_head;
         return rt;
     }
@@ -170,7 +170,8 @@ Expected<PythonRuntime> finish_with_layout(Target& target, Memory& mem, Symboliz
     }
     if (hint && (hint < kOldestMinor || hint > kNewestMinor))
         return fail("Python 3." + std::to_string(hint) + " in " + rt.module_path +
-                    " is not supported (snag reads CPython 3.6 to 3.14)");
+                    " is not supported (snag reads CPython 3." +
+                    std::to_string(kOldestMinor) + " to 3." + std::to_string(kNewestMinor) + ")");
     return fail("found _PyRuntime in " + rt.module_path + " but none of snag's layouts (3." +
                 std::to_string(kOldestMinor) + "–3." + std::to_string(kNewestMinor) +
                 ") matches its thread states");
@@ -214,6 +215,10 @@ namespace {
 int minor_of_name(const std::string& path) { return minor_from_file_name(path); }
 }  // namespace
 
+bool python_absent(const Error& discovery_error) {
+    return discovery_error.message.starts_with(kNoInterpreter);
+}
+
 int minor_from_file_name(const std::string& path) {
     static const std::regex pattern(R"((?:^|/)(?:lib)?python3\.(\d+)[dmu]*(?:\.so|$|[^/]*$))");
     std::smatch m;
@@ -243,7 +248,7 @@ Expected<PythonRuntime> find_python_runtime(Target& target, Symbolizer& symbols,
         std::string who = !target_label.empty() ? target_label
                           : target.kind() == TargetKind::Core ? "the core"
                                                               : "process " + std::to_string(target.process().pid);
-        return fail("no CPython interpreter found in " + who + " (" + looked_for(symbols) + ")");
+        return fail(std::string(kNoInterpreter) + " in " + who + " (" + looked_for(symbols) + ")");
     }
     PythonRuntime rt;
     rt.runtime = c.runtime;

@@ -37,6 +37,10 @@ struct DiscoveryOptions {
 Expected<PythonRuntime> find_python_runtime(Target& target, Symbolizer& symbols,
                                            const DiscoveryOptions& options = {});
 
+// True when discovery failed because the target runs no CPython at all, not because snag cannot
+// read the one it runs.
+bool python_absent(const Error& discovery_error);
+
 // Major.minor from a file name such as libpython3.7m.so.1.0 or python3.11; 0 when none.
 int minor_from_file_name(const std::string& path);
 

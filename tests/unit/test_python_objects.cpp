@@ -2,7 +2,6 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
-#include <fstream>
 #include <map>
 
 #include "python/frames.hpp"
@@ -274,34 +273,6 @@ TEST_CASE("a frame whose code is not a code object ends the walk with an error")
     FrameChain chain = walker.walk(f, false, {});
     CHECK(chain.frames.empty());
     CHECK_FALSE(chain.error.empty());
-}
-
-TEST_CASE("the _Py_DebugOffsets of libpython3.13 give the verified 3.13 layout") {
-    std::ifstream in(SNAG_SOURCE_DIR "/tests/unit/data/debug_offsets_3.13.0.hex");
-    std::string hex;
-    in >> hex;
-    std::vector<uint8_t> bytes;
-    for (size_t i = 0; i + 1 < hex.size(); i += 2) bytes.push_back(std::stoi(hex.substr(i, 2), nullptr, 16));
-    REQUIRE(bytes.size() == 584);
-    auto l = layout_from_debug_offsets(bytes);
-    REQUIRE(l.has_value());
-    auto table = builtin_layout(13);
-    CHECK(l->source == "_Py_DebugOffsets 3.13.0");
-    CHECK(l->rt_interpreters_head == table->rt_interpreters_head);
-    CHECK(l->is_threads_head == table->is_threads_head);
-    CHECK(l->is_ceval_gil == table->is_ceval_gil);
-    CHECK(l->gil_locked == table->gil_locked);
-    CHECK(l->gil_last_holder == table->gil_last_holder);
-    CHECK(l->ts_current_frame == table->ts_current_frame);
-    CHECK(l->ts_native_thread_id == table->ts_native_thread_id);
-    CHECK(l->fr_owner == table->fr_owner);
-    CHECK(l->co_code_adaptive == table->co_code_adaptive);
-    CHECK(l->co_qualname == table->co_qualname);
-    CHECK(l->is_gc_collecting == table->is_gc_collecting);
-    CHECK(l->str_ascii_size == 40);
-    CHECK(l->str_compact_size == 56);
-    bytes[0] = 'X';  // a broken cookie is no debug block at all
-    CHECK_FALSE(layout_from_debug_offsets(bytes).has_value());
 }
 
 TEST_CASE("file names give the interpreter version") {
