@@ -1,6 +1,8 @@
 #include "python/frames.hpp"
 
+#include <algorithm>
 #include <unordered_set>
+#include <vector>
 
 namespace snag::python {
 namespace {
@@ -121,12 +123,55 @@ bool FrameWalker::read_interpreter_frame(uint64_t frame, PyFrame& out, bool with
     return true;
 }
 
-FrameChain FrameWalker::walk(uint64_t first, bool with_locals, const ReprLimits& limits, size_t max_frames) {
+// _PyStackChunk (Include/internal/pycore_pystate.h): previous, size in bytes, top (words), data.
+constexpr uint64_t kChunkSize = 8, kChunkTop = 16, kChunkData = 24;
+constexpr size_t kMaxChunks = 1024, kMaxFrameBytes = 1 << 16;
+
+// A gcore of a chrooted 3.14 process was seen zero-filling the top pages of every thread's C
+// stack, where the eval loop keeps its entry frames: the chain through them is lost. Frames on
+// a thread's data stack are contiguous, so the one pushed before `frame` is the frame of code
+// C whose co_framesize words end exactly at `frame` (at the previous chunk's top when `frame`
+// opens its chunk).
+std::optional<uint64_t> FrameWalker::frame_below(uint64_t frame, uint64_t chunk) {
+    if (!chunk || l_.fr_owner < 0 || l_.fr_localsplus < 0) return std::nullopt;
+    for (size_t n = 0; chunk && n < kMaxChunks; chunk = mem_.ptr(chunk), ++n) {
+        uint64_t size = mem_.u64(chunk + kChunkSize).value_or(0);
+        if (frame >= chunk + kChunkData && frame < chunk + size) break;
+    }
+    if (!chunk) return std::nullopt;
+    uint64_t previous = mem_.ptr(chunk);
+    uint64_t start = chunk + kChunkData, end = frame;
+    if (!previous && frame <= start + 8) return 0;  // the root chunk's first frame is at data[1]
+    if (frame == start) {
+        start = previous + kChunkData;
+        end = start + 8 * mem_.u64(previous + kChunkTop).value_or(0);
+    }
+    uint64_t from = std::max(start, end > kMaxFrameBytes ? end - kMaxFrameBytes : 0);
+    std::vector<uint64_t> words((end - from) / 8);
+    if (words.empty() || !mem_.read(from, words.data(), 8 * words.size())) return std::nullopt;
+    for (size_t i = words.size(); i-- > 0;) {
+        uint64_t at = from + 8 * i;
+        size_t code_word = i + l_.fr_code / 8, owner_word = i + l_.fr_owner / 8;
+        if (code_word >= words.size() || owner_word >= words.size()) continue;
+        uint64_t code = deref(words[code_word]);
+        if (!code) continue;
+        uint8_t owner = static_cast<uint8_t>(words[owner_word] >> (8 * (l_.fr_owner % 8)));
+        if (owner != 0) continue;  // the data stack holds frames owned by the thread
+        const CodeInfo& info = code_info(code);
+        if (!info.valid) continue;
+        uint64_t words_used = l_.fr_localsplus / 8 + info.local_names.size() + std::max(info.stacksize, 0);
+        if (at + 8 * words_used == end) return at;
+    }
+    return std::nullopt;
+}
+
+FrameChain FrameWalker::walk(uint64_t first, bool with_locals, const ReprLimits& limits, size_t max_frames,
+                             uint64_t datastack_chunk) {
     FrameChain chain;
     std::unordered_set<uint64_t> seen;
-    bool next_is_entry = false;  // 3.12+: a shim frame marks the frame before it as an entry
     size_t steps = 0;
-    for (uint64_t f = first; f; f = mem_.ptr(f + l_.fr_back)) {
+    for (uint64_t f = first, next = 0; f; f = next) {
+        next = mem_.ptr(f + l_.fr_back);
         if (!seen.insert(f).second) {
             chain.error = "frame chain loops back to a frame already seen";
             break;
@@ -140,6 +185,14 @@ FrameChain FrameWalker::walk(uint64_t first, bool with_locals, const ReprLimits&
         std::string error;
         bool shown = l_.interpreter_frames ? read_interpreter_frame(f, frame, with_locals, limits, error)
                                            : read_legacy(f, frame, with_locals, limits);
+        if (!error.empty() && !chain.frames.empty()) {
+            // An unreadable frame after a good one: continue below the good one on the data stack.
+            if (auto below = frame_below(chain.frames.back().address, datastack_chunk)) {
+                chain.frames.back().entry = true;  // what sat between them was an eval-loop entry
+                next = *below;
+                continue;
+            }
+        }
         if (!error.empty()) {
             chain.error = error;
             break;
@@ -154,7 +207,6 @@ FrameChain FrameWalker::walk(uint64_t first, bool with_locals, const ReprLimits&
                 chain.frames.back().entry = true;
             continue;
         }
-        (void)next_is_entry;
         chain.frames.push_back(std::move(frame));
     }
     // The outermost frame of a thread is always where its eval loop was entered.

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -46,9 +47,10 @@ public:
     FrameWalker(Memory& memory, Objects& objects, const Layout& layout)
         : mem_(memory), obj_(objects), l_(layout) {}
 
-    // Walks from a thread's newest frame; locals are rendered when with_locals.
+    // Walks from a thread's newest frame; locals are rendered when with_locals. datastack_chunk
+    // (the thread's newest _PyStackChunk, 3.13+) lets the walk step over a frame it cannot read.
     FrameChain walk(uint64_t first_frame, bool with_locals, const ReprLimits& limits,
-                    size_t max_frames = 4096);
+                    size_t max_frames = 4096, uint64_t datastack_chunk = 0);
     const CodeInfo& code_info(uint64_t code);
 
 private:
@@ -56,6 +58,9 @@ private:
     // Returns false for frames CPython hides (shims, C-stack entries, incomplete frames).
     bool read_interpreter_frame(uint64_t frame, PyFrame& out, bool with_locals,
                                 const ReprLimits& limits, std::string& error);
+    // The Python frame pushed on the data stack just before `frame`: 0 when `frame` is the
+    // thread's first, nullopt when the data stack does not tell.
+    std::optional<uint64_t> frame_below(uint64_t frame, uint64_t datastack_chunk);
     void fill_locals(PyFrame& out, const CodeInfo& code, uint64_t slots, const ReprLimits& limits);
     uint64_t deref(uint64_t slot_value) const { return l_.tagged_refs ? slot_value & ~3ull : slot_value; }
 

@@ -2,7 +2,11 @@
 
 namespace snag::python {
 
-bool is_eval_loop(const std::string& function) { return function == "_PyEval_EvalFrameDefault"; }
+// GCC may split it (".cold") or rename a clone (".lto_priv.0"): the return address names the part.
+bool is_eval_loop(const std::string& function) {
+    constexpr std::string_view kName = "_PyEval_EvalFrameDefault";
+    return function.starts_with(kName) && (function.size() == kName.size() || function[kName.size()] == '.');
+}
 
 FrameReport python_frame_report(const PyFrame& frame) {
     FrameReport out;

@@ -147,7 +147,9 @@ PythonState read_python_state(Target& target, const PythonRuntime& rt, const Rea
             if (auto it = names.find(t.thread_id); it != names.end()) t.name = it->second;
             t.holds_gil = holder && *holder == ts;
             t.gc_running = collecting && t.holds_gil;
-            t.stack = walker.walk(first_frame(mem, l, ts), options.locals, options.limits, options.max_frames);
+            uint64_t chunk = l.ts_datastack_chunk >= 0 ? mem.ptr(ts + l.ts_datastack_chunk) : 0;
+            t.stack = walker.walk(first_frame(mem, l, ts), options.locals, options.limits, options.max_frames,
+                                  chunk);
             if (!t.stack.frames.empty() && !t.holds_gil)
                 t.waiting_on = find_wait_target(mem, obj, l, t.stack.frames.front(), t.thread_id);
             t.exception = thread_exception(mem, obj, l, ts, options.limits);

@@ -107,7 +107,9 @@ std::string CoreTarget::local_path(const std::string& recorded_path) const {
         return exists(options_.exe_override) ? options_.exe_override : std::string();
     std::string root = options_.sysroot;
     while (!root.empty() && root.back() == '/') root.pop_back();
-    std::string candidate = root + recorded_path;
+    // A core taken from outside a chroot already names its files under the root.
+    bool under_root = !root.empty() && recorded_path.starts_with(root + "/");
+    std::string candidate = under_root ? recorded_path : root + recorded_path;
     if (exists(candidate)) return candidate;
     // A file replaced since the dump shows as "PATH (deleted)"; the current file may still serve.
     const std::string deleted = " (deleted)";
