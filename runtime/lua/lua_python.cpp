@@ -283,8 +283,8 @@ int l_modules(lua_State* L) {
     });
 }
 
-// target:find_python() → the CPython object, or nil and why not (target.python is the same
-// object without the reason).
+// target:find_python() → the CPython object, or nil, why not and whether a CPython is there
+// (one snag cannot read) (target.python is the same object without the reasons).
 int l_python(lua_State* L) {
     Session& s = SessionAccess::of(L);
     return guard(L, [&]() -> Expected<int> {
@@ -292,7 +292,8 @@ int l_python(lua_State* L) {
         if (!cache) {
             lua_pushnil(L);
             push_string(L, cache.error().message);
-            return 2;
+            lua_pushboolean(L, !python::python_absent(cache.error()));
+            return 3;
         }
         const python::PythonRuntime& rt = *(*(*cache)->runtime);
         const auto& state = python_state(s, **cache, false);
