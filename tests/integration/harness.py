@@ -10,7 +10,14 @@ API (import with `sys.path.insert(0, os.path.dirname(__file__)); import harness 
   h.SNAG, h.SCENARIOS (examples/scenarios source dir), h.scenario_bin(name) -> path or None
   h.native_threads_exe() -> the native_threads binary; skips the case when it is not built
   h.interpreters(lo=(3, 6), hi=(3, 13), extra=True) -> [Interpreter(path, version, label,
-      libdir)] for /root/.pyenv/versions/* and Debian /usr/bin/python3.11 (label "debian-3.11")
+      libdir, root, hide_debug)] for /root/.pyenv/versions/* and Debian /usr/bin/python3.11
+      (label "debian-3.11"); root/hide_debug are for chroot interpreters (None/False here)
+  h.rootfs(suite) -> the Debian root filesystem scripts/make-rootfs makes once (cached; may take
+      minutes); None when it cannot be made (h.rootfs_problem(suite) says why)
+  h.chroot_interpreters(suite, names) -> [Interpreter] for ROOT/usr/bin/NAME, run with
+      `chroot ROOT` (paths inside the root); each twice: label "SUITE-3.X" (the root's -dbg
+      files visible to the process, as /proc/PID/root shows them) and "SUITE-3.X-nodbg"
+      (hide_debug: a tmpfs over ROOT/usr/lib/debug in the scenario's own mount namespace)
   h.skip(msg)               raise inside a case: it reports SKIP with msg
   h.start_scenario(cmd, env=None, timeout=30, cwd=None, settle_tasks=True) -> Scenario
       starts cmd (new session, stdout/stderr captured to files) with SNAG_READY/SNAG_TRUTH set,
@@ -18,7 +25,8 @@ API (import with `sys.path.insert(0, os.path.dirname(__file__)); import harness 
       settle_tasks, until /proc/PID/task has exactly that many threads.
       Scenario: .pid, .truth (dict or None), .dir (scratch dir), .output() (stdout+stderr),
       .stop() (kill the whole process group and reap; idempotent); use as a context manager.
-  h.py_scenario(interp, script, *args, env=None, **kw) -> Scenario   (python script by name)
+  h.py_scenario(interp, script, *args, env=None, **kw) -> Scenario   (python script by name;
+      for a chroot interpreter the scenarios are copied into its root and its dir is there)
   h.snag(*args, timeout=120, check=False) -> subprocess.CompletedProcess (text mode)
   h.snag_json(*args) -> parsed JSON of a successful snag run (fails the case otherwise)
   h.has_subcommand(name) -> bool   (is `snag NAME` known to this build?)
@@ -29,7 +37,7 @@ API (import with `sys.path.insert(0, os.path.dirname(__file__)); import harness 
   h.tasks(pid) -> sorted list of TIDs
   h.python_threads(truth, stacks) -> [(truth_thread, snag_thread or None)] matched by
       native_id (3.8+) or by ident == snag thread's python.thread_id
-  h.scratch() -> temp dir removed at exit
+  h.scratch(root=None) -> temp dir removed at exit (under ROOT/tmp when root is given)
   h.native_threads_core(exe, subcommand) -> path of one gcore core of the native_threads scenario
       per test process (skips when exe is missing or this snag lacks `snag SUBCOMMAND`)
   h.Pty(argv, env_extra=None, rows=60, cols=160, timeout=20) -> argv on a pseudo-terminal, as a user
@@ -101,8 +109,9 @@ def check(cond, msg):
 _scratch_dirs = []
 
 
-def scratch():
-    d = tempfile.mkdtemp(prefix="snag-it-")
+def scratch(root=None):
+    """A temp dir removed at exit; under ROOT/tmp for a process chrooted to root."""
+    d = tempfile.mkdtemp(prefix="snag-it-", dir=os.path.join(root, "tmp") if root else None)
     _scratch_dirs.append(d)
     return d
 
@@ -128,12 +137,17 @@ def native_threads_exe():
 
 # ---------------------------------------------------------------- interpreters
 
-Interpreter = collections.namedtuple("Interpreter", "path version label libdir")
+Interpreter = collections.namedtuple("Interpreter", "path version label libdir root hide_debug",
+                                     defaults=(None, False))
 
 
 def _version_of(path):
+    return _version_of_cmd([path])
+
+
+def _version_of_cmd(cmd):
     try:
-        out = subprocess.run([path, "-c", "import sys; print('%d %d %d' % sys.version_info[:3])"],
+        out = subprocess.run(cmd + ["-c", "import sys; print('%d %d %d' % sys.version_info[:3])"],
                              capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -161,6 +175,49 @@ def interpreters(lo=(3, 6), hi=(3, 13), extra=True):
             found.append(Interpreter("/usr/bin/python3.11", version, "debian-3.11", None))
     found.sort(key=lambda i: (i.version, i.label))
     return found
+
+
+_rootfs = {}
+
+
+def rootfs(suite):
+    """scripts/make-rootfs SUITE: made once and cached outside the tree; None when it cannot be."""
+    if suite not in _rootfs:
+        try:
+            r = run([os.path.join(SOURCE_DIR, "scripts", "make-rootfs"), suite], timeout=3600)
+            ok = r.returncode == 0 and os.path.isdir(r.stdout.strip())
+            _rootfs[suite] = (r.stdout.strip(), None) if ok else \
+                (None, "scripts/make-rootfs %s failed: %s" % (suite, r.stderr.strip()[-300:]))
+        except (OSError, subprocess.TimeoutExpired) as e:
+            _rootfs[suite] = (None, "scripts/make-rootfs %s: %s" % (suite, e))
+    return _rootfs[suite][0]
+
+
+def rootfs_problem(suite):
+    return _rootfs.get(suite, (None, "not made yet"))[1]
+
+
+def chroot_interpreters(suite, names):
+    root = rootfs(suite)
+    found = []
+    for name in names if root else ():
+        inner = "/usr/bin/" + name
+        if not os.access(root + inner, os.X_OK):
+            continue
+        version = _version_of_cmd(["chroot", root, inner])
+        if version:
+            label = "%s-%d.%d" % ((suite,) + version[:2])
+            found.append(Interpreter(inner, version, label, None, root))
+            found.append(Interpreter(inner, version, label + "-nodbg", None, root, True))
+    return found
+
+
+def _chroot_cmd(interp, argv):
+    if not interp.hide_debug:
+        return ["chroot", interp.root] + argv
+    # Only this process's mount namespace loses the -dbg files; the shared root is untouched.
+    script = 'mount -t tmpfs none "$0/usr/lib/debug" && exec chroot "$0" "$@"'
+    return ["unshare", "-m", "--propagation", "private", "sh", "-c", script, interp.root] + argv
 
 
 # ---------------------------------------------------------------- scenarios
@@ -235,14 +292,16 @@ def _wait_until(predicate, timeout, interval=0.01):
     return predicate()
 
 
-def start_scenario(cmd, env=None, timeout=30, cwd=None, settle_tasks=True):
-    directory = scratch()
+def start_scenario(cmd, env=None, timeout=30, cwd=None, settle_tasks=True, root=None, directory=None):
+    """root: cmd runs chrooted there, so the files it is told of are named from inside it."""
+    directory = directory or scratch(root)
     full_env = dict(os.environ)
     full_env.update(env or {})
     ready = os.path.join(directory, "ready")
     truth = os.path.join(directory, "truth.json")
-    full_env["SNAG_READY"] = ready
-    full_env["SNAG_TRUTH"] = truth
+    inside = (lambda path: path[len(root):]) if root else (lambda path: path)
+    full_env["SNAG_READY"] = inside(ready)
+    full_env["SNAG_TRUTH"] = inside(truth)
     full_env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     out = open(os.path.join(directory, "stdout"), "w")
     err = open(os.path.join(directory, "stderr"), "w")
@@ -271,6 +330,12 @@ def start_scenario(cmd, env=None, timeout=30, cwd=None, settle_tasks=True):
 
 
 def py_scenario(interp, script, *args, **kw):
+    if isinstance(interp, Interpreter) and interp.root:
+        d = scratch(interp.root)
+        for name in glob.glob(os.path.join(SCENARIOS, "*.py")):
+            shutil.copy(name, d)
+        argv = [interp.path, os.path.join(d[len(interp.root):], script)] + list(args)
+        return start_scenario(_chroot_cmd(interp, argv), root=interp.root, directory=d, **kw)
     path = interp.path if isinstance(interp, Interpreter) else interp
     return start_scenario([path, os.path.join(SCENARIOS, script)] + list(args), **kw)
 

@@ -1,8 +1,11 @@
-"""py-bt against ground truth: every CPython on the machine × live / gcore / snag dump /
-stripped libpython. Each scenario writes its own stacks (sys._current_frames() +
-traceback.extract_stack) before signalling ready; snag's function, file and line must equal
-them for every frame of every thread."""
+"""py-bt against ground truth: every CPython on the machine, and Debian sid's python3.14 and
+python3.15 run in a chroot (scripts/make-rootfs sid), × live / gcore / snag dump / stripped
+libpython, with and without the interpreter's -dbg files. Each scenario writes its own stacks
+(sys._current_frames() + traceback.extract_stack) before signalling ready; snag's function,
+file and line must equal them for every frame of every thread."""
+import json
 import os
+import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -46,13 +49,54 @@ def compare(truth, stacks, interp, what):
     return len(pairs)
 
 
+def unmerged_check_python_frames(doc, truth, interp):
+    for t, st in h.python_threads(truth, doc):
+        h.check(st is not None, "thread %s missing" % t["name"])
+        py = [(f["function"], f["line"]) for f in st["frames"] if f["kind"] == "python"]
+        want = [(expected_name(f, interp), f["line"]) for f in t["frames"]]
+        h.check(py == want, "%s: python frames %s, truth %s" % (t["name"], py, want))
+        h.check(any(f["kind"] == "native" for f in st["frames"]), "%s: no native frames" % t["name"])
+
+
 def py_bt(target, *extra):
     return h.snag_json("py-bt", target, "--json", *extra)
+
+
+# Debian's own builds of today's CPythons, run in a sid chroot (snag runs outside it).
+CHROOT_PYTHONS = ("sid", ["python3.14", "python3.15"])
 
 
 def for_each_interpreter(register):
     for interp in h.interpreters(lo=(3, 6), hi=(3, 13)):
         register(interp)
+    chrooted = h.chroot_interpreters(*CHROOT_PYTHONS)
+    for interp in chrooted:
+        register(interp)
+    if not chrooted:
+        @h.case("chroot-%s" % CHROOT_PYTHONS[0])
+        def no_chroot():
+            h.skip("no %s chroot with %s: %s" % (CHROOT_PYTHONS[0], ", ".join(CHROOT_PYTHONS[1]),
+                                                 h.rootfs_problem(CHROOT_PYTHONS[0])))
+
+
+def core_args(interp):
+    """A core of a chrooted process names its files under the root already; --sysroot ROOT adds
+    the root's /usr/lib/debug (the -dbg files), so the -dbg variant is read with it."""
+    return ["--sysroot", interp.root] if interp.root and not interp.hide_debug else []
+
+
+def check_debug_files(doc, interp):
+    """--native stacks of a chrooted interpreter have CPython source lines exactly when its -dbg
+    files were visible to snag."""
+    if not interp.root:
+        return
+    files = [f["file"] for t in doc["threads"] for f in t["frames"]
+             if f["kind"] == "native" and (f.get("module") or "").endswith(interp.path)]
+    with_lines = [f for f in files if f]
+    if interp.hide_debug:
+        h.check(not with_lines, "no -dbg files, yet CPython source lines: %s" % with_lines[:3])
+    else:
+        h.check(with_lines, "the -dbg files in %s gave no CPython source lines" % interp.root)
 
 
 def register_cases(interp):
@@ -70,7 +114,7 @@ def register_cases(interp):
             core = h.gcore(s.pid, os.path.join(s.dir, "core"))
             live_stacks = py_bt(s.pid)
             s.stop()
-            compare(s.truth, py_bt(core), interp, "gcore")
+            compare(s.truth, py_bt(core, *core_args(interp)), interp, "gcore")
             compare(s.truth, live_stacks, interp, "live")
 
     @h.case("snag-dump-%s" % label)
@@ -81,7 +125,7 @@ def register_cases(interp):
             core = os.path.join(s.dir, "snag.core")
             h.snag("dump", s.pid, "-o", core, check=True)
             s.stop()
-            compare(s.truth, py_bt(core), interp, "snag dump")
+            compare(s.truth, py_bt(core, *core_args(interp)), interp, "snag dump")
 
     @h.case("stripped-libpython-%s" % label)
     def stripped():
@@ -129,6 +173,12 @@ def register_cases(interp):
     def native_merge():
         with h.py_scenario(interp, "py_threads.py") as s:
             doc = py_bt(s.pid, "--native")
+            check_debug_files(doc, interp)
+            if interp.hide_debug:
+                # Debian's stripped 3.14/3.15 return into _PyEval_EvalFrameDefault.cold, which
+                # only the -dbg file's .symtab names: the stacks are shown unmerged, complete.
+                unmerged_check_python_frames(doc, s.truth, interp)
+                return
             h.check(not [w for w in doc["warnings"] if "unmerged" in w],
                     "stacks not merged: %s" % doc["warnings"])
             for t, st in h.python_threads(s.truth, doc):
@@ -141,6 +191,26 @@ def register_cases(interp):
                 py = [(f["function"], f["line"]) for f in st["frames"] if f["kind"] == "python"]
                 want = [(expected_name(f, interp), f["line"]) for f in t["frames"]]
                 h.check(py == want, "%s: merged python frames %s, truth %s" % (t["name"], py, want))
+
+    @h.case("core-native-locals-%s" % label)
+    def core_native_locals():
+        if not interp.root:
+            h.skip("run for the chrooted interpreters (native-merge covers the others live)")
+        with h.py_scenario(interp, "py_threads.py") as s:
+            core = h.gcore(s.pid, os.path.join(s.dir, "core"))
+            s.stop()
+            doc = py_bt(core, "--native", "--locals", *core_args(interp))
+            check_debug_files(doc, interp)
+            for t, st in h.python_threads(s.truth, doc):
+                h.check(st is not None, "thread %s missing" % t["name"])
+                py = [f for f in st["frames"] if f["kind"] == "python"]
+                want = [(expected_name(f, interp), f["line"]) for f in t["frames"]]
+                h.check([(f["function"], f["line"]) for f in py] == want,
+                        "%s: core --native python frames %s, truth %s" % (t["name"], py, want))
+                if t["name"].startswith("worker-"):
+                    bar = [f for f in py if f["function"] == "bar"][0]
+                    h.check((bar.get("locals") or {}).get("spike") == str(t["name"] == "worker-1"),
+                            "%s: bar's locals %s" % (t["name"], bar.get("locals")))
 
     @h.case("exception-%s" % label)
     def exception():
@@ -271,6 +341,37 @@ def children_pool():
         idle = [g for g in groups if set(g["pids"]) & set(s.truth["worker_pids"]) and g is not looping[0]]
         h.check(idle and max(g["count"] for g in idle) >= 2,
                 "idle workers were not grouped: %s" % [(g["pids"], g["count"]) for g in groups])
+
+
+@h.case("unsupported-version")
+def unsupported_version():
+    """A layout snag cannot read: one sentence naming the version, exit 2; analyze says so as a
+    finding. The core of a 3.13 process whose _Py_DebugOffsets are made to claim 3.16.0."""
+    found = h.interpreters(lo=(3, 13), hi=(3, 13))
+    if not found:
+        h.skip("no CPython 3.13 on this machine")
+    interp = found[0]
+    with h.py_scenario(interp, "py_threads.py") as s:
+        core = h.gcore(s.pid, os.path.join(s.dir, "core"))
+        s.stop()
+        data = bytearray(open(core, "rb").read())
+        real = (3 << 24) | (13 << 16) | (interp.version[2] << 8) | 0xf0
+        needle = b"xdebugpy" + struct.pack("<Q", real)
+        h.check(needle in data, "the core holds no _Py_DebugOffsets of %s" % interp.label)
+        data = data.replace(needle, b"xdebugpy" + struct.pack("<Q", 0x031000f0))
+        bad = os.path.join(s.dir, "claims-3.16.core")
+        open(bad, "wb").write(data)
+        for extra in ([], ["--json"], ["--native", "--locals"]):
+            r = h.snag("py-bt", bad, *extra)
+            h.check(r.returncode == 2, "py-bt %s: exit %d, expected 2" % (extra, r.returncode))
+            lines = r.stderr.strip().splitlines()
+            h.check(len(lines) == 1 and "Python 3.16.0 is not supported" in lines[0],
+                    "py-bt %s: %s" % (extra, r.stderr))
+        r = h.snag("analyze", bad, "--format", "json")
+        h.check(r.returncode in (0, 1), "analyze exited %d: %s" % (r.returncode, r.stderr[-500:]))
+        found = [f for f in json.loads(r.stdout)["findings"] if f["rule"] == "python-unreadable"]
+        h.check(found and found[0]["message"].startswith("Python 3.16 is present but unreadable: "),
+                "analyze findings: %s" % [f["message"] for f in found])
 
 
 @h.case("not-python")
