@@ -1,6 +1,9 @@
 """snag against gdb, eu-stack and drgn on one target, in one run (bench/run calls this).
 
-Target: bench/target_200.py under Debian's /usr/bin/python3.11 (200 threads x 30 Python frames).
+Target: bench/target_200.py under Debian's /usr/bin/python3.11 (200 threads x 30 Python frames),
+or under --python PATH (with --chroot ROOT: ROOT/PATH run chrooted, e.g. the sid root's
+/usr/bin/python3.14 from scripts/make-rootfs sid; its work files then live under ROOT/tmp).
+--py-bt-only measures snag py-bt alone (live stop, core wall time), to compare versions.
 Live:  the time the target is stopped (largest gap seen by its timestamper thread while the
        tool runs) for snag bt / snag py-bt / gdb thread apply all bt, and snag dump / gcore.
 Core:  wall time and peak RSS (/usr/bin/time -f %M) of snag bt, eu-stack --core, drgn
@@ -31,7 +34,16 @@ def parse_args():
     p.add_argument("--timeout", type=int, default=1800, help="per tool run, seconds")
     p.add_argument("--keep", action="store_true", help="keep the cores in --workdir")
     p.add_argument("--json", help="write every measurement here")
-    return p.parse_args()
+    p.add_argument("--python", default=PYTHON, help="interpreter of the target (default %(default)s)")
+    p.add_argument("--chroot", help="run --python chrooted in this root (snag stays outside)")
+    p.add_argument("--py-bt-only", action="store_true", help="only snag py-bt, live and on a gcore core")
+    args = p.parse_args()
+    if args.chroot:
+        args.chroot = os.path.abspath(args.chroot)
+        args.workdir = os.path.join(args.chroot, "tmp", "snag-bench")
+    # The interpreter as this machine sees it (for --exe and for checks).
+    args.python_here = (args.chroot or "") + args.python
+    return args
 
 
 class Bench(object):
@@ -91,11 +103,21 @@ class Bench(object):
 
     # ------------------------------------------------------------ target
 
+    def inside(self, path):
+        """A path as the (maybe chrooted) target names it."""
+        return path[len(self.args.chroot):] if self.args.chroot else path
+
     def start_target(self):
         ready = os.path.join(self.work, "ready")
         env = dict(os.environ, BENCH_THREADS=str(self.args.threads),
-                   BENCH_DEPTH=str(self.args.depth), BENCH_GAPS=self.gaps, SNAG_READY=ready)
-        self.proc = subprocess.Popen([PYTHON, TARGET], env=env, stdin=subprocess.DEVNULL)
+                   BENCH_DEPTH=str(self.args.depth), BENCH_GAPS=self.inside(self.gaps),
+                   SNAG_READY=self.inside(ready))
+        target = os.path.join(self.work, "target_200.py")
+        shutil.copy(TARGET, target)
+        cmd = [self.args.python, self.inside(target)]
+        if self.args.chroot:
+            cmd = ["chroot", self.args.chroot] + cmd
+        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
         while not os.path.exists(ready):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -119,16 +141,18 @@ class Bench(object):
 
     def live(self, pid):
         print("live (PID %d, %d threads):" % (pid, self.args.threads + 2), flush=True)
-        runs = [("live snag bt", [self.snag, "bt", str(pid)])]
+        only = self.args.py_bt_only
+        runs = [] if only else [("live snag bt", [self.snag, "bt", str(pid)])]
         if self.has("py-bt"):
             runs.append(("live snag py-bt", [self.snag, "py-bt", str(pid)]))
-        runs.append(("live gdb bt", ["gdb", "-batch", "-nx", "-p", str(pid),
-                                     "-ex", "thread apply all bt"]))
+        if not only:
+            runs.append(("live gdb bt", ["gdb", "-batch", "-nx", "-p", str(pid),
+                                         "-ex", "thread apply all bt"]))
         for label, cmd in runs:
             rec, _ = self.timed(label, cmd)
             print("  %-28s stopped %.4f s" % ("", self.stop_time(rec)), flush=True)
         dump = os.path.join(self.work, "snag.core")
-        if self.has("dump"):
+        if self.has("dump") and not only:
             rec, _ = self.timed("snag dump", [self.snag, "dump", str(pid), "-o", dump])
             print("  %-28s stopped %.4f s, %s" % ("", self.stop_time(rec), size(dump)), flush=True)
         core = os.path.join(self.work, "gcore.core")
@@ -143,23 +167,27 @@ class Bench(object):
         with open(core, "rb") as f:  # warm the page cache so no tool pays the first read
             while f.read(1 << 24):
                 pass
-        self.timed("core snag bt", [self.snag, "bt", core, "--exe", PYTHON])
-        self.timed("core eu-stack", ["eu-stack", "--core", core, "--executable", PYTHON])
+        exe = self.args.python_here
+        if self.args.py_bt_only:
+            self.timed("core snag py-bt", [self.snag, "py-bt", core, "--exe", exe])
+            return
+        self.timed("core snag bt", [self.snag, "bt", core, "--exe", exe])
+        self.timed("core eu-stack", ["eu-stack", "--core", core, "--executable", exe])
         _, out = self.timed("core drgn", ["/usr/bin/python3", DRGN, core])
         try:
             self.results["core drgn"]["detail"] = json.loads(out.decode().strip().splitlines()[-1])
         except (ValueError, IndexError):
             pass
         self.timed("core gdb bt", ["gdb", "-batch", "-nx", "-ex", "thread apply all bt",
-                                   "-c", core, PYTHON])
+                                   "-c", core, exe])
         if self.has("py-bt"):
-            self.timed("core snag py-bt", [self.snag, "py-bt", core, "--exe", PYTHON])
+            self.timed("core snag py-bt", [self.snag, "py-bt", core, "--exe", exe])
             self.timed("core snag py-bt --native",
-                       [self.snag, "py-bt", core, "--exe", PYTHON, "--native"])
-            if not self.args.no_gdb_py_bt:
+                       [self.snag, "py-bt", core, "--exe", exe, "--native"])
+            if not self.args.no_gdb_py_bt and exe == PYTHON:
                 # no -nx here: gdb must auto-load python3.11-gdb.py (python3.11-dbg) for py-bt
                 self.timed("core gdb py-bt", ["gdb", "-batch", "-ex", "thread apply all py-bt",
-                                              "-c", core, PYTHON])
+                                              "-c", core, exe])
 
     # ------------------------------------------------------------ report
 
@@ -204,8 +232,8 @@ def size(path):
 
 def main():
     args = parse_args()
-    if not os.access(PYTHON, os.X_OK):
-        raise SystemExit("bench: %s is required (Debian python3.11)" % PYTHON)
+    if not os.access(args.python_here, os.X_OK):
+        raise SystemExit("bench: %s is required" % args.python_here)
     for tool in ("gdb", "eu-stack", "/usr/bin/time"):
         if not shutil.which(tool):
             raise SystemExit("bench: %s is required (make bench installs it)" % tool)
@@ -213,7 +241,7 @@ def main():
     os.makedirs(args.workdir)
     b = Bench(args)
     print("snag bench: %d threads x %d Python frames, %s, snag %s"
-          % (args.threads, args.depth, PYTHON, b.snag), flush=True)
+          % (args.threads, args.depth, args.python_here, b.snag), flush=True)
     try:
         pid = b.start_target()
         core = b.live(pid)
