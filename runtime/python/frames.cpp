@@ -125,42 +125,33 @@ bool FrameWalker::read_interpreter_frame(uint64_t frame, PyFrame& out, bool with
 
 // _PyStackChunk (Include/internal/pycore_pystate.h): previous, size in bytes, top (words), data.
 constexpr uint64_t kChunkSize = 8, kChunkTop = 16, kChunkData = 24;
-constexpr size_t kMaxChunks = 1024, kMaxFrameBytes = 1 << 16;
+constexpr size_t kMaxChunks = 1024, kMaxFramesPerChunk = 1 << 16;
 
 // A gcore of a chrooted 3.14 process was seen zero-filling the top pages of every thread's C
-// stack, where the eval loop keeps its entry frames: the chain through them is lost. Frames on
-// a thread's data stack are contiguous, so the one pushed before `frame` is the frame of code
-// C whose co_framesize words end exactly at `frame` (at the previous chunk's top when `frame`
-// opens its chunk).
+// stack, where the eval loop keeps its entry frames: the chain through them is lost. The live
+// frames of a data-stack chunk are contiguous from its start (data[1] in the root chunk), each
+// co_framesize words long, so the frame pushed before `frame` is the one that ends where
+// `frame` starts (at the previous chunk's saved top when `frame` opens its chunk).
 std::optional<uint64_t> FrameWalker::frame_below(uint64_t frame, uint64_t chunk) {
-    if (!chunk || l_.fr_owner < 0 || l_.fr_localsplus < 0) return std::nullopt;
+    if (!chunk || l_.fr_localsplus < 0) return std::nullopt;
     for (size_t n = 0; chunk && n < kMaxChunks; chunk = mem_.ptr(chunk), ++n) {
         uint64_t size = mem_.u64(chunk + kChunkSize).value_or(0);
         if (frame >= chunk + kChunkData && frame < chunk + size) break;
     }
     if (!chunk) return std::nullopt;
     uint64_t previous = mem_.ptr(chunk);
-    uint64_t start = chunk + kChunkData, end = frame;
-    if (!previous && frame <= start + 8) return 0;  // the root chunk's first frame is at data[1]
+    uint64_t start = chunk + kChunkData + (previous ? 0 : 8), end = frame;
+    if (frame == start && !previous) return 0;  // the thread's first frame
     if (frame == start) {
-        start = previous + kChunkData;
-        end = start + 8 * mem_.u64(previous + kChunkTop).value_or(0);
+        start = previous + kChunkData + (mem_.ptr(previous) ? 0 : 8);
+        end = previous + kChunkData + 8 * mem_.u64(previous + kChunkTop).value_or(0);
     }
-    uint64_t from = std::max(start, end > kMaxFrameBytes ? end - kMaxFrameBytes : 0);
-    std::vector<uint64_t> words((end - from) / 8);
-    if (words.empty() || !mem_.read(from, words.data(), 8 * words.size())) return std::nullopt;
-    for (size_t i = words.size(); i-- > 0;) {
-        uint64_t at = from + 8 * i;
-        size_t code_word = i + l_.fr_code / 8, owner_word = i + l_.fr_owner / 8;
-        if (code_word >= words.size() || owner_word >= words.size()) continue;
-        uint64_t code = deref(words[code_word]);
-        if (!code) continue;
-        uint8_t owner = static_cast<uint8_t>(words[owner_word] >> (8 * (l_.fr_owner % 8)));
-        if (owner != 0) continue;  // the data stack holds frames owned by the thread
-        const CodeInfo& info = code_info(code);
-        if (!info.valid) continue;
-        uint64_t words_used = l_.fr_localsplus / 8 + info.local_names.size() + std::max(info.stacksize, 0);
-        if (at + 8 * words_used == end) return at;
+    for (uint64_t at = start, n = 0; at < end && n < kMaxFramesPerChunk; ++n) {
+        const CodeInfo& info = code_info(deref(mem_.ptr(at + l_.fr_code)));
+        if (!info.valid) return std::nullopt;
+        uint64_t next = at + 8 * (l_.fr_localsplus / 8 + info.local_names.size() + std::max(info.stacksize, 0));
+        if (next == end) return at;
+        at = next;
     }
     return std::nullopt;
 }
