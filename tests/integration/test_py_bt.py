@@ -58,6 +58,44 @@ def unmerged_check_python_frames(doc, truth, interp):
         h.check(any(f["kind"] == "native" for f in st["frames"]), "%s: no native frames" % t["name"])
 
 
+NT_FILE = 0x46494c45
+
+
+def core_named_from_inside(core, root, out):
+    """A copy of a core taken from outside a chroot whose NT_FILE names the mapped files as the
+    kernel would for a process dumped inside it (ROOT stripped), as if made inside the root.
+    The note segment keeps its size: a filler note takes the bytes the shorter paths free."""
+    data = bytearray(open(core, "rb").read())
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    for i in range(phnum):
+        p_type, _, p_offset, _, _, p_filesz = struct.unpack_from("<IIQQQQ", data, phoff + i * phentsize)
+        if p_type != 4:
+            continue
+        at, end = p_offset, p_offset + p_filesz
+        while at + 12 <= end:
+            namesz, descsz, kind = struct.unpack_from("<III", data, at)
+            desc_at = at + 12 + (namesz + 3) // 4 * 4
+            size = desc_at - at + (descsz + 3) // 4 * 4
+            if kind == NT_FILE:
+                desc = bytes(data[desc_at:desc_at + descsz])
+                count, = struct.unpack_from("<Q", desc, 0)
+                table = 16 + 24 * count
+                names = desc[table:].split(b"\0")[:count]
+                names = [n[len(root):] if n.startswith(root.encode() + b"/") else n for n in names]
+                new_desc = desc[:table] + b"".join(n + b"\0" for n in names)
+                note = struct.pack("<III", namesz, len(new_desc), kind) + data[at + 12:desc_at] + new_desc
+                note += b"\0" * (-len(note) % 4)
+                free = size - len(note)
+                h.check(free >= 20, "no room for the filler note")
+                note += struct.pack("<III", 5, free - 20, 0x534e4147) + b"SNAG\0\0\0\0" + b"\0" * (free - 20)
+                data[at:at + size] = note
+                open(out, "wb").write(data)
+                return out
+            at += size
+    raise h.Failure("no NT_FILE note in %s" % core)
+
+
 def py_bt(target, *extra):
     return h.snag_json("py-bt", target, "--json", *extra)
 
@@ -191,6 +229,19 @@ def register_cases(interp):
                 py = [(f["function"], f["line"]) for f in st["frames"] if f["kind"] == "python"]
                 want = [(expected_name(f, interp), f["line"]) for f in t["frames"]]
                 h.check(py == want, "%s: merged python frames %s, truth %s" % (t["name"], py, want))
+
+    @h.case("core-inside-chroot-%s" % label)
+    def core_inside_chroot():
+        if not interp.root or interp.hide_debug:
+            h.skip("run for the chrooted interpreters with their -dbg files")
+        with h.py_scenario(interp, "py_threads.py") as s:
+            core = h.gcore(s.pid, os.path.join(s.dir, "core"))
+            s.stop()
+            inside = os.path.join(s.dir, "inside.core")
+            core_named_from_inside(core, interp.root, inside)
+            doc = py_bt(inside, "--native", "--sysroot", interp.root)
+            compare(s.truth, doc, interp, "core with paths inside the root, --sysroot")
+            check_debug_files(doc, interp)
 
     @h.case("core-native-locals-%s" % label)
     def core_native_locals():
