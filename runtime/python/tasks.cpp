@@ -417,8 +417,9 @@ AsyncState read_async_tasks(Target& target, const PythonRuntime& runtime, const 
     auto module = obj.dict_get(modules, "asyncio.tasks");
     if (!module) return state;  // asyncio never imported: no tasks
     state.asyncio_loaded = true;
-    for (uint64_t t : registered_tasks(reader, *module, l.minor, state.warnings))
-        state.tasks.push_back(reader.read(t));
+    auto registered = registered_tasks(reader, *module, l.minor, state.warnings);
+    state.tasks.reserve(registered.size());
+    for (uint64_t t : registered) state.tasks.push_back(reader.read(t));
     link_awaiters(reader, state.tasks);
     if (threads)
         for (auto& t : state.tasks) splice_running(t, *threads);

@@ -3,6 +3,7 @@ with its await chain, get_stack() and the await edges it built; `snag tasks --js
 the same tasks, frames (function, file, line), states, kinds and edges, live, on gcore cores and
 on `snag dump` cores, under every Python 3.8–3.13 on the machine. `py-bt --tasks` draws the tree."""
 import os
+import resource
 import sys
 import time
 
@@ -97,22 +98,31 @@ for _scenario in SCENARIOS:
     h.case(_scenario[3:-3].replace("_", "-"))(lambda _s=_scenario: run_scenario(_s))
 
 
+def cpu_seconds(args):
+    """CPU time (user + system) and wall time of one snag run: the CPU time does not depend on
+    how busy the machine is."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    r = h.snag(*args, check=True)
+    wall = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, wall
+
+
 @h.case("many-tasks-speed")
 def many_tasks_speed():
-    """--tasks on the 10,000-task core: the goal is under 0.5 s."""
+    """--tasks on the 10,000-task core: the goal is under 0.5 s of CPU."""
     interp = [i for i in pythons() if i.version[:2] == (3, 12)] or pythons()[-1:]
     with h.py_scenario(interp[0], "py_asyncio_many.py", timeout=120) as s:
         core = os.path.join(h.scratch(), "many.core")
         h.snag("dump", s.pid, "-o", core, check=True)
-    best = None
-    for _ in range(3):
-        start = time.monotonic()
-        r = h.snag("py-bt", core, "--tasks", check=True)
-        elapsed = time.monotonic() - start
-        best = elapsed if best is None else min(best, elapsed)
+    runs = [cpu_seconds(("py-bt", core, "--tasks")) for _ in range(3)]
+    r = runs[-1][0]
     h.check(r.stdout.count("(T) idle-") == 10000, "tree shows %d idle tasks" % r.stdout.count("(T) idle-"))
-    print("py-bt --tasks on the 10,000-task core: %.3f s (best of 3)" % best, flush=True)
-    h.check(best < 2.0, "py-bt --tasks took %.2f s on the 10,000-task core" % best)
+    cpu, wall = min(x[1] for x in runs), min(x[2] for x in runs)
+    print("py-bt --tasks on the 10,000-task core: %.3f s CPU, %.3f s wall (best of 3, load %.1f)"
+          % (cpu, wall, os.getloadavg()[0]), flush=True)
+    h.check(cpu < 0.5, "py-bt --tasks used %.2f s of CPU on the 10,000-task core" % cpu)
 
 
 @h.case("no-asyncio")
