@@ -94,8 +94,17 @@ struct Layout {
     bool dict_keys_311 = false;        // 3.11+ PyDictKeysObject layout
     Off dict_split_values_header = 0;  // 3.13+: _dictvalues header before the values
     Off set_used = 24, set_mask = 32, set_table = 40;
+    Off set_entry_key = 0;             // 2.7 setentry is {hash, key}
+    // Python 2.7: PyIntObject, str = PyStringObject (bytes), unicode with a separate buffer,
+    // dicts as one open-addressing table of {hash, key, value} entries.
+    bool py2_objects = false;
+    Off int_value = 16;
+    Off unicode_length = 16, unicode_buffer = 24;
+    int unicode_unit = 4;              // UCS4 build (sys.maxunicode 1114111); UCS2 would be 2
+    Off dict_mask = 32, dict_table = 40;
     Off cell_ref = 16;
     Off func_qualname = kAbsent, func_code = kAbsent;
+    Off func_name = kAbsent;           // 2.7: functions have no __qualname__
     Off method_func = 16, method_self = 24;
     Off exc_args = 24, exc_traceback = kAbsent, exc_context = kAbsent, exc_cause = kAbsent;
     // threading locks (Modules/_threadmodule.c)
@@ -103,12 +112,15 @@ struct Layout {
     bool lock_is_mutex = false;
     Off rlock_owner = 24, rlock_count = 32;
     bool rlock_count_is_level = false; // 3.14: count = level + 1
+    Off lock_sem = kAbsent;            // 2.7: thread.lock holds a sem_t*, locked when its value is 0
 
     bool valid() const { return ts_next >= 0 && ts_interp >= 0 && fr_back >= 0 && co_name >= 0; }
 };
 
 // The built-in table for 3.minor (6–14); nullopt when unknown.
 std::optional<Layout> builtin_layout(int minor);
+// The built-in table for Python 2.7 (layout27.cpp).
+Layout builtin_layout_27();
 
 // The layout a target's _Py_DebugOffsets describe (3.13+): the offsets it carries, the
 // built-in table of the nearest known minor for the few it lacks.

@@ -4,13 +4,13 @@ namespace snag::python {
 namespace {
 
 // co_lnotab: the line of the last pair whose address does not pass the offset.
-int lnotab_line(std::string_view t, int firstlineno, int64_t offset) {
+int lnotab_line(std::string_view t, int firstlineno, int64_t offset, bool signed_lines) {
     int line = firstlineno;
     int64_t addr = 0;
     for (size_t i = 0; i + 1 < t.size(); i += 2) {
         addr += static_cast<uint8_t>(t[i]);
         if (addr > offset) break;
-        line += static_cast<int8_t>(t[i + 1]);
+        line += signed_lines ? static_cast<int8_t>(t[i + 1]) : static_cast<uint8_t>(t[i + 1]);
     }
     return line;
 }
@@ -99,7 +99,8 @@ int locations_line(std::string_view t, int firstlineno, int64_t offset) {
 int line_for_offset(LineTableFormat format, std::string_view table, int firstlineno,
                     int64_t byte_offset) {
     switch (format) {
-    case LineTableFormat::Lnotab: return lnotab_line(table, firstlineno, byte_offset);
+    case LineTableFormat::Lnotab27: return lnotab_line(table, firstlineno, byte_offset, false);
+    case LineTableFormat::Lnotab: return lnotab_line(table, firstlineno, byte_offset, true);
     case LineTableFormat::Linetable310: return linetable310_line(table, firstlineno, byte_offset);
     case LineTableFormat::Locations311: return locations_line(table, firstlineno, byte_offset);
     }

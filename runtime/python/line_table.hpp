@@ -7,7 +7,8 @@
 namespace snag::python {
 
 enum class LineTableFormat {
-    Lnotab,         // ≤3.9 co_lnotab: (addr delta, line delta) byte pairs
+    Lnotab27,       // 2.7 co_lnotab: unsigned line deltas
+    Lnotab,         // 3.6–3.9 co_lnotab: (addr delta, signed line delta) byte pairs
     Linetable310,   // 3.10 co_linetable (PEP 626): (byte delta, line delta), -128 = no line
     Locations311,   // 3.11+ location table (Objects/locations.md), lengths in code units
 };

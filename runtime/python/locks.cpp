@@ -3,6 +3,31 @@
 #include <unordered_set>
 
 namespace snag::python {
+namespace {
+
+// 2.7's threading._RLock is Python: its private __owner and __count, mangled.
+std::optional<LockInfo> read_py2_rlock(Objects& obj, uint64_t o) {
+    LockInfo info;
+    info.kind = "RLock";
+    info.address = o;
+    for (auto& [name, value] : obj.instance_attributes(o, 32)) {
+        if (name == "_RLock__owner") info.owner_thread_id = static_cast<uint64_t>(obj.small_int(value).value_or(0));
+        if (name == "_RLock__count") info.count = static_cast<uint64_t>(obj.small_int(value).value_or(0));
+    }
+    info.locked = info.owner_thread_id != 0 && info.count > 0;
+    return info;
+}
+
+// 2.7: a thread blocked in _RLock.acquire waits on its inner thread.lock; report the RLock
+// itself (the method's `self`, its first fast local) with its owner.
+std::optional<WaitTarget> py2_rlock_wait(Memory& mem, Objects& obj, const Layout& l, const PyFrame& innermost) {
+    if (!l.py2_objects || innermost.function != "acquire") return std::nullopt;
+    uint64_t self = mem.ptr(innermost.address + l.fr_localsplus);
+    if (!self || obj.type_name(self) != "_RLock") return std::nullopt;
+    return WaitTarget{innermost.function, "_RLock", self, read_py2_rlock(obj, self)};
+}
+
+}  // namespace
 
 std::optional<LockInfo> read_lock(Memory& mem, Objects& obj, const Layout& l, uint64_t o) {
     const std::string& type = obj.type_name(o);
@@ -15,6 +40,14 @@ std::optional<LockInfo> read_lock(Memory& mem, Objects& obj, const Layout& l, ui
         info.locked = l.lock_is_mutex ? (*byte & 1) : *byte != 0;
         return info;
     }
+    if (type == "thread.lock" && l.lock_sem >= 0) {
+        info.kind = "Lock";
+        auto locked = obj.py2_lock_locked(o);
+        if (!locked) return std::nullopt;
+        info.locked = *locked;
+        return info;
+    }
+    if (type == "_RLock" && l.py2_objects) return read_py2_rlock(obj, o);
     if (type == "_thread.RLock") {
         info.kind = "RLock";
         info.owner_thread_id = mem.u64(o + l.rlock_owner).value_or(0);
@@ -28,6 +61,9 @@ std::optional<LockInfo> read_lock(Memory& mem, Objects& obj, const Layout& l, ui
 
 std::optional<WaitTarget> find_wait_target(Memory& mem, Objects& obj, const Layout& l, const PyFrame& innermost,
                                            uint64_t own_thread_id) {
+    if (auto rlock = py2_rlock_wait(mem, obj, l, innermost)) {
+        if (rlock->lock->locked && rlock->lock->owner_thread_id != own_thread_id) return rlock;
+    }
     // Locks first, topmost slot first: the receiver of the blocking call sits near the top, while
     // locks this thread already holds (the __exit__ of an outer `with`) sit below it.
     for (size_t i = innermost.stack_values.size(); i-- > 0;) {
@@ -60,10 +96,10 @@ std::vector<ExceptionLink> exception_chain(Memory& mem, Objects& obj, const Layo
     while (exc && chain.size() < 16 && seen.insert(exc).second) {
         if (!obj.has_flag(exc, kBaseExcSubclass)) {
             // ≤3.11 may hold an unnormalized value (a str or tuple) while raising.
-            chain.push_back({relation, obj.type_name(exc), obj.repr(exc, limits), exc});
+            chain.push_back({relation, obj.exception_type(exc), obj.repr(exc, limits), exc});
             break;
         }
-        chain.push_back({relation, obj.type_name(exc), obj.repr(exc, limits), exc});
+        chain.push_back({relation, obj.exception_type(exc), obj.repr(exc, limits), exc});
         uint64_t cause = l.exc_cause >= 0 ? mem.ptr(exc + l.exc_cause) : 0;
         uint64_t context = l.exc_context >= 0 ? mem.ptr(exc + l.exc_context) : 0;
         if (cause && obj.type_name(cause) != "NoneType") {

@@ -3,10 +3,24 @@
 namespace snag::python {
 
 // GCC may split it (".cold") or rename a clone (".lto_priv.0"): the return address names the part.
+// 2.7's eval loop is PyEval_EvalFrameEx; on 3.x that name only wraps _PyEval_EvalFrameDefault.
 bool is_eval_loop(const std::string& function) {
     constexpr std::string_view kName = "_PyEval_EvalFrameDefault";
+    if (function == "PyEval_EvalFrameEx") return true;
     return function.starts_with(kName) && (function.size() == kName.size() || function[kName.size()] == '.');
 }
+
+namespace {
+
+// A 3.x PyEval_EvalFrameEx right outside _PyEval_EvalFrameDefault is the same eval-loop call.
+bool is_eval_wrapper(const std::vector<FrameReport>& native, size_t i) {
+    if (native[i].function != "PyEval_EvalFrameEx") return false;
+    for (size_t j = i; j-- > 0;)
+        if (!native[j].inlined) return native[j].function.starts_with("_PyEval_EvalFrameDefault");
+    return false;
+}
+
+}  // namespace
 
 FrameReport python_frame_report(const PyFrame& frame) {
     FrameReport out;
@@ -31,8 +45,8 @@ MergedStack merge_stacks(const std::vector<FrameReport>& native, const std::vect
     }
     if (!current.empty()) groups.push_back(std::move(current));
     size_t eval_frames = 0;
-    for (const auto& f : native)
-        if (!f.inlined && is_eval_loop(f.function)) ++eval_frames;
+    for (size_t i = 0; i < native.size(); ++i)
+        if (!native[i].inlined && is_eval_loop(native[i].function) && !is_eval_wrapper(native, i)) ++eval_frames;
 
     MergedStack out;
     if (eval_frames != groups.size()) {
@@ -43,8 +57,10 @@ MergedStack merge_stacks(const std::vector<FrameReport>& native, const std::vect
         return out;
     }
     size_t group = 0;
-    for (const auto& f : native) {
+    for (size_t i = 0; i < native.size(); ++i) {
+        const FrameReport& f = native[i];
         if (f.inlined && is_eval_loop(f.function)) continue;
+        if (is_eval_wrapper(native, i)) continue;
         if (!f.inlined && is_eval_loop(f.function)) {
             // Inlined helpers at the same pc belong to the eval loop being replaced.
             while (!out.frames.empty() && out.frames.back().kind == FrameReport::Kind::Native &&

@@ -8,7 +8,6 @@
 #include <cstdarg>
 
 namespace snag::python {
-namespace {
 
 void append_utf8(std::string& out, uint32_t cp) {
     if (cp < 0x80) {
@@ -30,6 +29,8 @@ void append_utf8(std::string& out, uint32_t cp) {
     }
 }
 
+namespace {
+
 std::string printf_string(const char* format, ...) {
     char buf[256];
     va_list args;
@@ -39,7 +40,11 @@ std::string printf_string(const char* format, ...) {
     return buf;
 }
 
+}  // namespace
+
 std::string hex_addr(uint64_t a) { return printf_string("%#lx", static_cast<unsigned long>(a)); }
+
+namespace {
 
 // Decimal text of a magnitude held in base-2^bits digits, least significant first.
 std::string digits_to_decimal(std::vector<uint32_t> digits, int bits) {
@@ -149,6 +154,7 @@ uint64_t Objects::type_flags(uint64_t type) {
 }
 
 std::optional<std::string> Objects::str(uint64_t obj, size_t max_chars) {
+    if (l_.py2_objects) return py2_str(obj, max_chars);
     if (!obj || !has_flag(obj, kUnicodeSubclass)) return std::nullopt;
     auto it = strings_.find(obj);
     if (it != strings_.end() && max_chars >= 4096) return it->second;
@@ -184,6 +190,7 @@ std::optional<std::string> Objects::bytes(uint64_t obj, size_t max) {
 }
 
 std::optional<int64_t> Objects::small_int(uint64_t obj) {
+    if (obj && l_.py2_objects && has_flag(obj, kIntSubclass)) return mem_.i64(obj + l_.int_value);
     if (!obj || !has_flag(obj, kLongSubclass)) return std::nullopt;
     auto head = mem_.i64(obj + 16);
     if (!head) return std::nullopt;
@@ -271,6 +278,7 @@ std::vector<std::pair<uint64_t, uint64_t>> Objects::keys_entries(uint64_t keys, 
 
 std::vector<std::pair<uint64_t, uint64_t>> Objects::dict_items(uint64_t dict, size_t max) {
     if (!dict || !has_flag(dict, kDictSubclass)) return {};
+    if (l_.py2_objects) return py2_dict_items(dict, max);
     return keys_entries(mem_.ptr(dict + l_.dict_keys), mem_.ptr(dict + l_.dict_values), max);
 }
 
@@ -301,6 +309,8 @@ std::vector<std::pair<std::string, uint64_t>> Objects::instance_attributes(uint6
         } else {
             dict = slot;
         }
+    } else if (l_.py2_objects && type_name(obj) == "instance") {
+        dict = py2_instance_dict(obj);
     } else if (dictoffset > 0 && dictoffset < 1 << 16) {
         dict = mem_.ptr(obj + dictoffset);
     }
@@ -308,6 +318,12 @@ std::vector<std::pair<std::string, uint64_t>> Objects::instance_attributes(uint6
     std::vector<std::pair<std::string, uint64_t>> out;
     for (auto [k, v] : raw) out.emplace_back(str(k, 100).value_or("?"), v);
     return out;
+}
+
+std::string Objects::exception_type(uint64_t exc) {
+    const std::string& type = type_name(exc);
+    if (l_.py2_objects && type.rfind("exceptions.", 0) == 0) return type.substr(11);
+    return type;
 }
 
 std::optional<std::string> Objects::qualname(uint64_t obj) {
@@ -318,7 +334,8 @@ std::optional<std::string> Objects::qualname(uint64_t obj) {
         auto name = mem_.cstring(mem_.ptr(obj + l_.tp_name), 200);
         return name;
     }
-    if (type == "function" && l_.func_qualname >= 0) return str(mem_.ptr(obj + l_.func_qualname), 200);
+    Off function_name = l_.func_qualname >= 0 ? l_.func_qualname : l_.func_name;
+    if (type == "function" && function_name >= 0) return str(mem_.ptr(obj + function_name), 200);
     if (type == "code") {
         Off at = l_.co_qualname >= 0 ? l_.co_qualname : l_.co_name;
         return str(mem_.ptr(obj + at), 200);
@@ -332,8 +349,10 @@ std::vector<uint64_t> Objects::set_items(uint64_t obj, size_t max) {
     uint64_t table = mem_.ptr(obj + l_.set_table);
     if (!mask || *mask < 0 || *mask > (1 << 24) || !table) return out;
     for (int64_t i = 0; i <= *mask && out.size() < max; ++i) {
-        uint64_t key = mem_.ptr(table + 16 * i);
-        if (key && type_name(key) != "<dummy key> type") out.push_back(key);
+        uint64_t key = mem_.ptr(table + 16 * i + l_.set_entry_key);
+        if (!key || type_name(key) == "<dummy key> type") continue;
+        if (l_.py2_objects && str(key) == "<dummy key>") continue;  // 2.7's dummy is a str
+        out.push_back(key);
     }
     return out;
 }
@@ -391,6 +410,10 @@ std::string Objects::repr_at(uint64_t obj, int depth, const ReprLimits& limits) 
     const std::string type = type_name(obj);
     if (type.empty()) return "<unreadable object at " + hex_addr(obj) + ">";
     uint64_t flags = type_flags(type_of(obj));
+    if (l_.py2_objects) {
+        if (auto text = py2_repr(obj, flags, limits)) return *text;
+        if (type == "instance") return repr_instance(obj, py2_class_name(obj), depth, limits);
+    }
     if (type == "NoneType") return "None";
     if (type == "bool") return small_int(obj).value_or(0) ? "True" : "False";
     if (flags & kLongSubclass) return repr_int(obj);
@@ -441,9 +464,9 @@ std::string Objects::repr_at(uint64_t obj, int depth, const ReprLimits& limits) 
     if (flags & kBaseExcSubclass) {
         uint64_t args = mem_.ptr(obj + l_.exc_args);
         auto items = args ? sequence_items(args, limits.items) : std::vector<uint64_t>{};
-        std::string out = type + "(";
+        std::string out = exception_type(obj) + "(";
         for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + repr_at(items[i], depth + 1, limits);
-        return out + ")";
+        return out + (l_.py2_objects && items.size() == 1 ? ",)" : ")");  // 2.7 shows the args tuple
     }
     return repr_instance(obj, type, depth, limits);
 }

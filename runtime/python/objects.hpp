@@ -25,6 +25,7 @@ enum TypeFlag : uint64_t {
     kManagedDict = 1ull << 4,
     kInlineValues = 1ull << 2,
     kHeapType = 1ull << 9,
+    kIntSubclass = 1ull << 23,         // Python 2 int
     kLongSubclass = 1ull << 24,
     kListSubclass = 1ull << 25,
     kTupleSubclass = 1ull << 26,
@@ -61,10 +62,14 @@ public:
     std::optional<uint64_t> dict_get(uint64_t dict, const std::string& key);
     // Members of a set or frozenset (capped).
     std::vector<uint64_t> set_items(uint64_t obj, size_t max);
+    // An exception's type name as Python code spells it (2.7 drops "exceptions.").
+    std::string exception_type(uint64_t exc);
     // Qualified name of a class, function or code object.
     std::optional<std::string> qualname(uint64_t obj);
 
     std::string repr(uint64_t obj, const ReprLimits& limits = {});
+    // 2.7 thread.lock: locked or not; nullopt when the semaphore is unreadable.
+    std::optional<bool> py2_lock_locked(uint64_t lock);
 
 private:
     std::string repr_at(uint64_t obj, int depth, const ReprLimits& limits);
@@ -75,6 +80,14 @@ private:
                               const ReprLimits& limits);
     std::vector<std::pair<uint64_t, uint64_t>> keys_entries(uint64_t keys, uint64_t values,
                                                             size_t max);
+    // Python 2.7 (objects27.cpp): str is PyStringObject, unicode has a separate buffer, dicts
+    // are one table of {hash, key, value}, old-style instances keep their dict at in_dict.
+    std::optional<std::string> py2_str(uint64_t obj, size_t max_chars);
+    std::optional<std::u32string> py2_code_points(uint64_t unicode, size_t max_chars);
+    std::vector<std::pair<uint64_t, uint64_t>> py2_dict_items(uint64_t dict, size_t max);
+    std::optional<std::string> py2_repr(uint64_t obj, uint64_t flags, const ReprLimits& limits);
+    std::string py2_class_name(uint64_t instance);
+    uint64_t py2_instance_dict(uint64_t instance);
 
     Memory& mem_;
     const Layout& l_;
@@ -88,5 +101,7 @@ std::string float_repr(double value);
 // Python's str repr with quotes and escapes, for UTF-8 text.
 std::string quote_str(const std::string& utf8);
 std::string quote_bytes(const std::string& raw);
+void append_utf8(std::string& out, uint32_t code_point);
+std::string hex_addr(uint64_t address);  // 0x7f…
 
 }  // namespace snag::python

@@ -122,11 +122,10 @@ std::vector<int> minor_order(int hint) {
     return out;
 }
 
-// The table for `minor`, or DWARF over it: preferred when asked, else only when the table fails.
+// The table, or DWARF over it: preferred when asked, else only when the table fails.
 std::optional<Layout> checked_layout(Memory& mem, Symbolizer& symbols, const std::string& module,
-                                     int minor, uint64_t interp_head_at_offset_base, bool prefer_dwarf,
-                                     bool is_runtime) {
-    auto table = builtin_layout(minor);
+                                     std::optional<Layout> table, uint64_t interp_head_at_offset_base,
+                                     bool prefer_dwarf, bool is_runtime) {
     if (!table) return std::nullopt;
     auto head_at = [&](const Layout& l) {
         return is_runtime ? interp_head_at_offset_base + l.rt_interpreters_head : interp_head_at_offset_base;
@@ -155,7 +154,8 @@ Expected<PythonRuntime> finish_with_layout(Target& target, Memory& mem, Symboliz
     for (int minor : minor_order(hint)) {
         if (minor < 7 || minor >= 13) continue;  // 3.6 has no _PyRuntime; 3.13+ has the cookie
         if (hint && minor != hint) continue;
-        auto l = checked_layout(mem, symbols, rt.module_path, minor, rt.runtime, prefer_dwarf, true);
+        auto l = checked_layout(mem, symbols, rt.module_path, builtin_layout(minor), rt.runtime,
+                                prefer_dwarf, true);
         if (!l) continue;
         rt.layout = *l;
         rt.version = micro_version(target, symbols, minor);
@@ -177,9 +177,10 @@ Expected<PythonRuntime> finish_with_layout(Target& target, Memory& mem, Symboliz
                 ") matches its thread states");
 }
 
-// 3.6 has no _PyRuntime: statics found through symbols or through PyInterpreterState_Head.
-std::optional<PythonRuntime> find_python36(Target& target, Memory& mem, Symbolizer& symbols,
-                                          bool prefer_dwarf) {
+// 3.6 and 2.7 have no _PyRuntime: statics found through symbols or through
+// PyInterpreterState_Head.
+std::optional<PythonRuntime> find_static_interpreter(Target& target, Memory& mem, Symbolizer& symbols,
+                                                     const Layout& table, bool prefer_dwarf) {
     uint64_t head = symbols.address_of("interp_head").value_or(0);
     std::string how = "interp_head symbol";
     if (!head) {
@@ -189,10 +190,10 @@ std::optional<PythonRuntime> find_python36(Target& target, Memory& mem, Symboliz
     if (!head) return std::nullopt;
     PythonRuntime rt;
     rt.module_path = module_of(symbols, head);
-    auto l = checked_layout(mem, symbols, rt.module_path, 6, head, prefer_dwarf, false);
+    auto l = checked_layout(mem, symbols, rt.module_path, table, head, prefer_dwarf, false);
     if (!l) return std::nullopt;
     rt.layout = *l;
-    rt.version = "3.6";
+    rt.version = std::to_string(table.major) + "." + std::to_string(table.minor);
     rt.found_by = how;
     rt.interp_head_at = head;
     rt.tstate_current_at = symbols.address_of("_PyThreadState_Current").value_or(0);
@@ -200,6 +201,14 @@ std::optional<PythonRuntime> find_python36(Target& target, Memory& mem, Symboliz
     rt.gil_last_holder_at = symbols.address_of("gil_last_holder").value_or(0);
     rt.gc_collecting_at = symbols.address_of("collecting").value_or(0);
     return rt;
+}
+
+// Python 2: a libpython2.7/python2.7 module, or the str API that Python 3 renamed.
+bool python2_present(Symbolizer& symbols) {
+    static const std::regex pattern(R"((?:^|/)(?:lib)?python2\.7[^/]*$)");
+    for (const auto& m : symbols.modules())
+        if (std::regex_search(m.path, pattern)) return true;
+    return symbols.address_of("PyString_FromString").has_value();
 }
 
 std::string looked_for(Symbolizer& symbols) {
@@ -240,8 +249,13 @@ Expected<PythonRuntime> find_python_runtime(Target& target, Symbolizer& symbols,
         for (const Module* m : python_modules(symbols))
             if (int minor = minor_from_file_name(m->path)) { hint = minor; break; }
     }
+    if (!c.runtime && hint == 0 && python2_present(symbols)) {
+        if (auto rt = find_static_interpreter(target, mem, symbols, builtin_layout_27(), options.prefer_dwarf))
+            return *rt;
+    }
     if (!c.runtime && (hint == 6 || hint == 0)) {
-        if (auto rt = find_python36(target, mem, symbols, options.prefer_dwarf)) return *rt;
+        if (auto rt = find_static_interpreter(target, mem, symbols, *builtin_layout(6), options.prefer_dwarf))
+            return *rt;
     }
     if (!c.runtime) c = scan_for_runtime(target, mem, symbols, minor_order(hint));
     if (!c.runtime) {

@@ -9,7 +9,8 @@ namespace {
 constexpr size_t kMaxInterpreters = 256;
 constexpr uint64_t kGlibcPthreadTid = 0x2d0;  // offsetof(struct pthread, tid), glibc 2.36 x86_64
 
-// threading._active: ident → Thread; the Thread's _name is what users named the thread.
+// threading._active: ident → Thread; the Thread's _name (2.7: _Thread__name) is what users
+// named the thread.
 std::unordered_map<uint64_t, std::string> thread_names(Memory& mem, Objects& obj, const Layout& l,
                                                        uint64_t interp) {
     std::unordered_map<uint64_t, std::string> names;
@@ -25,7 +26,8 @@ std::unordered_map<uint64_t, std::string> thread_names(Memory& mem, Objects& obj
             auto ident = obj.small_int(key);
             if (!ident) continue;
             for (auto& [attr, value] : obj.instance_attributes(thread, 64))
-                if (attr == "_name") names[static_cast<uint64_t>(*ident)] = obj.str(value, 200).value_or("");
+                if (attr == "_name" || attr == "_Thread__name")
+                    names[static_cast<uint64_t>(*ident)] = obj.str(value, 200).value_or("");
         }
     }
     return names;

@@ -15,6 +15,14 @@ import harness as h  # noqa: E402
 TRUTH_SCENARIOS = ["py_threads.py", "py_generators.py", "py_recursion.py", "py_class_method.py",
                    "py_unicode.py", "py_deadlock_rlock.py", "py_deadlock_lock.py",
                    "py_nested_exception.py"]
+# 2.7 has no async def and no non-ASCII identifiers; py2_values.py covers generators and values.
+PY2_SCENARIOS = [s for s in TRUTH_SCENARIOS if s not in ("py_generators.py", "py_unicode.py")] + \
+    ["py2_values.py"]
+EVAL_LOOPS = ("_PyEval_EvalFrameDefault", "PyEval_EvalFrameEx")
+
+
+def truth_scenarios(interp):
+    return PY2_SCENARIOS if interp.version[0] == 2 else TRUTH_SCENARIOS
 
 
 def expected_name(frame, interp):
@@ -105,7 +113,7 @@ CHROOT_PYTHONS = ("sid", ["python3.14", "python3.15"])
 
 
 def for_each_interpreter(register):
-    for interp in h.interpreters(lo=(3, 6), hi=(3, 13)):
+    for interp in h.interpreters(lo=(2, 7), hi=(3, 13)):
         register(interp)
     chrooted = h.chroot_interpreters(*CHROOT_PYTHONS)
     for interp in chrooted:
@@ -142,7 +150,7 @@ def register_cases(interp):
 
     @h.case("live-scenarios-%s" % label)
     def live():
-        for script in TRUTH_SCENARIOS:
+        for script in truth_scenarios(interp):
             with h.py_scenario(interp, script) as s:
                 compare(s.truth, py_bt(s.pid), interp, script)
 
@@ -223,7 +231,7 @@ def register_cases(interp):
                 h.check(st is not None, "thread %s missing" % t["name"])
                 kinds = [f["kind"] for f in st["frames"]]
                 h.check("native" in kinds and "python" in kinds, "%s: kinds %s" % (t["name"], kinds))
-                h.check(not any(f["function"] == "_PyEval_EvalFrameDefault" for f in st["frames"]),
+                h.check(not any(f["function"] in EVAL_LOOPS for f in st["frames"]),
                         "%s: eval-loop frame left in a merged stack" % t["name"])
                 # The python frames of the merged stack are exactly the truth, in order.
                 py = [(f["function"], f["line"]) for f in st["frames"] if f["kind"] == "python"]
@@ -274,6 +282,33 @@ def register_cases(interp):
 
 
 for_each_interpreter(register_cases)
+
+
+def check_py2_locals(doc, truth, what):
+    thread = [t for t in doc["threads"] if t["name"] == "values"]
+    h.check(thread, "%s: no thread named 'values'" % what)
+    frames = [f for f in thread[0]["frames"] if f["function"] == "hold_values"]
+    h.check(frames, "%s: no hold_values frame" % what)
+    got = frames[0].get("locals") or {}
+    wrong = ["%s: snag %r, repr %r" % (k, got.get(k), v) for k, v in sorted(truth["locals"].items())
+             if got.get(k) != v]
+    h.check(not wrong, "%s: %s" % (what, "; ".join(wrong)))
+    h.check(got.get("old", "").startswith("<OldStyle object at 0x"), "%s: old-style instance %r"
+            % (what, got.get("old")))
+
+
+def register_py2_cases(interp):
+    @h.case("py2-values-%s" % interp.label)
+    def py2_locals():
+        with h.py_scenario(interp, "py2_values.py") as s:
+            check_py2_locals(py_bt(s.pid, "--locals"), s.truth, "live")
+            core = h.gcore(s.pid, os.path.join(s.dir, "core"))
+            s.stop()
+            check_py2_locals(py_bt(core, "--locals"), s.truth, "gcore")
+
+
+for interp in h.interpreters(lo=(2, 7), hi=(2, 7), extra=False):
+    register_py2_cases(interp)
 
 
 def gdb_py_bt(core, exe):

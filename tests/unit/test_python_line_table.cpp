@@ -72,3 +72,12 @@ TEST_CASE("truncated or garbage tables never read past their end") {
     CHECK(line_for_offset(LineTableFormat::Linetable310, junk, 1, 1000) == -1);
     CHECK(line_for_offset(LineTableFormat::Lnotab, junk, 1, 1000) == -1);  // two pairs of -1, odd byte ignored
 }
+
+TEST_CASE("2.7 co_lnotab line deltas are unsigned") {
+    // def f(): a = 1 at line 2, b = 2 two hundred lines below (table from pyenv 2.7.18's compile()).
+    std::string table = unhex("000106c90601");
+    CHECK(line_for_offset(LineTableFormat::Lnotab27, table, 1, 0) == 2);
+    CHECK(line_for_offset(LineTableFormat::Lnotab27, table, 1, 9) == 203);
+    CHECK(line_for_offset(LineTableFormat::Lnotab27, table, 1, 12) == 204);
+    CHECK(line_for_offset(LineTableFormat::Lnotab, table, 1, 9) == 2 - 55);  // 3.6+ reads 0xc9 as -55
+}

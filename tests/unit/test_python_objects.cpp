@@ -61,6 +61,7 @@ struct Heap {
     std::map<std::string, uint64_t> types;
 
     explicit Heap(int minor = 12) : layout(*builtin_layout(minor)) {}
+    explicit Heap(Layout l) : layout(std::move(l)) {}
 
     uint64_t alloc(size_t size) {
         uint64_t at = next;
@@ -195,6 +196,47 @@ TEST_CASE("ints of any size, both header formats") {
         Objects obj(mem, heap.layout);
         CHECK(obj.small_int(two_digits) == (int64_t{1} << 30) + 5);
     }
+}
+
+TEST_CASE("Python 2.7 values render as 2.7's repr") {
+    Heap heap(builtin_layout_27());
+    auto str = [&](const std::string& b) {  // PyStringObject: ob_size, then the bytes at ob_sval
+        uint64_t o = heap.object("str", heap.layout.bytes_data + b.size() + 1, kBytesSubclass);
+        heap.target.u64(o + heap.layout.var_size, b.size());
+        heap.target.put(o + heap.layout.bytes_data, b.data(), b.size());
+        return o;
+    };
+    uint64_t small = heap.object("int", 24, kIntSubclass);
+    heap.target.u64(small + heap.layout.int_value, static_cast<uint64_t>(-42));
+    uint64_t big = heap.object("long", 32, kLongSubclass);
+    heap.target.u64(big + 16, 2);
+    uint32_t digits[2] = {5, 1};
+    heap.target.put(big + heap.layout.long_digits, digits, 8);
+    std::u32string wide = U"h\u00e9 \u2713 \U0001f40d'";
+    uint64_t buffer = heap.alloc(4 * wide.size());
+    heap.target.put(buffer, wide.data(), 4 * wide.size());
+    uint64_t uni = heap.object("unicode", 48, kUnicodeSubclass);
+    heap.target.u64(uni + heap.layout.unicode_length, wide.size());
+    heap.target.u64(uni + heap.layout.unicode_buffer, buffer);
+    // dict: an 8-slot table of {hash, key, value}; slot 1 is a deleted entry (value NULL).
+    uint64_t table = heap.alloc(8 * 24), key = str("k");
+    heap.target.u64(table + 24 + 8, str("<dummy key>"));
+    heap.target.u64(table + 3 * 24 + 8, key);
+    heap.target.u64(table + 3 * 24 + 16, small);
+    uint64_t d = heap.object("dict", 248, kDictSubclass);
+    heap.target.u64(d + heap.layout.dict_mask, 7);
+    heap.target.u64(d + heap.layout.dict_table, table);
+    CHECK(repr_of(heap, small) == "-42");
+    CHECK(repr_of(heap, big) == "1073741829L");
+    CHECK(repr_of(heap, str("a\xff'")) == "\"a\\xff'\"");
+    CHECK(repr_of(heap, uni) == "u\"h\\xe9 \\u2713 \\U0001f40d'\"");
+    CHECK(repr_of(heap, d) == "{'k': -42}");
+    Memory mem(heap.target);
+    Objects obj(mem, heap.layout);
+    CHECK(obj.str(key) == "k");
+    CHECK(obj.str(uni) == "h\u00e9 \u2713 \U0001f40d'");
+    CHECK(obj.small_int(small) == -42);
+    CHECK(obj.dict_get(d, "k") == small);
 }
 
 TEST_CASE("containers render with their items and respect limits") {
