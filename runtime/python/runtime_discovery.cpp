@@ -21,13 +21,18 @@ std::string base_name(const std::string& path) {
 
 int minor_of_name(const std::string& path);
 
+bool python2_name(const std::string& path) {
+    static const std::regex pattern(R"((?:^|/)(?:lib)?python2\.7[^/]*$)");
+    return std::regex_search(path, pattern);
+}
+
 // The module holding an address; .bss past the file mapping falls back to the Python module.
 std::string module_of(Symbolizer& symbols, uint64_t address) {
     if (const Module* m = symbols.module_at(address)) return m->path;
     const Module* best = nullptr;
     for (const auto& m : symbols.modules()) {
         if (m.start > address) continue;
-        bool python = minor_of_name(m.path) != 0;
+        bool python = minor_of_name(m.path) != 0 || python2_name(m.path);
         if (!best || (python && m.start >= best->start)) best = python ? &m : best;
     }
     if (best) return best->path;
@@ -205,9 +210,8 @@ std::optional<PythonRuntime> find_static_interpreter(Target& target, Memory& mem
 
 // Python 2: a libpython2.7/python2.7 module, or the str API that Python 3 renamed.
 bool python2_present(Symbolizer& symbols) {
-    static const std::regex pattern(R"((?:^|/)(?:lib)?python2\.7[^/]*$)");
     for (const auto& m : symbols.modules())
-        if (std::regex_search(m.path, pattern)) return true;
+        if (python2_name(m.path)) return true;
     return symbols.address_of("PyString_FromString").has_value();
 }
 

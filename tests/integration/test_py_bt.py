@@ -302,6 +302,9 @@ def register_py2_cases(interp):
     def py2_locals():
         with h.py_scenario(interp, "py2_values.py") as s:
             check_py2_locals(py_bt(s.pid, "--locals"), s.truth, "live")
+            # The built-in 2.7 table equals the DWARF of this build, field for field.
+            source = py_bt(s.pid, "--dwarf-layout")["python"]["layout_source"]
+            h.check("libpython2.7" in source and " 0 differ" in source, "2.7 layout vs DWARF: %s" % source)
             core = h.gcore(s.pid, os.path.join(s.dir, "core"))
             s.stop()
             check_py2_locals(py_bt(core, "--locals"), s.truth, "gcore")
