@@ -119,7 +119,7 @@ def for_each_interpreter(register):
     for interp in chrooted:
         register(interp)
     if not chrooted:
-        @h.case("chroot-%s" % CHROOT_PYTHONS[0])
+        @h.case("without-chroot-%s" % CHROOT_PYTHONS[0])
         def no_chroot():
             h.skip("no %s chroot with %s: %s" % (CHROOT_PYTHONS[0], ", ".join(CHROOT_PYTHONS[1]),
                                                  h.rootfs_problem(CHROOT_PYTHONS[0])))
