@@ -79,6 +79,9 @@ void locate_debug_info(Target& target, Module& m, const ElfFacts& facts) {
     }
 }
 
+constexpr uint64_t kMaxVdsoBytes = 1 << 20;          // real vDSOs are two or three pages
+constexpr uint64_t kMaxModuleImage = uint64_t{1} << 28;  // read_module_image copies no more
+
 struct FileMappings {
     uint64_t start = UINT64_MAX;
     uint64_t end = 0;
@@ -123,7 +126,7 @@ std::optional<Module> vdso_module(Target& target) {
         }
     }
     if (!start && mapping) start = mapping->start;
-    if (!start) return std::nullopt;
+    if (!start || *start > UINT64_MAX - kMaxVdsoBytes) return std::nullopt;
     auto facts = read_elf_facts(target, *start);
     if (!facts) return std::nullopt;
     Module m;
@@ -131,7 +134,9 @@ std::optional<Module> vdso_module(Target& target) {
     m.start = *start;
     m.bias = *start - facts->first_load_vaddr;
     uint64_t image_end = (m.bias + facts->image_end + 4095) & ~uint64_t{4095};
-    m.end = mapping ? std::max(mapping->end, image_end) : image_end;
+    // A damaged core can stretch a segment (or the image's own headers) over the vDSO: clamp.
+    uint64_t end = mapping ? std::max(mapping->end, image_end) : image_end;
+    m.end = std::clamp(end, *start + 4096, *start + kMaxVdsoBytes);
     m.build_id = m.recorded_build_id = facts->build_id;
     m.file_matches = true;  // the image in memory is the module itself
     locate_debug_info(target, m, *facts);
@@ -164,6 +169,7 @@ std::vector<Module> collect_modules(Target& target) {
 }
 
 std::string read_module_image(Target& target, const Module& module) {
+    if (module.end <= module.start || module.end - module.start > kMaxModuleImage) return {};
     std::string image(module.end - module.start, '\0');
     size_t got = target.read(module.start, image.data(), image.size());
     image.resize(got);

@@ -53,9 +53,12 @@ std::string basename_of(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+constexpr uint64_t kUserSpaceEnd = uint64_t{1} << 57;  // x86_64 with 5-level paging
+constexpr uint64_t kVsyscallPage = 0xffffffffff600000;  // the kernel dumps this gate page too
+
 std::string truncated(const std::string& path, uint64_t expected, uint64_t size) {
     return path + " is truncated: expected " + std::to_string(expected) + " bytes, file has " +
-           std::to_string(size);
+           std::to_string(size) + " (" + std::to_string(expected - size) + " bytes missing)";
 }
 
 }  // namespace
@@ -154,12 +157,41 @@ private:
             core_.segments_.push_back(seg);
         }
         if (needed > size) {
-            if (!core_.options_.allow_truncated) return fail(truncated(path(), needed, size));
+            if (!core_.options_.allow_truncated)
+                return fail(truncated(path(), needed, size) + "; --allow-truncated reads what is there");
             core_.warnings_.push_back(truncated(path(), needed, size) + "; the missing memory is unreadable");
         }
         std::sort(core_.segments_.begin(), core_.segments_.end(),
                   [](const auto& a, const auto& b) { return a.vaddr < b.vaddr; });
+        fit_segments();
         return {};
+    }
+
+    // Segments that overlap the next one or run past the user address space (a damaged p_memsz
+    // or p_vaddr) are cut to fit, with one warning: every address then has one segment.
+    void fit_segments() {
+        auto& segs = core_.segments_;
+        size_t cut = 0;
+        for (size_t i = 0; i < segs.size(); ++i) {
+            CoreSegment& seg = segs[i];
+            uint64_t limit = seg.vaddr == kVsyscallPage ? seg.vaddr + 4096 : kUserSpaceEnd;
+            if (i + 1 < segs.size()) limit = std::min(limit, segs[i + 1].vaddr);
+            if (seg.vaddr >= limit) {
+                seg.memsz = 0;
+            } else if (seg.memsz > limit - seg.vaddr) {
+                seg.memsz = limit - seg.vaddr;
+            } else {
+                continue;
+            }
+            seg.filesz = std::min(seg.filesz, seg.memsz);
+            seg.present = std::min(seg.present, seg.filesz);
+            ++cut;
+        }
+        std::erase_if(segs, [](const CoreSegment& seg) { return seg.memsz == 0; });
+        if (cut)
+            core_.warnings_.push_back(path() + " is damaged: " + std::to_string(cut) +
+                                      " memory segment(s) overlap others or lie outside the address space; "
+                                      "they were cut to fit");
     }
 
     Expected<void> take_notes(const Elf64_Phdr& ph) {
