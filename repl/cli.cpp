@@ -44,6 +44,7 @@ Expected<TargetSpec> take_target(Args& args) {
     spec.options.exe_override = args.option("--exe");
     spec.options.sysroot = args.option("--sysroot");
     spec.options.non_blocking = args.flag("--no-stop");
+    spec.options.allow_truncated = args.flag("--allow-truncated");
     for (const auto& word : args.rest()) {
         if (word.rfind("--", 0) == 0) return fail("unknown option " + word);
     }

@@ -26,7 +26,7 @@ private:
     std::vector<std::string> words_;
 };
 
-// TARGET [--exe PATH] [--sysroot DIR] [--no-stop]: takes these options out of args.
+// TARGET [--exe PATH] [--sysroot DIR] [--no-stop] [--allow-truncated]: takes these options out of args.
 struct TargetSpec {
     std::string spec;
     TargetOptions options;
