@@ -158,6 +158,89 @@ def other_arch():
     expect_clean_error(["bt", path], mention=r"arch|machine|aarch64|x86")
 
 
+def bt_threads(stdout):
+    """{tid: [frame lines without addresses]} of `snag bt` text output."""
+    threads, current = {}, None
+    for line in stdout.splitlines():
+        m = re.match(r"Thread (\d+)", line)
+        if m:
+            current = threads.setdefault(int(m.group(1)), [])
+        elif current is not None and line.startswith("#"):
+            current.append(re.sub(r"0x[0-9a-f]+", "ADDR", line))
+    return threads
+
+
+def auxv_entry(data, phoff, phnum, wanted):
+    """The value of auxv entry `wanted` from the NT_AUXV note of a core's bytes, or None."""
+    for i in range(phnum):
+        p_type, _, p_offset, _, _, p_filesz = struct.unpack_from("<IIQQQQ", data, phoff + 56 * i)
+        pos = p_offset
+        while p_type == 4 and pos + 12 <= p_offset + p_filesz:
+            namesz, descsz, ntype = struct.unpack_from("<III", data, pos)
+            desc = pos + 12 + ((namesz + 3) & ~3)
+            for at in range(desc, desc + descsz - 15, 16) if ntype == 6 else ():
+                kind, value = struct.unpack_from("<QQ", data, at)
+                if kind == wanted:
+                    return value
+            pos = desc + ((descsz + 3) & ~3)
+    return None
+
+
+def expect_partial(args, original, warning):
+    """Exit 0, a `snag: warning:` line matching `warning`, and every thread of `original` exactly."""
+    r = h.snag(*args, timeout=120)
+    what = "snag %s" % " ".join(map(str, args))
+    h.check(r.returncode == 0 and not SANITIZER.search(r.stderr),
+            "%s exited %d: %s" % (what, r.returncode, r.stderr[-1500:]))
+    h.check(re.search(r"^snag: warning: .*" + warning, r.stderr, re.M | re.I),
+            "%s: no warning /%s/: %s" % (what, warning, r.stderr[-1500:]))
+    got = bt_threads(r.stdout)
+    h.check(got == original, "%s: stacks differ from the undamaged core:\n%s\n---\n%s"
+            % (what, r.stdout[-2000:], original))
+
+
+@h.case("bt on a core whose anonymous segment is stretched over the vDSO (p_memsz top byte)")
+def stretched_segment():
+    core = real_core()
+    original = bt_threads(h.snag("bt", core, "--exe", EXE, check=True).stdout)
+    data = bytearray(open(core, "rb").read())
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phnum, = struct.unpack_from("<H", data, 56)
+    loads = []
+    for i in range(phnum):
+        p_type, p_flags, _, p_vaddr, _, _, p_memsz = struct.unpack_from("<IIQQQQQ", data, phoff + 56 * i)
+        if p_type == 1:
+            loads.append((p_vaddr, phoff + 56 * i, p_memsz))
+    loads.sort()
+    vdso = auxv_entry(data, phoff, phnum, 33)  # AT_SYSINFO_EHDR: the vDSO's address
+    h.check(vdso and any(v == vdso for v, _, _ in loads), "no segment at AT_SYSINFO_EHDR in %s" % core)
+    below = [l for l in loads if l[0] < vdso][-1]
+    struct.pack_into("<Q", data, below[1] + 40, below[2] | (0x7f << 56))
+    path = os.path.join(h.scratch(), "stretched.core")
+    open(path, "wb").write(data)
+    for sub in (["bt"], ["analyze"]):
+        r = h.snag(*sub, path, "--exe", EXE, timeout=120)
+        h.check(r.returncode in (0, 1) and not SANITIZER.search(r.stderr),
+                "snag %s exited %d: %s" % (sub[0], r.returncode, r.stderr[-1500:]))
+    expect_partial(["bt", path, "--exe", EXE], original, r"damaged: .*segment")
+
+
+@h.case("bt --allow-truncated on a core cut in its memory: a warning saying how much, every stack")
+def allow_truncated():
+    core = os.path.join(h.scratch(), "dumped.core")  # snag dump writes its notes first: cut after them
+    with h.start_scenario([EXE]) as s:
+        h.snag("dump", s.pid, "-o", core, "--cpu-sample", "0", check=True)
+    _, _, phdrs = elf_layout(core)
+    end = max(p[1] + p[2] for p in phdrs if p[0] in (1, 4))
+    cut = copy_prefix(core, os.path.join(h.scratch(), "cut.core"), end - 4096)
+    message = expect_clean_error(["bt", cut, "--exe", EXE], mention=r"4096 bytes missing.*--allow-truncated")
+    r = h.snag("bt", cut, "--exe", EXE, "--allow-truncated")
+    h.check(r.returncode == 0 and re.search(r"^snag: warning: .*truncated.*4096 bytes missing", r.stderr, re.M),
+            "exit %d: %s (error was %s)" % (r.returncode, r.stderr[-1500:], message))
+    whole = bt_threads(h.snag("bt", core, "--exe", EXE, check=True).stdout)
+    h.check(bt_threads(r.stdout).keys() == whole.keys(), "threads of the truncated core: %s" % r.stdout[-1500:])
+
+
 @h.case("bt on a vanished PID")
 def vanished_pid():
     p = subprocess.Popen(["/bin/true"])
