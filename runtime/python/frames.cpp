@@ -110,7 +110,8 @@ bool FrameWalker::read_interpreter_frame(uint64_t frame, PyFrame& out, bool with
     out.function = info.qualname.empty() ? info.name : info.qualname;
     out.file = info.file;
     out.code = code;
-    if (offset >= 2 * info.code_units) offset = -1;  // torn or garbage pointer: first line
+    // A torn or garbage pointer (or a damaged code size) gives the first line.
+    if (info.code_units < 0 || info.code_units > (int64_t{1} << 40) || offset >= 2 * info.code_units) offset = -1;
     out.line = line_for_offset(l_.line_format, info.linetable, info.firstlineno, offset);
     if (l_.fr_is_entry >= 0) out.entry = mem_.value<uint8_t>(frame + l_.fr_is_entry).value_or(0) != 0;
     uint64_t slots = frame + l_.fr_localsplus;

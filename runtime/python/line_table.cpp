@@ -1,5 +1,8 @@
 #include "python/line_table.hpp"
 
+#include <algorithm>
+#include <cstdint>
+
 namespace snag::python {
 namespace {
 
@@ -49,9 +52,11 @@ struct Cursor {
         }
         return value;
     }
+    // Bounded to ±2^31: a damaged table must not overflow the line arithmetic.
     int64_t svarint() {
         uint64_t v = varint();
-        return (v & 1) ? -static_cast<int64_t>(v >> 1) : static_cast<int64_t>(v >> 1);
+        int64_t magnitude = static_cast<int64_t>(std::min<uint64_t>(v >> 1, INT32_MAX));
+        return (v & 1) ? -magnitude : magnitude;
     }
 };
 
@@ -88,6 +93,7 @@ int locations_line(std::string_view t, int firstlineno, int64_t offset) {
         } else {
             c.byte();  // short form: column data only
         }
+        if (line < INT32_MIN || line > INT32_MAX) return -1;  // a damaged table: no line rather than a lie
         if (unit >= at && unit < at + length) return has_line ? static_cast<int>(entry_line) : -1;
         at += length;
     }

@@ -199,7 +199,7 @@ std::optional<int64_t> Objects::small_int(uint64_t obj) {
         ndigits = static_cast<int64_t>(static_cast<uint64_t>(*head) >> 3);
         sign = 1 - (*head & 3);
     } else {
-        ndigits = std::llabs(*head);
+        ndigits = *head == INT64_MIN ? INT64_MAX : std::llabs(*head);  // llabs(INT64_MIN) is undefined
         sign = *head < 0 ? -1 : 1;
     }
     if (ndigits > 2) return std::nullopt;
@@ -217,7 +217,7 @@ std::string Objects::repr_int(uint64_t obj) {
         ndigits = static_cast<int64_t>(static_cast<uint64_t>(*head) >> 3);
         negative = (*head & 3) == 2;
     } else {
-        ndigits = std::llabs(*head);
+        ndigits = *head == INT64_MIN ? INT64_MAX : std::llabs(*head);  // llabs(INT64_MIN) is undefined
         negative = *head < 0;
     }
     if (ndigits > 2000) return printf_string("<int with %ld digits>", static_cast<long>(ndigits));
