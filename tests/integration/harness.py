@@ -18,6 +18,7 @@ API (import with `sys.path.insert(0, os.path.dirname(__file__)); import harness 
       `chroot ROOT` (paths inside the root); each twice: label "SUITE-3.X" (the root's -dbg
       files visible to the process, as /proc/PID/root shows them) and "SUITE-3.X-nodbg"
       (hide_debug: a tmpfs over ROOT/usr/lib/debug in the scenario's own mount namespace)
+  h.core_python() -> path of a Python for scenario cores (pyenv 3.11/3.12, else Debian 3.11) or None
   h.skip(msg)               raise inside a case: it reports SKIP with msg
   h.start_scenario(cmd, env=None, timeout=30, cwd=None, settle_tasks=True) -> Scenario
       starts cmd (new session, stdout/stderr captured to files) with SNAG_READY/SNAG_TRUTH set,
@@ -218,6 +219,14 @@ def _chroot_cmd(interp, argv):
     # Only this process's mount namespace loses the -dbg files; the shared root is untouched.
     script = 'mount -t tmpfs none "$0/usr/lib/debug" && exec chroot "$0" "$@"'
     return ["unshare", "-m", "--propagation", "private", "sh", "-c", script, interp.root] + argv
+
+
+def core_python():
+    """An interpreter for Python scenario cores: pyenv 3.11/3.12, else Debian's 3.11, else None."""
+    for i in interpreters(lo=(3, 11), hi=(3, 12)):
+        if i.label.startswith("pyenv"):
+            return i.path
+    return "/usr/bin/python3.11" if os.access("/usr/bin/python3.11", os.X_OK) else None
 
 
 # ---------------------------------------------------------------- scenarios
