@@ -5,6 +5,7 @@ The per-rule fire/silent matrix is `snag rules test` (case rules-test, split by 
 import json
 import os
 import pty
+import re
 import shutil
 import signal
 import subprocess
@@ -318,6 +319,14 @@ BROKEN = {
                      ' check=function(t, a, r) local x = {} for i = 1, 1e12 do x[i] = {i} end end}',
     "badfield.lua": 'return {id="badfield", pattern="Hang", title="t", severity="fatal",'
                     ' check=function() end}',
+    "recurses.lua": 'local function f(n) return f(n + 1) + 1 end '
+                    'return {id="recurses", pattern="Hang", title="t", severity="error",'
+                    ' check=function(t, a, r) f(0) end}',
+    "forbidden.lua": 'return {id="forbidden", pattern="Hang", title="t", severity="error",'
+                     ' check=function(t, a, r) os.execute("touch /tmp/snag-forbidden") end}',
+    "gsubloop.lua": 'local function g(s) return (s:gsub(".", g)) end '
+                    'return {id="gsubloop", pattern="Hang", title="t", severity="error",'
+                    ' check=function(t, a, r) g("ab") end}',
 }
 
 
@@ -336,6 +345,11 @@ def test_broken_rules():
     h.check("boom" in errors.get("raises", {}).get("message", ""), "raises: %s" % errors)
     h.check("instruction budget" in errors.get("loops", {}).get("message", ""), "loops: %s" % errors)
     h.check("memory budget" in errors.get("allocates", {}).get("message", ""), "allocates: %s" % errors)
+    h.check("stack overflow" in errors.get("recurses", {}).get("message", ""), "recurses: %s" % errors)
+    h.check(re.search(r"os\.execute|nil value", errors.get("forbidden", {}).get("message", "")),
+            "forbidden: %s" % errors)
+    h.check("stack overflow" in errors.get("gsubloop", {}).get("message", ""), "gsubloop: %s" % errors)
+    h.check(not os.path.exists("/tmp/snag-forbidden"), "os.execute ran inside a rule")
     bad = [e for e in result["errors"] if e["phase"] == "load"]
     h.check(len(bad) == 1 and "badfield.lua: severity" in bad[0]["message"], "load error: %s" % bad)
     h.check(findings(result, "python-deadlock"), "the other rules still report")
