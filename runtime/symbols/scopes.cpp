@@ -45,38 +45,10 @@ Found child_with_pc(Dwarf_Die* parent, Dwarf_Addr pc, Dwarf_Die& out) {
     return rc < 0 ? Found::Unknown : Found::No;
 }
 
-// Whether libdw's walk of the unit reaches target: it lies in this unit and every DIE between
-// the unit and it is one the walk descends into. Follows DIE offsets, no full walk.
-Found reachable(Dwarf_Die* cu, Dwarf_Die* target) {
-    if (target->cu != cu->cu) return Found::No;
-    Dwarf_Off wanted = dwarf_dieoffset(target);
-    Dwarf_Die current = *cu;
-    for (int depth = 0; depth < 64; ++depth) {
-        Dwarf_Die child;
-        int rc = dwarf_child(&current, &child);
-        if (rc != 0) return rc < 0 ? Found::Unknown : Found::No;
-        for (;;) {
-            if (dwarf_tag(&child) == DW_TAG_imported_unit) return Found::Unknown;
-            if (child.addr == target->addr) return Found::Yes;
-            Dwarf_Die next;
-            rc = dwarf_siblingof(&child, &next);
-            if (rc < 0) return Found::Unknown;
-            bool inside = dwarf_dieoffset(&child) < wanted && (rc > 0 || wanted < dwarf_dieoffset(&next));
-            if (inside) break;
-            if (rc > 0) return Found::No;
-            child = next;
-        }
-        if (!may_have_scopes(&child)) return Found::No;
-        current = child;
-    }
-    return Found::Unknown;
-}
-
 }  // namespace
 
 std::optional<std::vector<Dwarf_Die>> scopes_at(Dwarf_Die* cu, Dwarf_Addr pc) {
     std::vector<Dwarf_Die> path{*cu};
-    int inlined = -1;
     for (;;) {
         Dwarf_Die& current = path.back();
         if (!may_have_scopes(&current) || dwarf_haschildren(&current) <= 0) break;
@@ -85,19 +57,8 @@ std::optional<std::vector<Dwarf_Die>> scopes_at(Dwarf_Die* cu, Dwarf_Addr pc) {
         if (f == Found::Unknown) return std::nullopt;
         if (f == Found::No) break;
         path.push_back(child);
-        if (dwarf_tag(&child) == DW_TAG_inlined_subroutine) inlined = int(path.size()) - 1;
     }
     if (path.size() == 1) return std::vector<Dwarf_Die>{};  // nothing in the unit contains pc
-    if (inlined >= 0) {
-        // dwarf_getscopes fails unless the inline's abstract origin is found in this unit.
-        Dwarf_Attribute attr;
-        Dwarf_Die origin;
-        if (!dwarf_formref_die(dwarf_attr(&path[inlined], DW_AT_abstract_origin, &attr), &origin))
-            return std::vector<Dwarf_Die>{};
-        Found f = reachable(cu, &origin);
-        if (f == Found::Unknown) return std::nullopt;
-        if (f == Found::No) return std::vector<Dwarf_Die>{};
-    }
     std::reverse(path.begin(), path.end());
     return path;
 }

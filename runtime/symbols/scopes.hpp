@@ -2,9 +2,9 @@
 //
 // frames_at needs what dwarf_getscopes_die(dwarf_getscopes(cu, pc)[0]) returns. libdw walks
 // the unit twice for that, and for a pc in inlined code it also searches the whole unit for the
-// inline's abstract origin (in python3.11's LTO units that origin lives in another unit, so the
-// search visits every DIE and finds nothing). This descends once and answers the origin
-// question by following offsets. Same chain, or the same "nothing" (libdw's count <= 0).
+// inline's abstract origin; where that origin lives in another unit (python3.11's LTO units)
+// it finds nothing and gives no scopes at all, so eu-stack shows no inline frames there. gdb
+// shows them: this descends once and keeps the concrete chain either way.
 #pragma once
 
 #include <elfutils/libdw.h>
@@ -14,7 +14,7 @@
 
 namespace snag {
 
-// Innermost first, the unit DIE last; empty where dwarf_getscopes would return 0 or -1.
+// Innermost first, the unit DIE last; empty where no scope of the unit contains pc.
 // nullopt when this cannot tell (imported units, DWARF errors): ask libdw.
 std::optional<std::vector<Dwarf_Die>> scopes_at(Dwarf_Die* cu, Dwarf_Addr pc);
 

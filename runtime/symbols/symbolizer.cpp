@@ -18,6 +18,7 @@
 #include "symbols/link_map.hpp"
 #include "symbols/module_collection.hpp"
 #include "symbols/symbol_table.hpp"
+#include "symbols/tail_calls.hpp"
 
 namespace snag {
 
@@ -96,6 +97,7 @@ public:
     }
     ~DwflSymbolizer() override {
         types_.reset();  // holds DIE pointers into the Dwfl
+        tail_calls_.reset();
         if (dwfl_) dwfl_end(dwfl_);
     }
 
@@ -138,6 +140,11 @@ public:
     }
 
     void prepare(const std::vector<uint64_t>& addresses) override {
+        load_debug_files(addresses);
+        read_lines_ahead(addresses);
+    }
+
+    void load_debug_files(const std::vector<uint64_t>& addresses) override {
         std::vector<std::string> files;
         for (uint64_t address : addresses) {
             const Module* m = module_at(address);
@@ -145,13 +152,23 @@ public:
             if (std::find(files.begin(), files.end(), m->debug_file) == files.end()) files.push_back(m->debug_file);
         }
         inflated_.prepare(files);
-        read_lines_ahead(addresses);
     }
 
     std::optional<Registers> debug_frame_caller(uint64_t lookup_pc, const Registers& regs,
                                                 const std::function<bool(uint64_t, uint64_t*)>& read) override {
         Dwfl_Module* dm = dwfl_ ? dwfl_addrmodule(dwfl_, lookup_pc) : nullptr;
         return dm ? snag::debug_frame_caller(dm, lookup_pc, regs, read) : std::nullopt;
+    }
+
+    std::vector<uint64_t> tail_call_frames(uint64_t caller_return_pc, uint64_t callee_pc) override {
+        if (!tail_calls_)
+            tail_calls_ = std::make_unique<TailCalls>(
+                dwfl_, [this](std::string_view name) { return address_of(name); },
+                [this](uint64_t pc) -> std::optional<uint64_t> {
+                    auto at = symbol_at(pc);
+                    return at ? std::optional(pc - at->second) : std::nullopt;
+                });
+        return tail_calls_->between(caller_return_pc, callee_pc);
     }
 
     std::optional<std::pair<std::string, uint64_t>> symbol_at(uint64_t address) override {
@@ -328,6 +345,7 @@ private:
     KnownLines known_lines_;
     std::unordered_map<size_t, std::unique_ptr<SymbolTable>> symbol_tables_;
     std::unique_ptr<TypeCatalog> types_;
+    std::unique_ptr<TailCalls> tail_calls_;
 };
 
 }  // namespace

@@ -43,6 +43,8 @@ public:
     // Loads the debug info of the modules holding these addresses all at once (in parallel),
     // before symbolizing many of them; symbolize() alone loads one module at a time.
     virtual void prepare(const std::vector<uint64_t>& addresses) { (void)addresses; }
+    // Only the first half of prepare(): the debug files inflated together, no line tables read.
+    virtual void load_debug_files(const std::vector<uint64_t>& addresses) { (void)addresses; }
 
     // One frame unwound with the .debug_frame CFI of the module holding lookup_pc (pc - 1 for
     // a return address), for code .eh_frame does not describe: the caller's rip, rsp and
@@ -51,6 +53,14 @@ public:
                                                         const std::function<bool(uint64_t, uint64_t*)>& read) {
         (void)lookup_pc, (void)regs, (void)read;
         return std::nullopt;
+    }
+
+    // gdb's tail-call frames between a caller (its return address) and the frame it called
+    // (callee_pc: that frame's lookup pc): return addresses past each tail jump, innermost
+    // first, from DWARF call sites (symbols/tail_calls.hpp). Empty when none can be told.
+    virtual std::vector<uint64_t> tail_call_frames(uint64_t caller_return_pc, uint64_t callee_pc) {
+        (void)caller_return_pc, (void)callee_pc;
+        return {};
     }
 
     // Address of a function or data symbol; "module!name" restricts the search.

@@ -80,6 +80,8 @@ private:
                                bool innermost, NativeStack& stack);
     void walk(unw_cursor_t& cursor, WalkContext& context, const Thread& thread, size_t max_depth,
               NativeStack& stack);
+    void add_tail_call_frames(NativeStack& stack);
+    bool calls_directly(uint64_t return_pc, uint64_t callee_pc);
 
     static int find_proc_info_cb(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t* pi,
                                  int need_unwind_info, void* arg);
@@ -114,6 +116,7 @@ private:
     PageCache cache_;
     std::map<uint64_t, std::unique_ptr<UnwindTable>> tables_;  // by low address, never overlapping
     const UnwindTable* last_table_ = nullptr;
+    std::map<std::pair<uint64_t, uint64_t>, std::vector<uint64_t>> tail_calls_;  // (caller pc, callee pc)
 };
 
 const UnwindTable* LibunwindUnwinder::table_at(uint64_t address) {
@@ -223,7 +226,50 @@ NativeStack LibunwindUnwinder::unwind(const Thread& thread, size_t max_depth) {
         return stack;
     }
     walk(cursor, context, thread, max_depth, stack);
+    add_tail_call_frames(stack);
     return stack;
+}
+
+// A `call rel32` right before the return address that lands on the callee's first byte: no
+// tail call in between, and no DWARF to read (most frames of most stacks).
+bool LibunwindUnwinder::calls_directly(uint64_t return_pc, uint64_t callee_pc) {
+    uint64_t word = 0;
+    if (!read_word(return_pc - 5, &word) || (word & 0xff) != 0xe8) return false;
+    auto displacement = static_cast<int32_t>(static_cast<uint32_t>(word >> 8));
+    auto callee = symbols_.symbol_at(callee_pc);
+    return callee && return_pc + displacement == callee_pc - callee->second;
+}
+
+// Frames unwinding cannot see (tail calls), between each frame and its caller, as gdb shows them.
+void LibunwindUnwinder::add_tail_call_frames(NativeStack& stack) {
+    std::vector<NativeFrame>& frames = stack.frames;
+    std::vector<uint64_t> pcs;
+    for (const NativeFrame& frame : frames) pcs.push_back(frame.pc);
+    symbols_.load_debug_files(pcs);  // all at once, in parallel, before call sites are read
+    for (size_t i = 0; i + 1 < frames.size(); ++i) {
+        const NativeFrame& callee = frames[i];
+        const NativeFrame& caller = frames[i + 1];
+        if (callee.is_signal_frame || caller.is_signal_frame || caller.found_by_frame_pointer || callee.tail_call)
+            continue;
+        bool exact = i == 0 || frames[i - 1].is_signal_frame;  // pc itself, not a return address
+        uint64_t callee_pc = exact ? callee.pc : callee.pc - 1;
+        auto key = std::pair{caller.pc, callee_pc};
+        auto known = tail_calls_.find(key);
+        if (known == tail_calls_.end()) {
+            std::vector<uint64_t> pcs;
+            if (!calls_directly(caller.pc, callee_pc)) pcs = symbols_.tail_call_frames(caller.pc, callee_pc);
+            known = tail_calls_.emplace(key, std::move(pcs)).first;
+        }
+        std::vector<NativeFrame> inserted;
+        for (uint64_t pc : known->second) {
+            NativeFrame frame = frames[i + 1];
+            frame.pc = frame.regs.rip = pc;
+            frame.tail_call = true;
+            inserted.push_back(frame);
+        }
+        frames.insert(frames.begin() + i + 1, inserted.begin(), inserted.end());
+        i += inserted.size();
+    }
 }
 
 void fill_callee_saved(unw_cursor_t& cursor, Registers& regs) {

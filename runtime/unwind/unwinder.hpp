@@ -18,6 +18,9 @@ struct NativeFrame {
     bool is_signal_frame = false;
     // The frame below (the callee) had no CFI, so this one was found from the rbp chain (a guess).
     bool found_by_frame_pointer = false;
+    // No return address of its own: a function that jumped to its callee (DWARF call sites tell
+    // which, as in gdb). pc is just past that jump; regs and sp are the caller's.
+    bool tail_call = false;
     // Registers recovered for this frame (rip, rsp, rbp, rbx, r12-r15 are reliable; others may be 0).
     Registers regs{};
 };
