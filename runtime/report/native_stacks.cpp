@@ -92,6 +92,8 @@ StackReport native_report(const Target& target, Symbolizer& symbols,
     StackReport report;
     report.target = describe_target(target);
     report.warnings = target.warnings();
+    for (const Module& m : symbols.modules())
+        if (!m.debug_warning.empty()) report.warnings.push_back(m.debug_warning);
     report.threads.reserve(stacks.size());
     std::vector<uint64_t> pcs;
     for (const NativeStack& stack : stacks)

@@ -9,8 +9,8 @@ namespace snag {
 enum class DebugSource {
     None,        // only .dynsym/.symtab of the file itself, if any
     Embedded,    // .debug_info in the mapped file
-    BuildIdDir,  // /usr/lib/debug/.build-id/xx/yyyy.debug
-    DebugLink,   // .gnu_debuglink next to the file or under /usr/lib/debug
+    BuildIdDir,  // DEBUGDIR/.build-id/xx/yyyy.debug (DEBUGDIR: $SNAG_DEBUG_FILE_DIRECTORY or /usr/lib/debug)
+    DebugLink,   // .gnu_debuglink next to the file or under DEBUGDIR
 };
 
 const char* to_string(DebugSource source);
@@ -25,6 +25,8 @@ struct Module {
     std::string recorded_build_id;  // hex, read from the target's memory (core/live), empty if unreadable
     std::string debug_file;  // file holding DWARF, empty when none
     DebugSource debug_source = DebugSource::None;
+    // A debug file found but refused (its build-id is not the module's), said once to the user.
+    std::string debug_warning;
     // False when the file on disk differs from what the target mapped (build-id mismatch) or is missing.
     bool file_matches = true;
 };

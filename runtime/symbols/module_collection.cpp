@@ -1,6 +1,7 @@
 #include "symbols/module_collection.hpp"
 
 #include <elf.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -46,6 +47,24 @@ std::string dirname_of(const std::string& path) {
     return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
 }
 
+// gdb's debug-file-directory: where -dbg packages install (an empty directory turns them off).
+std::string debug_directory() {
+    const char* dir = getenv("SNAG_DEBUG_FILE_DIRECTORY");
+    std::string out = dir && *dir ? dir : "/usr/lib/debug";
+    while (out.size() > 1 && out.back() == '/') out.pop_back();
+    return out;
+}
+
+// A separate debug file describes one build: with another build-id its addresses and CFI would
+// be wrong, so it is refused (gdb does the same), and the user told which ids differ.
+bool same_build(Module& m, const std::string& debug_file) {
+    auto facts = read_elf_facts(debug_file);
+    if (!facts || facts->build_id.empty() || m.build_id.empty() || facts->build_id == m.build_id) return true;
+    m.debug_warning = "debug file " + debug_file + " has build-id " + facts->build_id + " but " + m.path +
+                      " has build-id " + m.build_id + "; not used";
+    return false;
+}
+
 // Search order of gdb and libdwfl: the file itself, the build-id tree, then .gnu_debuglink.
 void locate_debug_info(Target& target, Module& m, const ElfFacts& facts) {
     if (facts.has_debug_info) {
@@ -53,10 +72,10 @@ void locate_debug_info(Target& target, Module& m, const ElfFacts& facts) {
         m.debug_file = m.local_path;
         return;
     }
+    const std::string debug_dir = debug_directory();
     if (m.build_id.size() > 2) {
-        std::string by_id = "/usr/lib/debug/.build-id/" + m.build_id.substr(0, 2) + "/" +
-                            m.build_id.substr(2) + ".debug";
-        if (std::string found = find_file(target, by_id); !found.empty()) {
+        std::string by_id = debug_dir + "/.build-id/" + m.build_id.substr(0, 2) + "/" + m.build_id.substr(2) + ".debug";
+        if (std::string found = find_file(target, by_id); !found.empty() && same_build(m, found)) {
             m.debug_source = DebugSource::BuildIdDir;
             m.debug_file = found;
             return;
@@ -68,11 +87,11 @@ void locate_debug_info(Target& target, Module& m, const ElfFacts& facts) {
     const std::string candidates[] = {
         local_dir + "/" + facts.debuglink,
         local_dir + "/.debug/" + facts.debuglink,
-        "/usr/lib/debug" + recorded_dir + "/" + facts.debuglink,
+        debug_dir + recorded_dir + "/" + facts.debuglink,
     };
     for (const auto& candidate : candidates) {
         std::string found = find_file(target, candidate);
-        if (found.empty() || found == m.local_path) continue;
+        if (found.empty() || found == m.local_path || !same_build(m, found)) continue;
         m.debug_source = DebugSource::DebugLink;
         m.debug_file = found;
         return;
