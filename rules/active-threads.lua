@@ -21,7 +21,7 @@ return {
   check = function(t, args, report)
     local usage, source = facts.cpu_usage(args.min_seconds)
     if not usage then
-      if t.kind ~= "process" then report.note("active-threads: " .. source) end
+      if t.kind ~= "process" then report.note(source) end
       return
     end
     local active, parts, frames = {}, {}, {}

@@ -102,6 +102,16 @@ function M.thread_cpu()
   end)
 end
 
+-- Why a core's threads all show 0 s of CPU, true for the kind of core it is: snag dump records
+-- each thread's times (they barely ran); gcore writes zeros, kernel cores real times.
+function M.no_cpu_time_reason()
+  if M.core_writer == "snag" then
+    return "every thread's CPU time recorded in this core (written by `snag dump`) is 0.00 s: the threads had barely run"
+  end
+  return "every thread's CPU time recorded in this core is 0.00 s: gdb's gcore writes zeros (write cores with "
+    .. "`snag dump` or let the kernel write them to see spiking threads), or the threads had barely run"
+end
+
 -- CPU used by each thread: live, over --duration of sampling ({tid, cpu, share of one CPU,
 -- runnable}); cores, each thread's own time recorded in the core when it is at least min_seconds
 -- ({tid, cpu, share of all recorded CPU, cumulative = true}). Also says where the numbers come
@@ -122,8 +132,7 @@ function M.cpu_usage(min_seconds)
     local cpu = cpu_of[th.tid]
     if cpu and cpu > 0 then total = total + cpu end
   end
-  if total == 0 then return nil, "this core records no per-thread CPU times (gdb's gcore writes zeros); "
-    .. "write cores with `snag dump` or let the kernel write them to see spiking threads" end
+  if total == 0 then return nil, M.no_cpu_time_reason() end
   for _, th in ipairs(M.threads()) do
     local cpu = cpu_of[th.tid] or 0
     if cpu >= min_seconds then out[#out + 1] = { tid = th.tid, cpu = cpu, share = cpu / total, cumulative = true } end

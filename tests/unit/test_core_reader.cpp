@@ -163,6 +163,15 @@ TEST_CASE("core: --sysroot and --exe decide where mapped files are found") {
         CHECK((*target)->read(0x401000, &byte, 1) == 0);
     }
     {
+        // A process run in a chroot, dumped from outside: its paths already start with DIR.
+        snag::TargetOptions opts;
+        opts.sysroot = f.dir.path() + "/";
+        auto target = snag::open_core(core_path, opts);
+        REQUIRE(target);
+        CHECK((*target)->local_path(f.exe) == f.exe);
+        CHECK((*target)->warnings().empty());
+    }
+    {
         std::string other = f.dir.file("other", tiny_elf("\x01\x02\x03\x04", 8192));
         snag::TargetOptions opts;
         opts.exe_override = other;
