@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 #include "self_target.hpp"
@@ -304,4 +305,41 @@ TEST_CASE("symbolize: repeated lookups are served from the memo") {
     auto elapsed = std::chrono::steady_clock::now() - start;
     CHECK(s->symbolize(return_address, true).size() == first.size());
     CHECK(elapsed < std::chrono::milliseconds(200));
+}
+
+TEST_CASE("modules: a debug file with another build-id is refused with a warning naming both ids") {
+    char dir_template[] = "/tmp/snag-test-debugdir-XXXXXX";
+    REQUIRE(mkdtemp(dir_template) != nullptr);
+    std::string dir = dir_template;
+    std::string libc_id;
+    {
+        SelfTargetWithAuxv target;
+        auto s = self_symbolizer(target);
+        const snag::Module* libc = module_named(*s, "/libc.so.6");
+        REQUIRE(libc != nullptr);
+        libc_id = libc->build_id;
+    }
+    REQUIRE(libc_id.size() > 2);
+    std::string sub = dir + "/.build-id/" + libc_id.substr(0, 2);
+    std::string stale = sub + "/" + libc_id.substr(2) + ".debug";
+    char exe[4096] = {};
+    REQUIRE(readlink("/proc/self/exe", exe, sizeof exe - 1) > 0);
+    REQUIRE(std::system(("mkdir -p '" + sub + "' && cp '" + std::string(exe) + "' '" + stale + "'").c_str()) == 0);
+    std::string other_id = readelf_build_id(exe);
+    REQUIRE(!other_id.empty());
+
+    setenv("SNAG_DEBUG_FILE_DIRECTORY", dir.c_str(), 1);
+    SelfTargetWithAuxv target;
+    auto s = self_symbolizer(target);
+    unsetenv("SNAG_DEBUG_FILE_DIRECTORY");
+    std::system(("rm -rf '" + dir + "'").c_str());
+    const snag::Module* libc = module_named(*s, "/libc.so.6");
+    REQUIRE(libc != nullptr);
+    CHECK(libc->debug_file != stale);
+    CHECK(libc->debug_source != snag::DebugSource::BuildIdDir);
+    CHECK(libc->debug_warning.find(libc_id) != std::string::npos);
+    CHECK_MESSAGE(libc->debug_warning.find(other_id) != std::string::npos, libc->debug_warning);
+    CHECK(libc->debug_warning.find(stale) != std::string::npos);
+    // The test binary's own DWARF is embedded: nothing to refuse there.
+    CHECK(s->module_at(reinterpret_cast<uint64_t>(&symbols_test_outer))->debug_warning.empty());
 }
