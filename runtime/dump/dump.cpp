@@ -6,6 +6,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -14,6 +15,7 @@
 #include "dump/memory_copy.hpp"
 #include "dump/paratext.hpp"
 #include "target/proc_fs.hpp"
+#include "target/signal_names.hpp"
 
 namespace snag {
 namespace {
@@ -100,10 +102,12 @@ std::optional<siginfo_t> pending_siginfo(const Target& target, int& tid) {
     info.si_signo = signal->signo;
     info.si_code = signal->code;
     info.si_errno = signal->error;
-    bool fault = signal->signo == SIGSEGV || signal->signo == SIGBUS || signal->signo == SIGILL ||
-                 signal->signo == SIGFPE || signal->signo == SIGTRAP;
-    if (fault) info.si_addr = reinterpret_cast<void*>(signal->fault_address);
-    else info.si_pid = signal->sender_pid;
+    if (signal_is_fault(signal->signo, signal->code)) {
+        info.si_addr = reinterpret_cast<void*>(signal->fault_address);
+    } else if (signal_has_sender(signal->code)) {
+        info.si_pid = signal->sender_pid;
+        info.si_uid = static_cast<uid_t>(std::max(signal->sender_uid, 0));
+    }
     return info;
 }
 

@@ -1,6 +1,5 @@
 #include "dump/paratext.hpp"
 
-#include <dirent.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "target/descriptors.hpp"
 #include "target/proc_fs.hpp"
 
 namespace snag::dump {
@@ -50,21 +50,6 @@ nlohmann::json split_nul(const std::string& bytes) {
         pos = nul + 1;
     }
     return out;
-}
-
-nlohmann::json descriptors(int pid) {
-    nlohmann::json fds = nlohmann::json::array();
-    std::string dir = proc::pid_path(pid, "fd");
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) return fds;
-    std::vector<int> numbers;
-    while (auto* entry = ::readdir(d))
-        if (entry->d_name[0] != '.') numbers.push_back(std::atoi(entry->d_name));
-    ::closedir(d);
-    std::sort(numbers.begin(), numbers.end());
-    for (int fd : numbers)
-        fds.push_back({{"fd", fd}, {"target", proc::read_link(dir + "/" + std::to_string(fd))}});
-    return fds;
 }
 
 // JSON strings must be valid UTF-8; /proc gives raw bytes.
@@ -115,7 +100,7 @@ std::string build_paratext(int pid, const std::vector<ThreadSample>& threads, do
     doc["environ_bytes"] = environ.size();
     doc["environ_count"] = std::count(environ.begin(), environ.end(), '\0');
     doc["status"] = status_fields(pid);
-    doc["fds"] = descriptors(pid);
+    doc["fds"] = nlohmann::json::parse(proc::descriptors_json(proc::read_descriptors(pid)));
     doc["cpu_sample_seconds"] = window_seconds;
     doc["threads"] = nlohmann::json::array();
     for (const auto& t : threads)

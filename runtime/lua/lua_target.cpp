@@ -5,6 +5,8 @@
 #include <cstring>
 
 #include "lua/lua_support.hpp"
+#include "target/descriptors.hpp"
+#include "target/signal_names.hpp"
 
 namespace snag {
 
@@ -167,6 +169,51 @@ int l_signal(lua_State* L) {
         set_field(L, "errno", sig->error);
         set_field(L, "fault_address", static_cast<lua_Integer>(sig->fault_address));
         set_field(L, "sender_pid", sig->sender_pid);
+        set_field(L, "sender_uid", sig->sender_uid);
+        set_field(L, "name", signal_name(sig->signo));
+        set_field(L, "code_name", signal_code_name(sig->signo, sig->code));
+        return 1;
+    });
+}
+
+void push_socket(lua_State* L, const proc::SocketInfo& s) {
+    lua_createtable(L, 0, 5);
+    set_field(L, "protocol", s.protocol);
+    set_field(L, "state", s.state);
+    set_field(L, "local", s.local);
+    set_field(L, "remote", s.remote);
+    set_field(L, "queue", static_cast<lua_Integer>(s.queue));
+    set_bool(L, "listening", s.state == "listen");
+}
+
+// Live: /proc now; cores: what snag dump recorded in its paratext note (other cores: empty).
+int l_fds(lua_State* L) {
+    Target& t = target_of(L);
+    return guard(L, [&]() -> Expected<int> {
+        std::vector<proc::Descriptor> fds;
+        if (t.kind() == TargetKind::Process) fds = proc::read_descriptors(t.process().pid);
+        else if (auto note = t.paratext()) fds = proc::descriptors_from_paratext(*note);
+        lua_createtable(L, static_cast<int>(fds.size()), 0);
+        for (size_t i = 0; i < fds.size(); ++i) {
+            const auto& fd = fds[i];
+            lua_createtable(L, 0, 5);
+            set_field(L, "fd", fd.fd);
+            set_field(L, "target", fd.target);
+            set_field(L, "kind", fd.kind);
+            if (fd.socket) {
+                push_socket(L, *fd.socket);
+                lua_setfield(L, -2, "socket");
+            }
+            if (!fd.watches.empty()) {
+                lua_createtable(L, static_cast<int>(fd.watches.size()), 0);
+                for (size_t w = 0; w < fd.watches.size(); ++w) {
+                    lua_pushinteger(L, fd.watches[w]);
+                    lua_rawseti(L, -2, static_cast<lua_Integer>(w + 1));
+                }
+                lua_setfield(L, -2, "watches");
+            }
+            lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+        }
         return 1;
     });
 }
@@ -210,6 +257,7 @@ const luaL_Reg kTargetMethods[] = {
     {"thread", l_thread},
     {"mappings", l_mappings},
     {"signal", l_signal},
+    {"fds", l_fds},
     {"auxv", l_auxv},
     {"warnings", l_warnings},
     {nullptr, nullptr},

@@ -1,4 +1,5 @@
 #include "target/core_notes.hpp"
+#include "target/signal_names.hpp"
 
 #include <sys/procfs.h>
 
@@ -14,11 +15,6 @@ std::string bounded_string(const char* chars, size_t max) {
 }
 
 double seconds(const struct timeval& tv) { return double(tv.tv_sec) + double(tv.tv_usec) / 1e6; }
-
-// Signals whose siginfo carries a fault address rather than a sender.
-bool is_fault_signal(int signo) {
-    return signo == SIGSEGV || signo == SIGBUS || signo == SIGILL || signo == SIGFPE || signo == SIGTRAP;
-}
 
 }  // namespace
 
@@ -64,11 +60,13 @@ Expected<SignalInfo> decode_siginfo(std::string_view desc) {
     signal.signo = info.si_signo;
     signal.code = info.si_code;
     signal.error = info.si_errno;
-    // Kernel-generated faults (si_code > 0) carry an address; user-sent signals carry a sender.
-    if (is_fault_signal(info.si_signo) && info.si_code > 0)
+    // Kernel-generated faults carry an address; signals a process sent carry its pid and uid.
+    if (signal_is_fault(info.si_signo, info.si_code)) {
         signal.fault_address = reinterpret_cast<uint64_t>(info.si_addr);
-    else
+    } else if (signal_has_sender(info.si_code)) {
         signal.sender_pid = info.si_pid;
+        signal.sender_uid = static_cast<int>(info.si_uid);
+    }
     return signal;
 }
 

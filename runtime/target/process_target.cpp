@@ -11,6 +11,7 @@
 
 #include "target/attach_registry.hpp"
 #include "target/proc_fs.hpp"
+#include "target/signal_names.hpp"
 
 namespace snag {
 namespace {
@@ -100,8 +101,12 @@ void ProcessTarget::load_threads() {
             if (::ptrace(PTRACE_GETSIGINFO, attached.tid, nullptr, &info) == 0) {
                 signal.code = info.si_code;
                 signal.error = info.si_errno;
-                signal.fault_address = reinterpret_cast<uint64_t>(info.si_addr);
-                signal.sender_pid = info.si_pid;
+                if (signal_is_fault(info.si_signo, info.si_code)) {
+                    signal.fault_address = reinterpret_cast<uint64_t>(info.si_addr);
+                } else if (signal_has_sender(info.si_code)) {
+                    signal.sender_pid = info.si_pid;
+                    signal.sender_uid = static_cast<int>(info.si_uid);
+                }
             }
             signal_ = signal;
         }

@@ -1,0 +1,18 @@
+// signal_names: the names of signals and of their si_code values (Linux x86_64), and which
+// siginfo fields a given code fills: a fault's address, or the sender's pid and uid.
+#pragma once
+
+#include <string>
+
+namespace snag {
+
+// "SIGSEGV"; "SIG42" for numbers without a name.
+std::string signal_name(int signo);
+// "SEGV_MAPERR", "SI_USER", "SI_TKILL"...; "" when the code has no name for this signal.
+std::string signal_code_name(int signo, int code);
+// True when the kernel raised it for a faulting instruction (si_addr is meaningful).
+bool signal_is_fault(int signo, int code);
+// True when a process sent it (kill, tgkill, sigqueue): si_pid and si_uid are meaningful.
+bool signal_has_sender(int code);
+
+}  // namespace snag
