@@ -1,67 +1,107 @@
--- Blocked Thread / Hang (patterns.md): every thread waits and none runs. Summarises what each
--- waits on, grouped, so a hang reads as "2 threads in RLock.acquire at app.py:19, 1 in join".
+-- Blocked Thread / Hang (patterns.md): every thread waits and none runs. Each wait is classified
+-- by snag.idle (idle for new work, a lock, a notification, I/O, time, a child). A process whose
+-- threads all wait for new work is idle (info), unless its own evidence says work is pending (a
+-- listening socket's accept backlog). It is hung (warning) when a thread waits for a lock or a
+-- notification that no wait chain or deadlock finding already explains; a process that only
+-- waits for I/O, time or children can go on by itself (info).
 local facts = require("snag.facts")
-local blocked = require("snag.blocked_thread")
-local wait_chain = require("snag.wait_chain")
+local idle = require("snag.idle")
 local sets = require("snag.stack_trace_set")
 
--- What thread tid waits on, as one short phrase; nil when it does not wait.
-local function waits_on(tid)
-  local py = facts.python_by_tid()[tid]
-  if py then
-    local top = py.frames and py.frames[1]
-    if py.waiting_on then
-      return string.format("%s in %s", py.waiting_on.type or "a lock", wait_chain.where(top)), top
-    end
-    if py.waiting_for_gil then return "the GIL in " .. wait_chain.where(top), top end
+local function explained_by_graph()
+  local graph = facts.wait_graph()
+  local out = {}
+  for tid in pairs(graph.in_cycle or {}) do out[tid] = true end
+  for _, chain in ipairs(graph.chains or {}) do
+    for _, tid in ipairs(chain) do out[tid] = true end
   end
-  local call = blocked.waiting_call(facts.stack(tid), 6)
-  if not call then return nil end
-  local top = py and py.frames and py.frames[1]
-  if top then return string.format("%s in %s", call["function"], wait_chain.where(top)), top end
-  local module = blocked.blocking_module(facts.stack(tid))
-  return string.format("%s from %s", call["function"], module and (module["function"] or "?") or "?"), call
+  return out
+end
+
+local function ran_during_sampling(max_share)
+  local samples = facts.samples
+  if not (samples and samples.duration and samples.duration > 0) then return false end
+  for _, s in ipairs(samples.threads) do
+    if s.cpu / samples.duration > max_share or (s.runnable or 0) >= 0.8 then return true end
+  end
+  return false
+end
+
+local function summary(list)
+  local groups = sets.group(list, function(w) return w.what end)
+  local parts, evidence = {}, {}
+  for _, g in ipairs(groups) do
+    local names, tids = {}, {}
+    for i, w in ipairs(g.items) do
+      tids[i] = w.tid
+      if i <= 3 then names[#names + 1] = string.format("%s (tid %d)", facts.thread_name(w.tid), w.tid) end
+    end
+    if #g.items > 3 then names[#names + 1] = string.format("%d more", #g.items - 3) end
+    parts[#parts + 1] = string.format("%s waits for %s", table.concat(names, ", "), g.key)
+    evidence[#evidence + 1] = { waits_on = g.key, class = g.items[1].class, threads = tids,
+                                library_frame = g.items[1].library_frame }
+  end
+  return table.concat(parts, "; "), evidence, groups
 end
 
 return {
   id = "blocked-threads",
   pattern = "Blocked Thread",
   title = "Every thread is blocked (hang)",
-  description = "No thread runs: each waits on a lock, the GIL or a waiting system call. Groups them by what they wait on.",
+  description = "No thread runs and some wait for a lock or a notification that no wait chain explains (a hang); "
+    .. "a process whose threads all wait for new work (snag.idle's points) is reported as idle, at info.",
   severity = "warning",
   tags = { "default", "hang" },
   targets = { "live", "core" },
   args = { max_cpu_share = { default = 0.05, help = "live: a thread using more of a CPU than this is running" } },
   check = function(t, args, report)
-    local samples = facts.samples
-    if samples and samples.duration and samples.duration > 0 then
-      for _, s in ipairs(samples.threads) do
-        if s.cpu / samples.duration > args.max_cpu_share or (s.runnable or 0) >= 0.8 then return end
-      end
-    end
-    local waiting = {}
+    if ran_during_sampling(args.max_cpu_share) then return end
+    local explained = explained_by_graph()
+    local idle_threads, stuck, waiting, all, covered = {}, {}, {}, {}, 0
     for _, th in ipairs(facts.threads()) do
-      local what, frame = waits_on(th.tid)
-      if not what then return end   -- a running thread: no hang
-      waiting[#waiting + 1] = { tid = th.tid, what = what, frame = frame }
+      local c = idle.classify(th.tid)
+      if c.class == "running" then return end
+      local _, library = require("snag.app_frames").subject(facts.python_by_tid()[th.tid]
+        and facts.python_by_tid()[th.tid].frames or {})
+      local w = { tid = th.tid, class = c.class, what = idle.describe(c), frame = c.frame,
+                  library_frame = library and require("snag.wait_chain").where(library) or nil }
+      all[#all + 1] = w
+      if c.class == "idle" then idle_threads[#idle_threads + 1] = w
+      elseif explained[th.tid] then covered = covered + 1  -- python-deadlock / wait-chain report it
+      elseif c.class == "lock" or c.class == "notify" then stuck[#stuck + 1] = w
+      elseif c.class ~= "join" then waiting[#waiting + 1] = w end
     end
-    if #waiting == 0 then return end
-    local groups = sets.group(waiting, function(w) return w.what end)
-    local parts, frames, threads = {}, {}, {}
-    for _, g in ipairs(groups) do
-      parts[#parts + 1] = string.format("%d waiting for %s", g.count, g.key)
-      frames[#frames + 1] = g.items[1].frame
+    if #all == 0 then return end
+    local frames, threads = {}, {}
+    if #stuck > 0 then
+      for _, w in ipairs(stuck) do threads[#threads + 1] = w.tid; frames[#frames + 1] = w.frame end
+      local text, evidence = summary(stuck)
+      report{
+        message = string.format("%d of %d threads are stuck: %s", #stuck, #all, text),
+        threads = threads, frames = frames, evidence = { groups = evidence, idle = #idle_threads },
+        advice = "find the thread that holds the lock (or should signal) and what it waits for",
+      }
+      return
     end
-    for _, w in ipairs(waiting) do threads[#threads + 1] = w.tid end
-    local evidence = {}
-    for _, g in ipairs(groups) do
-      local tids = {}
-      for i, w in ipairs(g.items) do tids[i] = w.tid end
-      evidence[#evidence + 1] = { waits_on = g.key, threads = tids }
+    if #waiting > 0 then
+      local text, evidence = summary(waiting)
+      report{ severity = "info", title = "Every thread waits (for I/O, time or a child)",
+        message = string.format("all %d threads wait: %s", #all, text),
+        threads = {}, frames = {}, evidence = { groups = evidence } }
+      return
     end
-    report{
-      message = string.format("all %d threads are blocked: %s", #waiting, table.concat(parts, "; ")),
-      threads = threads, frames = frames, evidence = { groups = evidence },
-    }
+    if covered > 0 then return end
+    local pending = idle.pending_work()
+    local text, evidence = summary(idle_threads)
+    if #pending > 0 then
+      for _, w in ipairs(idle_threads) do threads[#threads + 1] = w.tid; frames[#frames + 1] = w.frame end
+      report{ title = "The process waits for new work while work is pending",
+        message = string.format("all %d threads wait for new work while %s: %s", #all, table.concat(pending, ", "), text),
+        threads = threads, frames = frames, evidence = { groups = evidence, pending = pending } }
+      return
+    end
+    report{ severity = "info", title = "The process is idle",
+      message = string.format("idle: all %d threads wait for new work: %s", #all, text),
+      threads = {}, frames = {}, evidence = { groups = evidence } }
   end,
 }

@@ -4,9 +4,58 @@
 local facts = require("snag.facts")
 local wait_chain = require("snag.wait_chain")
 
-local names = { [4] = "SIGILL", [5] = "SIGTRAP", [6] = "SIGABRT", [7] = "SIGBUS", [8] = "SIGFPE",
+local names = { [3] = "SIGQUIT", [4] = "SIGILL", [5] = "SIGTRAP", [6] = "SIGABRT", [7] = "SIGBUS", [8] = "SIGFPE",
                 [11] = "SIGSEGV", [31] = "SIGSYS", [24] = "SIGXCPU", [25] = "SIGXFSZ" }
-local faults = { [4] = true, [7] = true, [8] = true, [11] = true }
+local faults = { [4] = true, [5] = true, [7] = true, [8] = true, [11] = true }
+
+-- What si_code says about a fault (the kernel's words, shortened).
+local meanings = {
+  SEGV_MAPERR = "address not mapped", SEGV_ACCERR = "invalid permissions for the mapping",
+  SEGV_BNDERR = "failed address bound checks", SEGV_PKUERR = "protection key denied access",
+  BUS_ADRALN = "invalid address alignment", BUS_ADRERR = "nonexistent physical address (a mapped file shrank?)",
+  BUS_OBJERR = "object-specific hardware error", BUS_MCEERR_AR = "hardware memory error consumed",
+  BUS_MCEERR_AO = "hardware memory error detected",
+  FPE_INTDIV = "integer divide by zero", FPE_INTOVF = "integer overflow", FPE_FLTDIV = "floating-point divide by zero",
+  FPE_FLTOVF = "floating-point overflow", FPE_FLTUND = "floating-point underflow", FPE_FLTRES = "floating-point inexact result",
+  FPE_FLTINV = "invalid floating-point operation", FPE_FLTSUB = "subscript out of range",
+  ILL_ILLOPC = "illegal opcode", ILL_ILLOPN = "illegal operand", ILL_ILLADR = "illegal addressing mode",
+  ILL_ILLTRP = "illegal trap", ILL_PRVOPC = "privileged opcode", ILL_PRVREG = "privileged register",
+  ILL_COPROC = "coprocessor error", ILL_BADSTK = "internal stack error",
+  TRAP_BRKPT = "breakpoint", TRAP_TRACE = "trace trap",
+}
+local senders = { SI_USER = "kill()", SI_TKILL = "tgkill()", SI_QUEUE = "sigqueue()", SI_MESGQ = "a message queue" }
+
+local function called(frames, names)
+  for i = 1, math.min(#frames, 12) do
+    local fn = (frames[i]["function"] or ""):gsub("^_+", "")
+    if names[fn] then return true end
+  end
+  return false
+end
+
+-- How the signal came, one phrase: " (SEGV_MAPERR: address not mapped) at address 0x0",
+-- " sent by kill() from PID 24508 (uid 0)", " raised by abort()". And whether a fault address applies.
+local function origin_of(sig, native)
+  local code = sig.code_name or ""
+  if sig.signo == 6 and called(native, { abort = true, ["GI_abort"] = true }) then return " raised by abort()", false end
+  if senders[code] then
+    local self = sig.sender_pid == target.pid
+    if self and code == "SI_TKILL" then return " raised by the process itself (raise() or pthread_kill())", false end
+    return string.format(" sent by %s from %s%s", senders[code], self and "the process itself, PID " .. sig.sender_pid
+      or ("PID " .. tostring(sig.sender_pid)),
+      (sig.sender_uid and sig.sender_uid >= 0) and string.format(" (uid %d)", sig.sender_uid) or ""), false
+  end
+  if code == "SI_KERNEL" then
+    return " from the kernel (SI_KERNEL" .. (sig.signo == 11 and ": a general-protection fault, e.g. a non-canonical address" or "")
+      .. "; no fault address)", false
+  end
+  if faults[sig.signo] and sig.code and sig.code > 0 then
+    local meaning = meanings[code]
+    return string.format("%s at address 0x%x", code ~= "" and (" (" .. code .. (meaning and (": " .. meaning) or "") .. ")") or "",
+      sig.fault_address or 0), true
+  end
+  return code ~= "" and (" (" .. code .. ")") or "", false
+end
 
 local function base(p) return p and (p:match("[^/]*$")) or "?" end
 local function is_runtime(path)
@@ -45,17 +94,20 @@ return {
     for _, f in ipairs(native) do
       if f.module and not is_runtime(f.module) and f.module ~= exception_module then origin = f; break end
     end
-    local pytop = py and py.frames[1]
-    local fault = faults[sig.signo] and sig.fault_address and string.format(" at address 0x%x", sig.fault_address) or ""
+    local pytop = py and require("snag.app_frames").subject(py.frames)   -- the application's frame, not ctypes
+    local how, is_fault = origin_of(sig, native)
     report{
-      message = string.format("%s%s in thread %s (tid %d): %s in %s%s", names[sig.signo], fault,
+      message = string.format("%s%s in thread %s (tid %d): %s in %s%s", names[sig.signo], how,
         facts.thread_name(faulting.tid), faulting.tid, native[1] and (native[1]["function"] or "??") or "??",
         base(exception_module), pytop and (", Python " .. wait_chain.where(pytop)) or ""),
       threads = { faulting.tid }, frames = frames,
       origin = origin and (base(origin.module) .. "!" .. (origin["function"] or "?"))
         or (pytop and (base(pytop.file) .. "!" .. (pytop["function"] or "?"))) or nil,
-      evidence = { signal = sig.signo, signal_name = names[sig.signo], code = sig.code,
-                   fault_address = sig.fault_address, exception_module = exception_module,
+      evidence = { signal = sig.signo, signal_name = names[sig.signo], code = sig.code, code_name = sig.code_name,
+                   fault_address = is_fault and sig.fault_address or nil,
+                   sender_pid = (not is_fault and sig.sender_pid ~= 0) and sig.sender_pid or nil,
+                   sender_uid = (not is_fault and sig.sender_pid ~= 0) and sig.sender_uid or nil,
+                   exception_module = exception_module,
                    origin_module = origin and origin.module or (pytop and pytop.file) },
     }
   end,

@@ -51,6 +51,7 @@ return {
   targets = { "live" },
   args = {
     min_kb_per_s = { default = 256, help = "growth rate of RSS that counts (KiB per second)" },
+    min_kb = { default = 1024, help = "growth of RSS over the interval that counts (KiB): a short sampling turns noise into a rate" },
     min_monotony = { default = 0.7, help = "share of samples that must not decrease" },
     min_objects = { default = 5000, help = "growth of one type of GC-tracked Python object that counts" },
     max_kinds = { default = 5, help = "growing object types named" },
@@ -62,8 +63,15 @@ return {
     local steady = monotony(s.series, "rss_kb")
     local growth = heap_growth(s.heap, args.max_kinds)
     local rss_grows = rate >= args.min_kb_per_s and steady >= args.min_monotony
+      and s.series[#s.series].rss_kb - s.series[1].rss_kb >= args.min_kb
     local heap_grows = growth and growth.top[1] and growth.top[1].delta >= args.min_objects
       and growth.objects[2] > growth.objects[1]
+    -- A census cut by its time limit stops at a different object each time: no growth to compare.
+    if heap_grows and not growth.complete then
+      report.note(string.format("memory-growth: the Python heap census was cut short (%d and %d objects counted "
+        .. "before the time limit): object counts not compared", growth.objects[1], growth.objects[2]))
+      heap_grows = false
+    end
     if not rss_grows and not heap_grows then return end
     local first, last = s.series[1], s.series[#s.series]
     local parts = {}

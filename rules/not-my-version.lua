@@ -13,6 +13,15 @@ local function built_for(path)
   return major and (major .. "." .. minor) or nil
 end
 
+-- Mappings no file on disk can hold: shared memory (POSIX /dev/shm, System V "/SYSV...",
+-- "/dev/zero (deleted)" of a shared anonymous mapping), memfd, other devices. Nothing to compare.
+local memory_only = { "^/dev/", "^/SYSV%x+", "^/memfd:", "^/%[", "^anon_inode:", "^/anon_hugepage", "^/drm mm object" }
+
+local function is_memory_only(path)
+  for _, p in ipairs(memory_only) do if path:find(p) then return true end end
+  return false
+end
+
 return {
   id = "not-my-version",
   pattern = "Not My Version",
@@ -31,8 +40,8 @@ return {
     for _, m in ipairs(t:modules()) do
       local wanted = m.path and interpreter and built_for(m.path)
       if wanted and wanted ~= interpreter then foreign[#foreign + 1] = { path = m.path, built_for = wanted } end
-      if not m.path or m.path == "" or m.path:sub(1, 1) == "[" or m.path:find("linux%-vdso") then
-        -- [vdso] and friends live only in memory: nothing to compare
+      if not m.path or m.path == "" or m.path:sub(1, 1) == "[" or m.path:find("linux%-vdso") or is_memory_only(m.path) then
+        -- [vdso], shared memory and memfd live only in memory: nothing to compare
       elseif m.path:find(" %(deleted%)$") then
         replaced[#replaced + 1] = m
       elseif m.found == false then

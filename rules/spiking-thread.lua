@@ -3,13 +3,16 @@
 -- writes zeros, which this rule says in a note).
 local facts = require("snag.facts")
 local wait_chain = require("snag.wait_chain")
+local native_code = require("snag.native_code")
+local idle = require("snag.idle")
 
+-- The thread's frames and its subject: the innermost application frame (re.match's caller, not re).
 local function frames_of(tid)
   local py = facts.python_by_tid()[tid]
   if py and #py.frames > 0 then
     local out = {}
     for i = 1, math.min(#py.frames, 8) do out[i] = py.frames[i] end
-    return out, py.frames[1]
+    return out, require("snag.app_frames").subject(py.frames)
   end
   local native = facts.stack(tid)
   local out = {}
@@ -38,13 +41,17 @@ return {
     for _, u in ipairs(usage) do
       -- On a loaded machine a spinning thread gets a small CPU share but is runnable throughout.
       local spinning = u.runnable and u.runnable >= args.min_runnable and u.cpu > 0.02
-      if u.share >= args.min_share or spinning then
+      -- Cores: CPU is cumulative since the thread started; one that waits at the dump is not spinning now.
+      local waits_now = idle.classify(u.tid).class ~= "running"
+      if (u.share >= args.min_share or spinning) and not (u.cumulative and waits_now) then
         local frames, top = frames_of(u.tid)
+        local hot = top and not waits_now and native_code.hot_function(u.tid)
         report{
-          message = string.format("%s (tid %d) used %.2f s of CPU (%d%% %s)%s", facts.thread_name(u.tid), u.tid,
-            u.cpu, math.floor(u.share * 100 + 0.5), source, top and (" in " .. wait_chain.where(top)) or ""),
+          message = string.format("%s (tid %d) used %.2f s of CPU (%d%% %s)%s%s", facts.thread_name(u.tid), u.tid,
+            u.cpu, math.floor(u.share * 100 + 0.5), source, hot and (" in native " .. hot .. " under") or "",
+            top and ((hot and " " or " in ") .. wait_chain.where(top)) or ""),
           threads = { u.tid }, frames = frames,
-          evidence = { cpu_seconds = u.cpu, share = u.share, runnable = u.runnable, source = source },
+          evidence = { cpu_seconds = u.cpu, share = u.share, runnable = u.runnable, source = source, native = hot },
         }
       end
     end

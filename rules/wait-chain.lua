@@ -2,6 +2,8 @@
 -- the chains of the wait-for graph that do not close into a cycle.
 local facts = require("snag.facts")
 local wait_chain = require("snag.wait_chain")
+local idle = require("snag.idle")
+local app_frames = require("snag.app_frames")
 
 return {
   id = "wait-chain",
@@ -29,16 +31,19 @@ return {
         local e = graph.edges[tid]
         if e and e.owner then
           local what = e.kind == "gil" and "the GIL" or string.format("%s 0x%x", e.lock_kind or "lock", e.lock)
-          parts[#parts + 1] = string.format("%s waits for %s at %s", facts.thread_name(tid), what, wait_chain.where(e.frame))
+          parts[#parts + 1] = string.format("%s (tid %d) waits for %s at %s", facts.thread_name(tid), tid, what,
+            wait_chain.where(e.frame))
           frames[#frames + 1] = e.frame
         end
       end
       local last = chain[#chain]
       local py = graph.by_tid[last]
-      local top = py and py.frames and py.frames[1]
+      local state = idle.classify(last)
+      local doing = state.class == "running" and ("running in " .. wait_chain.where(app_frames.subject(py and py.frames)))
+        or ("in " .. idle.describe(state))
       report{
-        message = string.format("%s; the chain ends at %s%s", table.concat(parts, ", "), facts.thread_name(last),
-          top and (" in " .. wait_chain.where(top)) or ""),
+        message = string.format("%s; the chain ends at %s (tid %d), which holds it and is %s", table.concat(parts, ", "),
+          facts.thread_name(last), last, doing),
         threads = chain, frames = frames, evidence = { chain = chain, last_status = py and py.status },
       }
       ::next_chain::

@@ -62,6 +62,9 @@ function M.begin(config)
     local rule, err = rules.load(path)
     if not rule then
       state.errors[#state.errors + 1] = { rule = basename(path), phase = "load", message = one_line(err) }
+    elseif rule.extension then
+      local ok, why = pcall(rules.apply_extension, rule)
+      if not ok then state.errors[#state.errors + 1] = { rule = basename(path), phase = "load", message = one_line(why) } end
     elseif seen[rule.id] then
       state.errors[#state.errors + 1] = { rule = rule.id, phase = "load",
         message = path .. ": id: " .. rule.id .. " is already defined by " .. seen[rule.id] }
@@ -141,6 +144,15 @@ end
 
 function M.rule_id(i) return state.rules[i].id end
 
+-- The process title as ps shows it (a server may rewrite argv: "postgres: checkpointer").
+function M.title(cmdline)
+  if type(cmdline) ~= "string" then return nil end
+  local title = cmdline:gsub("%s+$", "")
+  if title == "" then return nil end
+  if #title > 72 then title = title:sub(1, 69) .. "..." end
+  return title
+end
+
 function M.result()
   table.sort(state.findings, function(a, b)
     local sa, sb = rules.severities[a.severity], rules.severities[b.severity]
@@ -150,6 +162,7 @@ function M.result()
   local py = target.python
   return {
     target = { kind = target.kind, pid = target.pid, executable = target.executable, name = target.name,
+               title = M.title(target.cmdline),
                python = py and py.version or nil, duration = state.config.duration },
     findings = state.findings, rules_run = state.rules_run, errors = state.errors, notes = state.notes,
   }
@@ -211,12 +224,23 @@ end
 -- rules run, errors with their pid, notes said once with the pids they concern.
 function M.merge(results, config)
   local merged = { findings = {}, rules_run = {}, errors = {}, notes = {}, processes = {} }
-  local ran, noted = {}, {}
+  local ran, noted, by_bucket = {}, {}, {}
   for _, r in ipairs(results) do
     local t = r.target or {}
     merged.processes[#merged.processes + 1] = { pid = t.pid, name = t.name, executable = t.executable,
-      python = t.python, failed = (#(r.rules_run or {}) == 0 and #(r.errors or {}) > 0) or nil }
-    for _, f in ipairs(r.findings or {}) do f.pid = f.pid or t.pid; merged.findings[#merged.findings + 1] = f end
+      title = t.title, python = t.python, failed = (#(r.rules_run or {}) == 0 and #(r.errors or {}) > 0) or nil }
+    for _, f in ipairs(r.findings or {}) do
+      f.pid = f.pid or t.pid
+      -- The same finding (bucket) in several processes is one finding listing their pids.
+      local same = by_bucket[f.bucket]
+      if same then
+        same.pids[#same.pids + 1] = f.pid
+      else
+        f.pids = { f.pid }
+        by_bucket[f.bucket] = f
+        merged.findings[#merged.findings + 1] = f
+      end
+    end
     for _, id in ipairs(r.rules_run or {}) do
       if not ran[id] then ran[id] = true; merged.rules_run[#merged.rules_run + 1] = id end
     end
@@ -260,7 +284,7 @@ function M.selected_tags(files, select_expr)
   local seen, out = {}, { "" }
   for _, path in ipairs(files) do
     local rule = rules.load(path)
-    if rule and (not select or select(rule)) then
+    if rule and not rule.extension and (not select or select(rule)) then
       for _, tag in ipairs(rule.tags or {}) do
         if not seen[tag] then seen[tag] = true; out[#out + 1] = tag end
       end
@@ -275,7 +299,7 @@ function M.describe(files)
   local out, errors = {}, {}
   for _, path in ipairs(files) do
     local rule, err = rules.load(path)
-    if rule then out[#out + 1] = rule else errors[#errors + 1] = err end
+    if rule and not rule.extension then out[#out + 1] = rule elseif not rule then errors[#errors + 1] = err end
   end
   return out, errors
 end

@@ -18,6 +18,8 @@ local function memo(name, compute)
   return v or nil
 end
 
+M.memo = memo
+
 function M.threads()
   return memo("threads", function() return target:threads() end)
 end
@@ -71,9 +73,28 @@ function M.stack(tid)
   end)
 end
 
+-- A thread "waits for a lock" only when its native stack is in a lock acquire: one whose system
+-- call is a read, a poll, a sleep or a waitpid waits for I/O, time or a child, even inside a
+-- `with lock:` block (it may be the holder).
+local function lock_waiters_only(pythreads)
+  local idle = require("snag.idle")
+  local out = {}
+  for i, t in ipairs(pythreads) do
+    out[i] = t
+    if t.waiting_on then
+      local c = idle.classify(t.tid)
+      if c.call and c.call.kind ~= "sync" then
+        local copy = setmetatable({ waiting_on = false }, { __index = t })
+        out[i] = copy
+      end
+    end
+  end
+  return out
+end
+
 function M.wait_graph()
   return memo("wait_graph", function()
-    return require("snag.wait_chain").build(M.python_threads() or {}, M.gil_holder())
+    return require("snag.wait_chain").build(lock_waiters_only(M.python_threads() or {}), M.gil_holder())
   end)
 end
 
@@ -140,12 +161,15 @@ function M.cpu_usage(min_seconds)
   return out, string.format("of %.2f s of CPU recorded in the core", total)
 end
 
--- Thread name for messages: the Python name when known, else comm.
+-- Thread name for messages: the Python name when known, else comm; never blank (kernel cores
+-- name no thread: the leader takes the process's name from NT_PRPSINFO, others "LWP tid").
 function M.thread_name(tid)
   local py = M.python_by_tid()[tid]
   if py and py.name and py.name ~= "" then return py.name end
   local th = target:thread(tid)
-  return th and th.name or tostring(tid)
+  if th and th.name and th.name ~= "" then return th.name end
+  if tid == target.pid and target.name and target.name ~= "" then return target.name end
+  return "LWP " .. tostring(tid)
 end
 
 return M

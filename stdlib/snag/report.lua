@@ -78,6 +78,14 @@ function M.tid_list(tids, max)
   if #tids > max then text = text .. string.format(" and %d more", #tids - max) end
   return text
 end
+-- "pid 12: " or, for a finding several processes share, "pids 12, 13, 14 (3 processes; pid 12): ".
+function M.pid_label(f)
+  if f.pids and #f.pids > 1 then
+    return string.format("pids %s (%d processes; pid %s): ", M.tid_list(f.pids, 12), #f.pids, tostring(f.pid))
+  end
+  return "pid " .. tostring(f.pid) .. ": "
+end
+
 local colors = { critical = "\27[1;35m", error = "\27[1;31m", warning = "\27[1;33m", info = "\27[1;36m" }
 
 local function frame_text(f)
@@ -97,7 +105,8 @@ end
 local function process_list(processes)
   local parts = {}
   for _, p in ipairs(processes) do
-    parts[#parts + 1] = tostring(p.pid) .. (p.name and (" " .. p.name) or "") .. (p.failed and " (not analysed)" or "")
+    parts[#parts + 1] = tostring(p.pid) .. ((p.title or p.name) and (" " .. (p.title or p.name)) or "")
+      .. (p.failed and " (not analysed)" or "")
   end
   return string.format("process tree: %d processes: %s", #processes, table.concat(parts, ", "))
 end
@@ -116,7 +125,7 @@ local function text(result, color)
     if color then sev = colors[f.severity] .. sev .. "\27[0m" end
     add("")
     add(string.format("%s %s [%s]: %s", sev, f.rule, f.pattern, f.title))
-    add("  " .. (tree and ("pid " .. tostring(f.pid) .. ": ") or "") .. f.message)
+    add("  " .. (tree and M.pid_label(f) or "") .. f.message)
     if #f.threads > 0 then add("  threads: " .. M.tid_list(f.threads, 12)) end
     for i, fr in ipairs(f.frames) do
       if i > 8 then add(string.format("    ... %d more frames", #f.frames - 8)); break end
@@ -147,7 +156,9 @@ local function markdown(result)
     add("")
     add(f.message)
     add("")
-    if result.processes then add("- pid: " .. tostring(f.pid)) end
+    if result.processes then
+      add((f.pids and #f.pids > 1) and ("- pids: " .. M.tid_list(f.pids, 30)) or ("- pid: " .. tostring(f.pid)))
+    end
     if #f.threads > 0 then add("- threads: " .. M.tid_list(f.threads, 30)) end
     add("- bucket: `" .. f.bucket .. "`")
     if f.advice then add("- advice: " .. f.advice) end

@@ -70,6 +70,7 @@ function M.load(path)
   if not chunk then return nil, lerr end
   local ok, rule = pcall(chunk)
   if not ok then return nil, tostring(rule) end
+  if M.is_extension_table(rule) then return M.extension(rule, path) end
   local why = problem(rule)
   if why then return nil, path .. ": " .. why end
   rule.tags = rule.tags or {}
@@ -78,6 +79,32 @@ function M.load(path)
   rule.description = rule.description or ""
   rule.file = path
   return rule
+end
+
+-- A pack extension: a file of a rules directory that returns no rule but policy tables the
+-- stdlib's models use: {idle_points = {...} (snag.idle), app_frames = {"+glob", "-glob"} (snag.app_frames)}.
+function M.is_extension_table(t)
+  return type(t) == "table" and t.id == nil and (t.idle_points ~= nil or t.app_frames ~= nil)
+end
+
+function M.extension(t, path)
+  if t.idle_points ~= nil and type(t.idle_points) ~= "table" then return nil, path .. ": idle_points: must be a list" end
+  if t.app_frames ~= nil and not is_list_of_strings(t.app_frames) then
+    return nil, path .. ": app_frames: must be a list of \"+glob\"/\"-glob\" strings"
+  end
+  return { extension = true, file = path, idle_points = t.idle_points or {}, app_frames = t.app_frames or {} }
+end
+
+-- Applies a loaded extension to this analysis's models.
+function M.apply_extension(ext)
+  require("snag.idle").add(ext.idle_points)
+  require("snag.app_frames").add(ext.app_frames)
+end
+
+-- True when path is a pack extension (no rule, no test spec needed).
+function M.is_extension(path)
+  local loaded = M.load(path)
+  return loaded ~= nil and loaded.extension == true
 end
 
 -- Converts a --arg string to the arg's type: value, or nil and a sentence.
@@ -190,7 +217,10 @@ function M.list_text(files)
   local loaded = {}
   for _, path in ipairs(files) do
     local rule, err = M.load(path)
-    if rule then loaded[#loaded + 1] = rule else errors[#errors + 1] = err end
+    if rule and rule.extension then
+      out[#out + 1] = string.format("extension %s: %d idle points, %d app-frame patterns", path,
+        #rule.idle_points, #rule.app_frames)
+    elseif rule then loaded[#loaded + 1] = rule else errors[#errors + 1] = err end
   end
   table.sort(loaded, function(a, b) return a.id < b.id end)
   for _, r in ipairs(loaded) do
@@ -236,6 +266,9 @@ function M.spec_json(rule_path, spec_path)
       if m ~= "live" and m ~= "core" and m ~= "kernel-core" and m ~= "live-tree" then
         error(where .. "modes: live, live-tree, core or kernel-core, not " .. tostring(m), 0)
       end
+    end
+    if c.at_least ~= nil and not M.severities[c.at_least] then
+      error(where .. "at_least: must be one of info, warning, error, critical", 0)
     end
     if c.pid ~= nil and type(c.pid) ~= "string" then error(where .. "pid: must name a key of the scenario's truth", 0) end
   end

@@ -1,6 +1,8 @@
 -- Wait Chain / Deadlock: the wait-for graph of Python threads. A thread waits for one thing
 -- (a lock, the GIL); the thing may have an owner thread. Cycles are deadlocks; other paths are
 -- wait chains.
+local app_frames = require("snag.app_frames")
+
 local M = {}
 
 local function basename(p) return p and (p:match("[^/]+$") or p) or "?" end
@@ -36,11 +38,13 @@ function M.build(pythreads, gil_holder)
       edges[t.tid] = {
         from = t.tid, kind = "lock", lock = w.lock.address, lock_kind = w.lock.kind, type = w.type,
         owner = owner_thread and owner_thread.tid or nil, owner_ident = owner ~= 0 and owner or nil,
-        frame = t.frames and t.frames[1], wait_function = w["function"],
+        frame = app_frames.subject(t.frames), library_frame = select(2, app_frames.subject(t.frames)),
+        wait_function = w["function"],
         confirmed = owner_thread ~= nil, signal = M.signal_waits[w["function"] or ""] or false,
       }
     elseif t.waiting_for_gil and gil_holder and gil_holder ~= t.tid then
-      edges[t.tid] = { from = t.tid, kind = "gil", owner = gil_holder, frame = t.frames and t.frames[1], confirmed = true }
+      edges[t.tid] = { from = t.tid, kind = "gil", owner = gil_holder, frame = app_frames.subject(t.frames),
+                       confirmed = true }
     end
   end
   -- Each thread has at most one outgoing edge: follow it, marking the path, to find cycles.

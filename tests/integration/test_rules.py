@@ -283,7 +283,8 @@ def test_crash_jit_dump():
     code, result = analyze(core, "--select", "crash")
     found = findings(result, "crash")
     h.check(code == 1 and len(found) == 1, "crash findings %s" % found)
-    h.check("SIGSEGV at address 0x0 in thread crasher" in found[0]["message"], found[0]["message"])
+    h.check("SIGSEGV (SEGV_MAPERR: address not mapped) at address 0x0 in thread crasher" in found[0]["message"],
+            found[0]["message"])
     first, last = _function_lines("py_crash.py", "crash_segv")
     py = [f for f in found[0]["frames"] if f.get("function") == "crash_segv"]
     h.check(py and first < py[0]["line"] <= last, "crash_segv frame %s (lines %d-%d)" % (found[0]["frames"], first, last))
@@ -384,8 +385,8 @@ def test_broken_rules():
     h.check(b"\x1b[1;31mERROR\x1b[0m python-deadlock" in _on_pty([h.SNAG, "analyze", core], "stdout"), "colors on a tty")
     r = h.snag("analyze", core, "--select", "no and (", timeout=30)
     h.check(r.returncode == 2 and "--select" in r.stderr, "bad --select: %d %s" % (r.returncode, r.stderr))
-    r = h.snag("analyze", core, "--arg", "python-deadlock.unconfirmed=maybe", timeout=30)
-    h.check(r.returncode == 2 and "true or false" in r.stderr, "bad --arg: %s" % r.stderr)
+    r = h.snag("analyze", core, "--arg", "thread-leak.min_threads=maybe", timeout=30)
+    h.check(r.returncode == 2 and "an integer" in r.stderr, "bad --arg: %s" % r.stderr)
 
 
 @h.case("rules-list")
@@ -393,7 +394,7 @@ def test_rules_list():
     r = h.snag("rules", "list", check=True)
     for rule in ("python-deadlock", "gil-holder-blocked", "spiking-thread", "thread-leak", "crash"):
         h.check(rule in r.stdout, "%s missing from rules list" % rule)
-    h.check("--arg python-deadlock.unconfirmed=true" in r.stdout, r.stdout[:800])
+    h.check("--arg thread-leak.min_threads=" in r.stdout, r.stdout[:800])
 
 
 def _rules_test_case(rule_id, path):
