@@ -275,6 +275,11 @@ def test_postgres():
         h.check("ProcSleep" in f["message"] and "lock" in f["message"], "message %r" % f["message"])
         h.check(str(holder_pid) in f["message"], "the holder %d is named in %r" % (holder_pid, f["message"]))
         # kill -SEGV of the waiting backend: its kernel core says who sent the signal.
+        with open("/proc/sys/kernel/core_pattern") as f:
+            pattern = f.read().strip()
+        if pattern.startswith("|") or "/" in pattern:
+            print("kill -SEGV core not checked: core_pattern %r is not a plain file name" % pattern)
+            return
         os.kill(waiter_pid, signal.SIGSEGV)
         cores = []
         h.check(h._wait_until(lambda: not os.path.exists("/proc/%d" % waiter_pid) and
