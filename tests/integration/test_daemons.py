@@ -148,6 +148,17 @@ def test_gunicorn_idle():
         idle = [f for f in result["findings"] if f["rule"] == "blocked-threads"]
         h.check(len(idle) == 1 and sorted(idle[0]["pids"]) == sorted([g.proc.pid] + g.workers)
                 and idle[0]["severity"] == "info", "one idle info finding for the 3 processes: %s" % summary(idle))
+        # A team's pack extension decides before the defaults: the arbiter's sleep made a lock point.
+        team = os.path.join(g.dir, "team-rules")
+        os.mkdir(team)
+        with open(os.path.join(team, "our-service.lua"), "w") as f:
+            f.write('return { idle_points = { { name = "arbiter under test", idle = false, python = { "Arbiter.sleep" } } } }\n')
+        result = analyze(str(g.proc.pid), "--duration", "0", "--rules", team)
+        stuck = loud(result)
+        h.check(len(stuck) == 1 and "arbiter under test" in stuck[0]["message"] and result["errors"] == [],
+                "team idle point: %s %s" % (summary(stuck), result["errors"]))
+        listed = h.snag("rules", "list", team, check=True).stdout
+        h.check("extension " in listed and "1 idle points" in listed, "rules list: %s" % listed)
     finally:
         g.stop()
 
