@@ -106,7 +106,7 @@ std::optional<siginfo_t> pending_siginfo(const Target& target, int& tid) {
         info.si_addr = reinterpret_cast<void*>(signal->fault_address);
     } else if (signal_has_sender(signal->code)) {
         info.si_pid = signal->sender_pid;
-        info.si_uid = static_cast<uid_t>(std::max(signal->sender_uid, 0));
+        info.si_uid = static_cast<uid_t>(std::max(signal_sender_uid(target), 0));
     }
     return info;
 }

@@ -169,7 +169,7 @@ int l_signal(lua_State* L) {
         set_field(L, "errno", sig->error);
         set_field(L, "fault_address", static_cast<lua_Integer>(sig->fault_address));
         set_field(L, "sender_pid", sig->sender_pid);
-        set_field(L, "sender_uid", sig->sender_uid);
+        set_field(L, "sender_uid", signal_sender_uid(t));
         set_field(L, "name", signal_name(sig->signo));
         set_field(L, "code_name", signal_code_name(sig->signo, sig->code));
         return 1;

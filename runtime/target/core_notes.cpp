@@ -50,7 +50,7 @@ Expected<void> decode_prpsinfo(std::string_view desc, ProcessInfo& process) {
     return {};
 }
 
-Expected<SignalInfo> decode_siginfo(std::string_view desc) {
+Expected<SignalInfo> decode_siginfo(std::string_view desc, int* sender_uid) {
     siginfo_t info;
     if (desc.size() < sizeof info)
         return fail("NT_SIGINFO note has " + std::to_string(desc.size()) + " bytes, expected " +
@@ -65,7 +65,7 @@ Expected<SignalInfo> decode_siginfo(std::string_view desc) {
         signal.fault_address = reinterpret_cast<uint64_t>(info.si_addr);
     } else if (signal_has_sender(info.si_code)) {
         signal.sender_pid = info.si_pid;
-        signal.sender_uid = static_cast<int>(info.si_uid);
+        if (sender_uid) *sender_uid = static_cast<int>(info.si_uid);
     }
     return signal;
 }

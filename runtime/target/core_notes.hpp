@@ -17,7 +17,7 @@ inline constexpr uint32_t kSnagParatextType = 0x534e4147;  // "SNAG" read as a b
 
 Expected<Thread> decode_prstatus(std::string_view desc);
 Expected<void> decode_prpsinfo(std::string_view desc, ProcessInfo& process);
-Expected<SignalInfo> decode_siginfo(std::string_view desc);
+Expected<SignalInfo> decode_siginfo(std::string_view desc, int* sender_uid = nullptr);
 std::vector<AuxvEntry> decode_auxv(std::string_view desc);
 
 // Applies the paratext's thread names/states and full command line; false when it is not valid JSON.

@@ -219,9 +219,13 @@ private:
             }
             case NT_PRPSINFO: return decode_prpsinfo(note.desc, core_.process_);
             case NT_SIGINFO: {
-                auto signal = decode_siginfo(note.desc);
+                int sender_uid = -1;
+                auto signal = decode_siginfo(note.desc, &sender_uid);
                 if (!signal) return std::unexpected(signal.error());
-                if (!core_.signal_) core_.signal_ = *signal;
+                if (!core_.signal_) {
+                    core_.signal_ = *signal;
+                    core_.signal_sender_uid_ = sender_uid;
+                }
                 return {};
             }
             case NT_AUXV: core_.auxv_ = decode_auxv(note.desc); return {};

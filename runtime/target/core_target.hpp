@@ -37,6 +37,7 @@ public:
     std::string local_path(const std::string& recorded_path) const override;
     const std::vector<std::string>& warnings() const override { return warnings_; }
     std::optional<std::string> paratext() const override { return paratext_; }
+    int signal_sender_uid() const { return signal_sender_uid_; }  // -1 unless a process sent the signal
 
     // Only the bytes the core holds: no zero fill, no files on disk (build-ids recorded at dump time).
     size_t read_recorded(uint64_t addr, void* out, size_t len) const;
@@ -59,6 +60,7 @@ private:
     std::vector<Mapping> mappings_;
     std::vector<AuxvEntry> auxv_;
     std::optional<SignalInfo> signal_;
+    int signal_sender_uid_ = -1;
     std::optional<std::string> paratext_;
     std::vector<std::string> warnings_;
     std::vector<CoreSegment> segments_;   // sorted by vaddr

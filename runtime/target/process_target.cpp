@@ -105,7 +105,7 @@ void ProcessTarget::load_threads() {
                     signal.fault_address = reinterpret_cast<uint64_t>(info.si_addr);
                 } else if (signal_has_sender(info.si_code)) {
                     signal.sender_pid = info.si_pid;
-                    signal.sender_uid = static_cast<int>(info.si_uid);
+                    signal_sender_uid_ = static_cast<int>(info.si_uid);
                 }
             }
             signal_ = signal;

@@ -28,6 +28,7 @@ public:
     size_t read(uint64_t addr, void* out, size_t len) override;
     std::string local_path(const std::string& recorded_path) const override;
     const std::vector<std::string>& warnings() const override { return warnings_; }
+    int signal_sender_uid() const { return signal_sender_uid_; }  // -1 unless a process sent the signal
     void detach() override;
 
     // For execution control (runtime/control): which threads are traced, and keeping the view
@@ -67,6 +68,7 @@ private:
     std::vector<Mapping> mappings_;
     std::vector<AuxvEntry> auxv_;
     std::optional<SignalInfo> signal_;
+    int signal_sender_uid_ = -1;
     mutable ProcessMemory memory_;
     bool stopped_;
     std::function<void()> before_detach_;

@@ -4,6 +4,9 @@
 #include <csignal>
 #include <cstring>
 
+#include "target/core_target.hpp"
+#include "target/process_target.hpp"
+
 namespace snag {
 namespace {
 
@@ -73,5 +76,11 @@ bool signal_is_fault(int signo, int code) {
 }
 
 bool signal_has_sender(int code) { return code == 0 || code == -1 || code == -3 || code == -6; }
+
+int signal_sender_uid(const Target& target) {
+    if (const auto* core = dynamic_cast<const CoreTarget*>(&target)) return core->signal_sender_uid();
+    if (const auto* live = dynamic_cast<const ProcessTarget*>(&target)) return live->signal_sender_uid();
+    return -1;
+}
 
 }  // namespace snag

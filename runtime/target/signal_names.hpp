@@ -6,6 +6,8 @@
 
 namespace snag {
 
+class Target;
+
 // "SIGSEGV"; "SIG42" for numbers without a name.
 std::string signal_name(int signo);
 // "SEGV_MAPERR", "SI_USER", "SI_TKILL"...; "" when the code has no name for this signal.
@@ -14,5 +16,7 @@ std::string signal_code_name(int signo, int code);
 bool signal_is_fault(int signo, int code);
 // True when a process sent it (kill, tgkill, sigqueue): si_pid and si_uid are meaningful.
 bool signal_has_sender(int code);
+// The uid of the process that sent the target's signal, -1 when none did or it is unknown.
+int signal_sender_uid(const Target& target);
 
 }  // namespace snag

@@ -49,8 +49,7 @@ struct SignalInfo {
     int code = 0;
     int error = 0;
     uint64_t fault_address = 0;
-    int sender_pid = 0;  // a signal a process sent (kill, tgkill, sigqueue): who, and as which uid
-    int sender_uid = -1;
+    int sender_pid = 0;
 };
 
 struct ProcessInfo {
