@@ -451,7 +451,7 @@ def jit():
     # The default mode runs the pack on a core written at the signal: the crash rule sees it.
     r = h.snag("run", "--", exe, "segv", timeout=120)
     h.check(r.returncode == 128 + signal.SIGSEGV, "exit %d:\n%s" % (r.returncode, r.stderr))
-    h.check(re.search(r"crash \[Crash\].*\n.*SIGSEGV at address 0x0 .*fault_here", r.stderr),
+    h.check(re.search(r"crash \[Crash\].*\n.*SIGSEGV \(SEGV_MAPERR: address not mapped\) at address 0x0 .*fault_here", r.stderr),
             "the crash finding names the signal, address and frame:\n" + r.stderr)
     header = [l for l in r.stderr.splitlines() if l.startswith("snag analyze:")]
     h.check(header and "Python" not in header[0], "a C program is not taken for Python: %s" % header)
