@@ -328,7 +328,7 @@ def test_redos():
     with h.start_scenario(["/usr/bin/python3", "-c", REDOS]) as s:
         result = analyze(str(s.pid), "--duration", "0.5", "--select", "spiking-thread")
         spiking = [f for f in result["findings"] if f["rule"] == "spiking-thread"]
-        h.check(len(spiking) == 1 and "in native sre_ucs1_match" in spiking[0]["message"]
+        h.check(len(spiking) == 1 and "in native sre_" in spiking[0]["message"]
                 and "validate_email" in spiking[0]["message"], "spiking-thread: %s" % summary(spiking))
 
 
