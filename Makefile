@@ -3,7 +3,10 @@ BUILD ?= build
 ASAN ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build asan demo test bench clean
+FUZZ_SECONDS ?= 3600
+FUZZ_CORES ?= 10000
+
+.PHONY: all deps build asan demo test bench fuzz clean
 
 all: build
 
@@ -24,6 +27,19 @@ demo: build
 test: build asan
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 	cd $(ASAN) && ctest --output-on-failure -j $(JOBS) -L asan --timeout 900
+
+# Long hostile-input runs (docs/reliability.md): the libFuzzer harnesses (built in the ASan
+# tree with -DSNAG_FUZZ=ON) for FUZZ_SECONDS each, then
+# FUZZ_CORES damaged cores through the release and the ASan snag.
+fuzz: build asan
+	@cmake -S . -B $(ASAN) -DSNAG_FUZZ=ON >/dev/null
+	@cmake --build $(ASAN) -j $(JOBS) --target fuzz_core_reader fuzz_command_parser fuzz_python_reader
+	for h in core_reader command_parser python_reader; do \
+	  python3 tests/fuzz/run_fuzz.py --snag $(ASAN)/snag --harness $(ASAN)/tests/fuzz/fuzz_$$h \
+	    --seconds $(FUZZ_SECONDS) --corpus $(ASAN)/fuzz-corpus/$$h --artifacts $(ASAN)/fuzz-artifacts || exit 1; \
+	done
+	python3 tests/integration/test_mutated_cores.py --snag $(BUILD)/snag --cases $(FUZZ_CORES) --seed 2 --report $(BUILD)/mutated-cores.json
+	python3 tests/integration/test_mutated_cores.py --snag $(ASAN)/snag --cases $$(($(FUZZ_CORES) / 10)) --seed 3 --report $(ASAN)/mutated-cores.json
 
 bench: build
 	@scripts/install-deps bench
