@@ -1,6 +1,7 @@
 #include "cli.hpp"
 
 #include <cstdio>
+#include <string>
 
 namespace snag::cli {
 
@@ -52,6 +53,23 @@ Expected<TargetSpec> take_target(Args& args) {
     if (args.rest().size() > 1) return fail("unexpected argument " + args.rest()[1]);
     spec.spec = args.rest()[0];
     return spec;
+}
+
+int print_target_warnings(const Target& target, const TargetOptions& options) {
+    for (const auto& warning : target.warnings()) std::fprintf(stderr, "snag: warning: %s\n", warning.c_str());
+    int astray = target.files_missing_or_different();
+    if (!astray) return 0;
+    std::string where;
+    if (int inside = target.process().namespace_pid)
+        where = "this process ran in a container (pid " + std::to_string(inside) + " in its own PID namespace); ";
+    if (options.sysroot.empty())
+        std::fprintf(stderr, "snag: hint: %s%d of the files the core maps are missing here or differ: pass --sysroot DIR "
+                     "holding the files of the machine or container it came from (a container's root filesystem)\n",
+                     where.c_str(), astray);
+    else
+        std::fprintf(stderr, "snag: hint: %s%d of the files the core maps are missing under --sysroot %s or differ "
+                     "from those the process ran\n", where.c_str(), astray, options.sysroot.c_str());
+    return astray;
 }
 
 int report(const Error& error) {

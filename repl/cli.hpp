@@ -33,6 +33,11 @@ struct TargetSpec {
 };
 Expected<TargetSpec> take_target(Args& args);
 
+// Prints the target's warnings (missing files, build-id mismatches) to stderr, then, when some
+// of a core's files are missing or differ, how to point snag at the right ones (--sysroot; a
+// container's root filesystem). Returns how many files were missing or differed.
+int print_target_warnings(const Target& target, const TargetOptions& options);
+
 // Prints "snag: <message>" to stderr and returns the error's exit code.
 int report(const Error& error);
 

@@ -66,7 +66,7 @@ int cmd_bt(Args& args) {
     else stack_report.target.emplace_back("stopped_ms", std::to_string(int64_t(stopped_ms)));
     double symbolize_ms = ms_since(symbolize_start);
 
-    for (const auto& warning : stack_report.warnings) std::fprintf(stderr, "snag: warning: %s\n", warning.c_str());
+    print_target_warnings(t, spec->options);
     if (json) print_stacks_json(std::cout, stack_report);
     else print_stacks_text(std::cout, stack_report);
     std::cout.flush();

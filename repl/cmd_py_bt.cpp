@@ -3,6 +3,7 @@
 // snag tasks: the asyncio tasks alone, as a table or JSON.
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -31,9 +32,10 @@ namespace {
 
 struct PyBtOptions {
     bool native = false, locals = false, json = false, verbose = false, children = false;
-    bool dwarf = false;
+    bool dwarf = false, positions = false;
     bool tasks = false;        // read the asyncio tasks too
     bool table = false;        // snag tasks: the tasks alone
+    python::ReprLimits limits;  // --max-value CHARS, --max-items N
 };
 
 struct Collected {
@@ -48,6 +50,7 @@ void read_stopped(Target& target, Symbolizer& symbols, const python::PythonRunti
                   const PyBtOptions& options, Collected& out) {
     python::ReadOptions read;
     read.locals = options.locals;
+    read.limits = options.limits;
     out.state = python::read_python_state(target, runtime, read);
     if (options.tasks) out.tasks = python::read_async_tasks(target, runtime, &out.state);
     if (options.table) return;  // the table needs no native stacks: keep a live loop's stop short
@@ -90,6 +93,8 @@ bool is_pid(const std::string& spec) {
 struct Printed {
     std::string text;
     std::string stacks_key;
+    size_t python_frames = 0;
+    int files_astray = 0;  // the target's files missing here or differing (warned on stderr)
 };
 
 std::string stacks_key(const python::PyReport& report) {
@@ -142,7 +147,7 @@ Printed print(Target& target, Symbolizer& symbols, Collected& collected, const P
         report.target.emplace_back("stopped_ms", std::to_string(static_cast<int64_t>(collected.stopped_ms)));
     std::ostringstream out;
     if (options.json) python::print_py_json(out, report);
-    else python::print_py_text(out, report, options.verbose);
+    else python::print_py_text(out, report, options.verbose, options.positions);
     if (options.tasks && options.json) {  // one document: py-bt's, with the tasks under "asyncio"
         nlohmann::json doc = nlohmann::json::parse(out.str(), nullptr, false);
         doc["asyncio"] = python::tasks_json(collected.tasks, collected.state);
@@ -152,7 +157,9 @@ Printed print(Target& target, Symbolizer& symbols, Collected& collected, const P
         out << '\n';
         python::print_task_tree(out, collected.tasks, collected.state);
     }
-    return {out.str(), stacks_key(report)};
+    size_t frames = 0;
+    for (const auto& t : collected.state.threads) frames += t.stack.frames.size();
+    return {out.str(), stacks_key(report), frames, target.files_missing_or_different()};
 }
 
 Expected<Printed> run(const TargetSpec& spec, const PyBtOptions& options) {
@@ -164,6 +171,7 @@ Expected<Printed> run(const TargetSpec& spec, const PyBtOptions& options) {
     if (!target) return std::unexpected(target.error());
     auto symbols = make_symbolizer(**target, SymbolizerOptions{.source_lines = options.native});
     if (!symbols) return std::unexpected(symbols.error());
+    print_target_warnings(**target, spec.options);
     python::DiscoveryOptions discovery;
     discovery.target_label = spec.spec;
     discovery.prefer_dwarf = options.dwarf;
@@ -255,12 +263,28 @@ int cmd_py_bt(Args& args) {
     options.children = args.flag("--children");
     options.dwarf = args.flag("--dwarf-layout");
     options.tasks = args.flag("--tasks");
+    options.positions = args.flag("--positions");
+    for (auto [name, field] : {std::pair{"--max-value", &options.limits.total_chars},
+                               std::pair{"--max-items", &options.limits.items}}) {
+        std::string value = args.option(name);
+        if (value.empty()) continue;
+        char* end = nullptr;
+        unsigned long n = std::strtoul(value.c_str(), &end, 10);
+        if (*end || n == 0 || value[0] == '-') return report(Error{std::string(name) + " takes a positive number, not '" + value + "'", 2});
+        *field = n;
+    }
+    options.limits.string_chars = std::min(options.limits.string_chars, options.limits.total_chars);
     auto spec = take_target(args);
     if (!spec) return report(spec.error());
     if (options.children) return run_tree(*spec, options);
     auto printed = run(*spec, options);
     if (!printed) return report(printed.error());
     std::cout << printed->text;
+    if (printed->python_frames == 0 && printed->files_astray) {
+        std::cout.flush();
+        return report(Error{"no Python frame could be read: " + std::to_string(printed->files_astray) +
+                            " of the target's files are missing or differ (see the warnings above)", 2});
+    }
     return 0;
 }
 

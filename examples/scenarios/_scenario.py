@@ -16,19 +16,24 @@ import traceback
 def _frames_of(frame):
     """Innermost-first frames of a Python frame chain, as traceback sees them."""
     summary = traceback.extract_stack(frame)
-    codes = []
+    codes, lastis = [], []
     f = frame
     while f is not None:
         codes.append(f.f_code)
+        lastis.append(f.f_lasti)
         f = f.f_back
     codes.reverse()
+    lastis.reverse()
     out = []
-    for entry, code in zip(summary, codes):
+    for entry, code, lasti in zip(summary, codes, lastis):
         filename, lineno, name = entry[0], entry[1], entry[2]
         item = {"function": name, "file": filename, "line": lineno}
         qualname = getattr(code, "co_qualname", None)  # 3.11+: what snag shows as the name
         if qualname is not None:
             item["qualname"] = qualname
+        positions = getattr(code, "co_positions", None)  # 3.11+: [line, end line, column, end column]
+        if positions is not None and lasti >= 0:
+            item["positions"] = list(list(positions())[lasti // 2])
         out.append(item)
     out.reverse()
     return out

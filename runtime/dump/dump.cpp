@@ -16,6 +16,7 @@
 #include "dump/paratext.hpp"
 #include "target/proc_fs.hpp"
 #include "target/signal_names.hpp"
+#include "target/process_attach.hpp"
 
 namespace snag {
 namespace {
@@ -157,7 +158,8 @@ static Expected<DumpReport> write_core_into(int pid, int fd, const DumpOptions& 
 
 Expected<DumpReport> write_core(int pid, const DumpOptions& options) {
     if (options.output.empty()) return fail("missing output file (-o FILE)");
-    if (proc::list_tasks(pid).empty()) return fail("no such process: " + std::to_string(pid));
+    std::vector<std::string> notes;  // only errors matter here: the permission message bt gives
+    if (auto attachable = check_attachable(pid, true, notes); !attachable) return std::unexpected(attachable.error());
     int fd = ::open(options.output.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) return fail("cannot create " + options.output + ": " + std::strerror(errno));
     auto report = write_core_into(pid, fd, options);

@@ -103,10 +103,15 @@ std::string build_paratext(int pid, const std::vector<ThreadSample>& threads, do
     doc["fds"] = nlohmann::json::parse(proc::descriptors_json(proc::read_descriptors(pid)));
     doc["cpu_sample_seconds"] = window_seconds;
     doc["threads"] = nlohmann::json::array();
-    for (const auto& t : threads)
-        doc["threads"].push_back({{"tid", t.tid}, {"name", t.name}, {"state", std::string(1, t.state)},
-                                  {"user_seconds", t.user_seconds}, {"system_seconds", t.system_seconds},
-                                  {"cpu_percent", t.cpu_percent}});
+    for (const auto& t : threads) {
+        nlohmann::json entry = {{"tid", t.tid}, {"name", t.name}, {"state", std::string(1, t.state)},
+                                {"user_seconds", t.user_seconds}, {"system_seconds", t.system_seconds},
+                                {"cpu_percent", t.cpu_percent}};
+        // In a container: the TID its own code (CPython's native_thread_id) knows it by.
+        if (auto status = proc::read_task_status(pid, t.tid); status && status->namespace_pid > 0 && status->namespace_pid != t.tid)
+            entry["nstid"] = status->namespace_pid;
+        doc["threads"].push_back(std::move(entry));
+    }
     return printable_strings(std::move(doc)).dump();
 }
 

@@ -82,6 +82,11 @@ void push_frames(lua_State* L, const python::FrameChain& chain) {
         set_field(L, "function", f.function);
         set_field(L, "file", f.file);
         set_field(L, "line", f.line);
+        if (f.column >= 0) {  // 3.11+ positions (0-based columns, as co_positions)
+            set_field(L, "end_line", f.end_line);
+            set_field(L, "column", f.column);
+            set_field(L, "end_column", f.end_column);
+        }
         set_address(L, "address", f.address);
         set_address(L, "code", f.code);
         set_bool(L, "entry", f.entry);
@@ -107,7 +112,7 @@ void push_wait(lua_State* L, const python::WaitTarget& w) {
         lua_createtable(L, 0, 5);
         set_field(L, "kind", w.lock->kind);
         set_address(L, "address", w.lock->address);
-        set_bool(L, "locked", w.lock->locked);
+        if (w.lock->state_known) set_bool(L, "locked", w.lock->locked);  // nil: layout not verified
         set_address(L, "owner_thread_id", w.lock->owner_thread_id);
         set_field(L, "count", static_cast<lua_Integer>(w.lock->count));
         lua_setfield(L, -2, "lock");

@@ -243,7 +243,21 @@ int l_warnings(lua_State* L) {
     });
 }
 
+// target:file(path): where a file the target sees (a source file, a module) is on this machine,
+// through /proc/PID/root live or --sysroot for cores; nil when it is not there.
+int l_file(lua_State* L) {
+    Target& t = target_of(L);
+    std::string path = luaL_checkstring(L, 2);
+    return guard(L, [&]() -> Expected<int> {
+        std::string local = t.local_path(path);
+        if (local.empty()) lua_pushnil(L);
+        else push_string(L, local);
+        return 1;
+    });
+}
+
 const luaL_Reg kTargetMethods[] = {
+    {"file", l_file},
     {"read", l_read},
     {"u8", read_scalar<uint8_t>},   {"u16", read_scalar<uint16_t>},
     {"u32", read_scalar<uint32_t>}, {"u64", read_scalar<uint64_t>},
@@ -281,6 +295,7 @@ void bind_target(lua_State* L, Session& session) {
     set_field(L, "name", p.name);
     set_field(L, "cmdline", p.cmdline);
     set_field(L, "executable", p.executable);
+    if (p.namespace_pid) set_field(L, "namespace_pid", p.namespace_pid);
     luaL_setmetatable(L, "snag.Target");
     lua_setglobal(L, "target");
 }

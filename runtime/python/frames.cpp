@@ -98,7 +98,7 @@ bool FrameWalker::read_interpreter_frame(uint64_t frame, PyFrame& out, bool with
     uint64_t code = deref(mem_.ptr(frame + l_.fr_code));
     const CodeInfo& info = code_info(code);
     if (!info.valid) {
-        error = "frame at " + std::to_string(frame) + " has no code object";
+        error = "frame at " + hex_addr(frame) + " has no code object";
         return false;
     }
     uint64_t instr = mem_.ptr(frame + l_.fr_instr);
@@ -112,7 +112,11 @@ bool FrameWalker::read_interpreter_frame(uint64_t frame, PyFrame& out, bool with
     out.code = code;
     // A torn or garbage pointer (or a damaged code size) gives the first line.
     if (info.code_units < 0 || info.code_units > (int64_t{1} << 40) || offset >= 2 * info.code_units) offset = -1;
-    out.line = line_for_offset(l_.line_format, info.linetable, info.firstlineno, offset);
+    SourcePosition at = position_for_offset(l_.line_format, info.linetable, info.firstlineno, offset);
+    out.line = at.line;
+    out.end_line = at.end_line;
+    out.column = at.column;
+    out.end_column = at.end_column;
     if (l_.fr_is_entry >= 0) out.entry = mem_.value<uint8_t>(frame + l_.fr_is_entry).value_or(0) != 0;
     uint64_t slots = frame + l_.fr_localsplus;
     if (with_locals) fill_locals(out, info, slots, limits);
@@ -191,7 +195,7 @@ FrameChain FrameWalker::walk(uint64_t first, bool with_locals, const ReprLimits&
         }
         if (!shown) {
             if (!l_.interpreter_frames) {
-                chain.error = "frame at " + std::to_string(f) + " has no code object";
+                chain.error = "frame at " + hex_addr(f) + " has no code object";
                 break;
             }
             int owner = mem_.value<uint8_t>(f + l_.fr_owner).value_or(0);

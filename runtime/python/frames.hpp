@@ -18,6 +18,7 @@ struct PyFrame {
     std::string function;      // qualified name on 3.11+, co_name before
     std::string file;
     int line = 0;              // 0 = unknown, -1 = instruction without a line
+    int end_line = 0, column = -1, end_column = -1;  // 3.11+ positions; -1 = unknown
     uint64_t address = 0;      // PyFrameObject* or _PyInterpreterFrame*
     uint64_t code = 0;
     bool entry = false;        // first frame executed by its own C call of the eval loop

@@ -222,11 +222,6 @@ Layout table_313_plus(int minor) {
         // against the DWARF of Debian's python3.14-dbg 3.14.10 and python3.15-dbg 3.15.2).
         l.tagged_refs = true;
         l.tuple_items = 32;
-        l.lock_is_mutex = true;
-        l.lock_locked = 16;
-        l.rlock_owner = 24;
-        l.rlock_count = 32;
-        l.rlock_count_is_level = true;
         l.co_firsttraceable = 192;
     }
     return l;

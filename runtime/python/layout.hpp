@@ -107,11 +107,15 @@ struct Layout {
     Off func_name = kAbsent;           // 2.7: functions have no __qualname__
     Off method_func = 16, method_self = 24;
     Off exc_args = 24, exc_traceback = kAbsent, exc_context = kAbsent, exc_cause = kAbsent;
-    // threading locks (Modules/_threadmodule.c)
-    Off lock_locked = 32;              // char; 3.14: PyMutex byte at 16
+    // threading locks (Modules/_threadmodule.c), from DWARF when lock_from_dwarf; otherwise
+    // python/lock_layout.cpp picks a known layout by version and the type's tp_basicsize.
+    int micro = -1;                    // patch version when known (3.13.0 and 3.13.1 differ)
+    bool lock_from_dwarf = false;
+    Off lock_locked = kAbsent;         // char, or the PyMutex byte when lock_is_mutex
     bool lock_is_mutex = false;
-    Off rlock_owner = 24, rlock_count = 32;
-    bool rlock_count_is_level = false; // 3.14: count = level + 1
+    Off rlock_owner = kAbsent, rlock_count = kAbsent;
+    bool rlock_count_is_level = false; // _PyRecursiveMutex: count = level + 1
+    Off lock_size = kAbsent, rlock_size = kAbsent;  // sizeof per DWARF, checked against tp_basicsize
     Off lock_sem = kAbsent;            // 2.7: thread.lock holds a sem_t*, locked when its value is 0
 
     bool valid() const { return ts_next >= 0 && ts_interp >= 0 && fr_back >= 0 && co_name >= 0; }

@@ -60,9 +60,10 @@ struct Cursor {
     }
 };
 
-// 3.11+ location table: each entry covers (b&7)+1 code units and says how the line moves.
-int locations_line(std::string_view t, int firstlineno, int64_t offset) {
-    if (offset < 0) return firstlineno;
+// 3.11+ location table: each entry covers (b&7)+1 code units and says how the line moves, and
+// where the instruction's source range starts and ends (Objects/locations.md).
+SourcePosition locations_position(std::string_view t, int firstlineno, int64_t offset) {
+    if (offset < 0) return {firstlineno, firstlineno, -1, -1};
     int64_t unit = offset / 2;
     int64_t line = firstlineno;
     int64_t at = 0;
@@ -72,32 +73,30 @@ int locations_line(std::string_view t, int firstlineno, int64_t offset) {
         if (!(first & 0x80)) continue;  // resynchronise on an entry start
         int code = (first >> 3) & 15;
         int64_t length = (first & 7) + 1;
-        int64_t entry_line = line;
-        bool has_line = true;
-        if (code == 15) {
-            has_line = false;
-        } else if (code == 14) {
+        SourcePosition p;  // code 15: no location
+        if (code == 14) {
             line += c.svarint();
-            entry_line = line;
-            c.varint();  // end line delta
-            c.varint();  // column + 1
-            c.varint();  // end column + 1
+            int64_t end_line = line + static_cast<int64_t>(std::min<uint64_t>(c.varint(), INT32_MAX));
+            int64_t column = static_cast<int64_t>(c.varint()) - 1, end_column = static_cast<int64_t>(c.varint()) - 1;
+            p = {static_cast<int>(line), static_cast<int>(end_line), static_cast<int>(column), static_cast<int>(end_column)};
         } else if (code == 13) {
             line += c.svarint();
-            entry_line = line;
-        } else if (code >= 10) {
+            p = {static_cast<int>(line), static_cast<int>(line), -1, -1};
+        } else if (code >= 10 && code <= 12) {
             line += code - 10;
-            entry_line = line;
-            c.byte();  // start column
-            c.byte();  // end column
-        } else {
-            c.byte();  // short form: column data only
+            int column = c.byte();
+            int end_column = c.byte();
+            p = {static_cast<int>(line), static_cast<int>(line), column, end_column};
+        } else if (code < 10) {
+            uint8_t second = c.byte();  // short form: same line, column in 8 * code + (second >> 4)
+            int column = code * 8 + ((second >> 4) & 7);
+            p = {static_cast<int>(line), static_cast<int>(line), column, column + (second & 15)};
         }
-        if (line < INT32_MIN || line > INT32_MAX) return -1;  // a damaged table: no line rather than a lie
-        if (unit >= at && unit < at + length) return has_line ? static_cast<int>(entry_line) : -1;
+        if (line < INT32_MIN || line > INT32_MAX) return {};  // a damaged table: no line rather than a lie
+        if (unit >= at && unit < at + length) return p;
         at += length;
     }
-    return -1;
+    return {};
 }
 
 }  // namespace
@@ -108,9 +107,16 @@ int line_for_offset(LineTableFormat format, std::string_view table, int firstlin
     case LineTableFormat::Lnotab27: return lnotab_line(table, firstlineno, byte_offset, false);
     case LineTableFormat::Lnotab: return lnotab_line(table, firstlineno, byte_offset, true);
     case LineTableFormat::Linetable310: return linetable310_line(table, firstlineno, byte_offset);
-    case LineTableFormat::Locations311: return locations_line(table, firstlineno, byte_offset);
+    case LineTableFormat::Locations311: return locations_position(table, firstlineno, byte_offset).line;
     }
     return -1;
+}
+
+SourcePosition position_for_offset(LineTableFormat format, std::string_view table, int firstlineno,
+                                   int64_t byte_offset) {
+    if (format == LineTableFormat::Locations311) return locations_position(table, firstlineno, byte_offset);
+    int line = line_for_offset(format, table, firstlineno, byte_offset);
+    return {line, line, -1, -1};
 }
 
 }  // namespace snag::python

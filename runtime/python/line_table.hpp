@@ -13,9 +13,17 @@ enum class LineTableFormat {
     Locations311,   // 3.11+ location table (Objects/locations.md), lengths in code units
 };
 
+// Where an instruction's source is: lines and 0-based columns (CPython's co_positions); -1 where
+// the table says nothing (columns exist from 3.11).
+struct SourcePosition {
+    int line = -1, end_line = -1, column = -1, end_column = -1;
+};
+
 // Line of the instruction at byte_offset in the bytecode; firstlineno when the table says nothing.
 // Returns -1 for an instruction that has no line (3.10+ "no line" entries).
 int line_for_offset(LineTableFormat format, std::string_view table, int firstlineno,
                     int64_t byte_offset);
+SourcePosition position_for_offset(LineTableFormat format, std::string_view table, int firstlineno,
+                                   int64_t byte_offset);
 
 }  // namespace snag::python

@@ -2,6 +2,8 @@
 
 #include <unordered_set>
 
+#include "python/lock_layout.hpp"
+
 namespace snag::python {
 namespace {
 
@@ -33,13 +35,6 @@ std::optional<LockInfo> read_lock(Memory& mem, Objects& obj, const Layout& l, ui
     const std::string& type = obj.type_name(o);
     LockInfo info;
     info.address = o;
-    if (type == "_thread.lock") {
-        info.kind = "Lock";
-        auto byte = mem.value<uint8_t>(o + l.lock_locked);
-        if (!byte) return std::nullopt;
-        info.locked = l.lock_is_mutex ? (*byte & 1) : *byte != 0;
-        return info;
-    }
     if (type == "thread.lock" && l.lock_sem >= 0) {
         info.kind = "Lock";
         auto locked = obj.py2_lock_locked(o);
@@ -48,19 +43,20 @@ std::optional<LockInfo> read_lock(Memory& mem, Objects& obj, const Layout& l, ui
         return info;
     }
     if (type == "_RLock" && l.py2_objects) return read_py2_rlock(obj, o);
-    if (type == "_thread.RLock") {
-        info.kind = "RLock";
-        info.owner_thread_id = mem.u64(o + l.rlock_owner).value_or(0);
-        info.count = mem.u64(o + l.rlock_count).value_or(0);
-        if (l.rlock_count_is_level && info.owner_thread_id) ++info.count;
-        info.locked = info.owner_thread_id != 0 && info.count > 0;
-        return info;
-    }
-    return std::nullopt;
+    bool rlock = type == "_thread.RLock";
+    if (!rlock && type != "_thread.lock") return std::nullopt;
+    LockState s = read_lock_state(mem, l, o, rlock);
+    info.kind = rlock ? "RLock" : "Lock";
+    info.state_known = s.known;
+    info.locked = s.locked;
+    info.owner_thread_id = s.owner_thread_id;
+    info.count = s.count;
+    info.unknown_reason = s.unknown_reason;
+    return info;
 }
 
 std::optional<WaitTarget> find_wait_target(Memory& mem, Objects& obj, const Layout& l, const PyFrame& innermost,
-                                           uint64_t own_thread_id) {
+                                           uint64_t own_thread_id, std::string* unverified) {
     if (auto rlock = py2_rlock_wait(mem, obj, l, innermost)) {
         if (rlock->lock->locked && rlock->lock->owner_thread_id != own_thread_id) return rlock;
     }
@@ -73,7 +69,10 @@ std::optional<WaitTarget> find_wait_target(Memory& mem, Objects& obj, const Layo
         if (type == "builtin_function_or_method" || type == "method")  // ≤3.6 pushes bound methods
             v = mem.ptr(v + (type == "method" ? l.method_self : 24));
         auto lock = read_lock(mem, obj, l, v);
-        if (!lock || !lock->locked) continue;  // an unlocked lock blocks nobody
+        if (lock && !lock->state_known && unverified && unverified->empty())
+            *unverified = lock->kind + " at " + hex_addr(v) + ": " + lock->unknown_reason;
+        // An unlocked lock blocks nobody; one whose state cannot be read is no evidence of a wait.
+        if (!lock || !lock->state_known || !lock->locked) continue;
         if (lock->kind == "RLock" && lock->owner_thread_id == own_thread_id) continue;
         return WaitTarget{innermost.function, obj.type_name(v), v, lock};
     }

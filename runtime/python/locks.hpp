@@ -14,9 +14,11 @@ namespace snag::python {
 struct LockInfo {
     std::string kind;          // "Lock" (_thread.lock) or "RLock" (_thread.RLock)
     uint64_t address = 0;
+    bool state_known = true;   // false: the build's lock layout could not be verified
     bool locked = false;
     uint64_t owner_thread_id = 0;  // RLock only: the owner's threading ident, 0 = none
     uint64_t count = 0;            // RLock recursion count
+    std::string unknown_reason;    // why the state is not shown, when !state_known
 };
 
 // The object a thread is blocked on: the receiver of acquire/__enter__/join/wait found in the
@@ -43,9 +45,11 @@ struct ThreadException {
 // Decodes _thread.lock / _thread.RLock objects; nullopt for any other object.
 std::optional<LockInfo> read_lock(Memory& memory, Objects& objects, const Layout& layout, uint64_t obj);
 
-// The lock (or other waitable) referenced from the innermost frame's value stack.
+// The lock (or other waitable) referenced from the innermost frame's value stack. A lock whose
+// state cannot be read is skipped, and why is appended to *unverified when given.
 std::optional<WaitTarget> find_wait_target(Memory& memory, Objects& objects, const Layout& layout,
-                                           const PyFrame& innermost, uint64_t own_thread_id);
+                                           const PyFrame& innermost, uint64_t own_thread_id,
+                                           std::string* unverified = nullptr);
 
 // The exception chain starting at an exception object (bounded, cycle-safe).
 std::vector<ExceptionLink> exception_chain(Memory& memory, Objects& objects, const Layout& layout,

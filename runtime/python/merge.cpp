@@ -28,6 +28,9 @@ FrameReport python_frame_report(const PyFrame& frame) {
     out.function = frame.function;
     out.file = frame.file;
     out.line = frame.line > 0 ? frame.line : 0;
+    out.end_line = frame.end_line > 0 ? frame.end_line : 0;
+    out.column = frame.column;
+    out.end_column = frame.end_column;
     out.locals = frame.locals;
     return out;
 }

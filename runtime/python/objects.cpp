@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstdarg>
 
+#include "python/lock_layout.hpp"
+
 namespace snag::python {
 
 void append_utf8(std::string& out, uint32_t cp) {
@@ -42,7 +44,6 @@ std::string printf_string(const char* format, ...) {
 
 }  // namespace
 
-std::string hex_addr(uint64_t a) { return printf_string("%#lx", static_cast<unsigned long>(a)); }
 
 namespace {
 
@@ -68,6 +69,8 @@ std::string digits_to_decimal(std::vector<uint32_t> digits, int bits) {
 }
 
 }  // namespace
+
+std::string hex_addr(uint64_t a) { return printf_string("%#lx", static_cast<unsigned long>(a)); }
 
 std::string float_repr(double v) {
     if (std::isnan(v)) return "nan";
@@ -378,6 +381,13 @@ std::string Objects::repr_container(uint64_t obj, const std::string& type, int d
             add(repr_at(items[i].first, depth + 1, limits) + ": " + repr_at(items[i].second, depth + 1, limits));
     } else if (is_tuple || is_list) {
         auto items = sequence_items(obj, limits.items + 1);
+        // An empty repr would hide the damage: a size with no readable (or a NULL) item array.
+        int64_t size = mem_.i64(obj + l_.var_size).value_or(-1);
+        if (size < 0 || (size > 0 && items.empty()))
+            return "<" + type + " object at " + hex_addr(obj) + " (damaged: " +
+                   (size < 0 ? std::string("unreadable or negative size")
+                             : std::to_string(size) + " items, item array " +
+                                   (is_list && !mem_.ptr(obj + l_.list_items) ? "NULL" : "unreadable")) + ")>";
         total = items.size();
         for (size_t i = 0; i < items.size() && i < limits.items; ++i) add(repr_at(items[i], depth + 1, limits));
         if (is_tuple && total == 1) out += ",";
@@ -391,6 +401,17 @@ std::string Objects::repr_container(uint64_t obj, const std::string& type, int d
     out += close;
     if (type == "frozenset") out = "frozenset(" + out + ")";
     return out;
+}
+
+// CPython's own lock reprs; a lock whose layout cannot be verified says so instead of a state.
+std::string Objects::repr_lock(uint64_t obj, const std::string& type) {
+    bool rlock = type == "_thread.RLock";
+    LockState s = read_lock_state(mem_, l_, obj, rlock);
+    if (!s.known) return "<" + type + " object at " + hex_addr(obj) + " (state unknown: " + s.unknown_reason + ")>";
+    if (!rlock) return std::string("<") + (s.locked ? "locked" : "unlocked") + " _thread.lock object at " + hex_addr(obj) + ">";
+    return printf_string("<%s _thread.RLock object owner=%#lx count=%lu at %s>", s.locked ? "locked" : "unlocked",
+                         static_cast<unsigned long>(s.owner_thread_id), static_cast<unsigned long>(s.count),
+                         hex_addr(obj).c_str());
 }
 
 std::string Objects::repr_instance(uint64_t obj, const std::string& type, int depth,
@@ -449,18 +470,7 @@ std::string Objects::repr_at(uint64_t obj, int depth, const ReprLimits& limits) 
         auto name = dict_get(md_dict, "__name__");
         return "<module " + (name ? quote_str(str(*name, 200).value_or("?")) : std::string("?")) + ">";
     }
-    if (type == "_thread.lock" && !l_.lock_is_mutex) {
-        auto locked = mem_.value<uint8_t>(obj + l_.lock_locked);
-        return std::string("<") + (locked && *locked ? "locked" : "unlocked") + " _thread.lock object at " + hex_addr(obj) + ">";
-    }
-    if (type == "_thread.RLock") {
-        auto owner = mem_.u64(obj + l_.rlock_owner).value_or(0);
-        auto count = mem_.u64(obj + l_.rlock_count).value_or(0);
-        if (l_.rlock_count_is_level && owner) ++count;
-        return printf_string("<%s _thread.RLock object owner=%#lx count=%lu at %s>",
-                             owner ? "locked" : "unlocked", static_cast<unsigned long>(owner),
-                             static_cast<unsigned long>(count), hex_addr(obj).c_str());
-    }
+    if (type == "_thread.lock" || type == "_thread.RLock") return repr_lock(obj, type);
     if (flags & kBaseExcSubclass) {
         uint64_t args = mem_.ptr(obj + l_.exc_args);
         auto items = args ? sequence_items(args, limits.items) : std::vector<uint64_t>{};

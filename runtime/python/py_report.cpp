@@ -22,7 +22,7 @@ std::string hex(uint64_t v) {
 std::string wait_text(const WaitTarget& w) {
     std::string text = "waiting on " + w.type + " at " + hex(w.address);
     if (w.lock) {
-        text += w.lock->locked ? " (locked" : " (unlocked";
+        text += !w.lock->state_known ? " (state unknown" : w.lock->locked ? " (locked" : " (unlocked";
         if (w.lock->kind == "RLock" && w.lock->owner_thread_id)
             text += ", owner thread " + hex(w.lock->owner_thread_id) + ", count " + std::to_string(w.lock->count);
         text += ")";
@@ -31,7 +31,9 @@ std::string wait_text(const WaitTarget& w) {
 }
 
 json lock_json(const LockInfo& lock) {
-    json out = {{"kind", lock.kind}, {"address", lock.address}, {"locked", lock.locked}};
+    json out = {{"kind", lock.kind}, {"address", lock.address}};
+    out["locked"] = lock.state_known ? json(lock.locked) : json(nullptr);
+    if (!lock.state_known) out["unknown_reason"] = lock.unknown_reason;
     if (lock.kind == "RLock") {
         out["owner_thread_id"] = lock.owner_thread_id;
         out["count"] = lock.count;
@@ -66,6 +68,11 @@ json frame_json(const FrameReport& f) {
                 {"function", f.function.empty() ? json(nullptr) : json(f.function)},
                 {"file", f.file.empty() ? json(nullptr) : json(f.file)},
                 {"line", f.line > 0 ? json(f.line) : json(nullptr)}};
+    if (!native && f.column >= 0) {  // 3.11+ positions, as co_positions gives them
+        out["end_line"] = f.end_line > 0 ? json(f.end_line) : json(nullptr);
+        out["column"] = f.column;
+        out["end_column"] = f.end_column >= 0 ? json(f.end_column) : json(nullptr);
+    }
     if (native) {
         out["module"] = f.module.empty() ? json(nullptr) : json(f.module);
         out["pc"] = f.pc;
@@ -142,8 +149,30 @@ PyReport build_py_report(const PythonState& state, const std::vector<Thread>& os
     return report;
 }
 
-void print_py_text(std::ostream& out, const PyReport& report, bool verbose) {
+namespace {
+
+// One line for a process in its own PID namespace (a container): whose ids and files are shown.
+void print_namespace_note(std::ostream& out, const PyReport& report) {
+    std::string kind, pid, inside;
+    for (const auto& [key, value] : report.target) {
+        if (key == "kind") kind = value;
+        if (key == "pid") pid = value;
+        if (key == "namespace_pid") inside = value;
+    }
+    if (inside.empty()) return;
+    if (kind == "core")
+        out << "Process " << pid << " ran in its own PID namespace (a container; pid " << inside
+            << " there): its files are the container's, given with --sysroot\n\n";
+    else
+        out << "Process " << pid << " runs in its own PID namespace (a container; pid " << inside
+            << " there): thread ids are this machine's, files are read through /proc/" << pid << "/root\n\n";
+}
+
+}  // namespace
+
+void print_py_text(std::ostream& out, const PyReport& report, bool verbose, bool positions) {
     const PythonState& state = *report.state;
+    print_namespace_note(out, report);
     if (verbose) {
         out << "Python " << state.version << " in " << state.module << " (found by " << state.found_by
             << "; layout from " << state.layout_source << ")\n\n";
@@ -164,6 +193,9 @@ void print_py_text(std::ostream& out, const PyReport& report, bool verbose) {
                 std::snprintf(head, sizeof head, "#%-2zu ", i);
                 out << head << f.function << " (" << f.file;
                 if (f.line > 0) out << ":" << f.line;
+                if (positions && f.line > 0 && f.column >= 0)
+                    out << ":" << f.column + 1 << "-" << (f.end_line > 0 ? f.end_line : f.line) << ":"
+                        << (f.end_column >= 0 ? f.end_column + 1 : f.column + 1);
                 out << ")";
             } else {
                 std::snprintf(head, sizeof head, "#%-2zu 0x%016" PRIx64 " ", i, f.pc);

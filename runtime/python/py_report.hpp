@@ -38,7 +38,8 @@ std::string thread_status(const PythonState& state, const PyThread& t, char os_s
 PyReport build_py_report(const PythonState& state, const std::vector<Thread>& os_threads,
                          const std::map<int, std::vector<FrameReport>>& native_frames, bool merge);
 
-void print_py_text(std::ostream& out, const PyReport& report, bool verbose);
+// positions: 3.11+ frames as FILE:LINE:COL-END_LINE:END_COL (columns from 1, as compilers print).
+void print_py_text(std::ostream& out, const PyReport& report, bool verbose, bool positions = false);
 void print_py_json(std::ostream& out, const PyReport& report);
 
 }  // namespace snag::python

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <cstring>
 #include <regex>
 
 #include "python/dwarf_layout.hpp"
+#include "python/lock_layout.hpp"
 #include "python/memory.hpp"
 
 namespace snag::python {
@@ -143,6 +145,21 @@ std::optional<Layout> checked_layout(Memory& mem, Symbolizer& symbols, const std
     return std::nullopt;
 }
 
+// The patch version of "3.13.5"; -1 for "3.13".
+int micro_of(const std::string& version) {
+    auto last = version.rfind('.');
+    if (last == std::string::npos || version.find('.') == last) return -1;
+    return std::atoi(version.c_str() + last + 1);
+}
+
+// Lock layouts are checked per object against tp_basicsize; DWARF (a second to index) is read
+// when asked for, or when no known lock layout is for this build.
+PythonRuntime with_lock_layout(Symbolizer& symbols, PythonRuntime rt, bool prefer_dwarf) {
+    rt.layout.micro = micro_of(rt.version);
+    if (prefer_dwarf || !known_lock_layouts_cover(rt.layout)) apply_dwarf_lock_layout(symbols, rt.module_path, rt.layout);
+    return rt;
+}
+
 Expected<PythonRuntime> finish_with_layout(Target& target, Memory& mem, Symbolizer& symbols,
                                            PythonRuntime rt, int hint, bool prefer_dwarf) {
     // 3.13+: the runtime describes itself.
@@ -154,7 +171,7 @@ Expected<PythonRuntime> finish_with_layout(Target& target, Memory& mem, Symboliz
         rt.layout = *l;
         rt.version = full_version_string(info->version_hex);
         rt.interp_head_at = rt.runtime + l->rt_interpreters_head;
-        return rt;
+        return with_lock_layout(symbols, rt, prefer_dwarf);
     }
     for (int minor : minor_order(hint)) {
         if (minor < 7 || minor >= 13) continue;  // 3.6 has no _PyRuntime; 3.13+ has the cookie
@@ -171,7 +188,7 @@ Expected<PythonRuntime> finish_with_layout(Target& target, Memory& mem, Symboliz
             rt.gil_last_holder_at = rt.runtime + rt.layout.rt_gil_last_holder;
         }
         if (rt.layout.rt_gc_collecting >= 0) rt.gc_collecting_at = rt.runtime + rt.layout.rt_gc_collecting;
-        return rt;
+        return with_lock_layout(symbols, rt, prefer_dwarf);
     }
     if (hint && (hint < kOldestMinor || hint > kNewestMinor))
         return fail("Python 3." + std::to_string(hint) + " in " + rt.module_path +
@@ -205,7 +222,7 @@ std::optional<PythonRuntime> find_static_interpreter(Target& target, Memory& mem
     rt.gil_locked_at = symbols.address_of("gil_locked").value_or(0);
     rt.gil_last_holder_at = symbols.address_of("gil_last_holder").value_or(0);
     rt.gc_collecting_at = symbols.address_of("collecting").value_or(0);
-    return rt;
+    return with_lock_layout(symbols, rt, prefer_dwarf);
 }
 
 // Python 2: a libpython2.7/python2.7 module, or the str API that Python 3 renamed.

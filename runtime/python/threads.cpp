@@ -1,5 +1,6 @@
 #include "python/threads.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -55,6 +56,8 @@ std::optional<uint64_t> gil_holder(Memory& mem, const PythonRuntime& rt, uint64_
     if (rt.gil_locked_at && rt.gil_last_holder_at) {
         auto locked = mem.i32(rt.gil_locked_at);
         if (!locked) return std::nullopt;
+        // 3.6 creates the GIL with the second thread; until then (-1) the current thread holds it.
+        if (*locked < 0 && rt.tstate_current_at) return mem.ptr(rt.tstate_current_at);
         return *locked ? mem.ptr(rt.gil_last_holder_at) : 0;
     }
     if (rt.tstate_current_at) return mem.ptr(rt.tstate_current_at);  // 3.6: NULL while released
@@ -97,7 +100,7 @@ int tid_for_pthread(Target& target, uint64_t thread_id) {
         if (t.has_registers && t.regs.fs_base == thread_id) return t.tid;
     // Without registers (unusual cores, racing live reads) ask glibc's struct pthread.
     if (auto tid = target.read_value<int32_t>(thread_id + kGlibcPthreadTid); tid && *tid > 0)
-        if (target.thread(*tid)) return *tid;
+        if (const Thread* os = target.thread_seen_inside(*tid)) return os->tid;
     return 0;
 }
 
@@ -143,8 +146,10 @@ PythonState read_python_state(Target& target, const PythonRuntime& rt, const Rea
             t.thread_state = ts;
             t.interpreter_id = interp_id;
             t.thread_id = mem.u64(ts + l.ts_thread_id).value_or(0);
-            if (l.ts_native_thread_id >= 0) t.tid = static_cast<int>(mem.i64(ts + l.ts_native_thread_id).value_or(0));
-            if (t.tid && !target.thread(t.tid)) t.tid = 0;  // thread state without a live OS thread
+            // native_thread_id is the TID inside the process's PID namespace (a container's own).
+            if (l.ts_native_thread_id >= 0)
+                if (const Thread* os = target.thread_seen_inside(static_cast<int>(mem.i64(ts + l.ts_native_thread_id).value_or(0))))
+                    t.tid = os->tid;
             if (!t.tid) t.tid = tid_for_pthread(target, t.thread_id);
             if (auto it = names.find(t.thread_id); it != names.end()) t.name = it->second;
             t.holds_gil = holder && *holder == ts;
@@ -152,8 +157,12 @@ PythonState read_python_state(Target& target, const PythonRuntime& rt, const Rea
             uint64_t chunk = l.ts_datastack_chunk >= 0 ? mem.ptr(ts + l.ts_datastack_chunk) : 0;
             t.stack = walker.walk(first_frame(mem, l, ts), options.locals, options.limits, options.max_frames,
                                   chunk);
+            std::string unverified;
             if (!t.stack.frames.empty() && !t.holds_gil)
-                t.waiting_on = find_wait_target(mem, obj, l, t.stack.frames.front(), t.thread_id);
+                t.waiting_on = find_wait_target(mem, obj, l, t.stack.frames.front(), t.thread_id, &unverified);
+            std::string note = "cannot tell whether a thread waits on the " + unverified;
+            if (!unverified.empty() && std::find(state.warnings.begin(), state.warnings.end(), note) == state.warnings.end())
+                state.warnings.push_back(note);
             t.exception = thread_exception(mem, obj, l, ts, options.limits);
             state.threads.push_back(std::move(t));
         }

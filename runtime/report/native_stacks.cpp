@@ -73,6 +73,7 @@ std::vector<std::pair<std::string, std::string>> describe_target(const Target& t
     std::vector<std::pair<std::string, std::string>> out;
     out.emplace_back("kind", target.kind() == TargetKind::Core ? "core" : "process");
     if (process.pid) out.emplace_back("pid", std::to_string(process.pid));
+    if (process.namespace_pid) out.emplace_back("namespace_pid", std::to_string(process.namespace_pid));
     if (!process.name.empty()) out.emplace_back("name", process.name);
     if (!process.executable.empty()) out.emplace_back("executable", process.executable);
     if (!process.cmdline.empty()) out.emplace_back("cmdline", process.cmdline);

@@ -19,6 +19,7 @@ struct FrameReport {
     std::string module;        // native: module path
     std::string file;          // source file (DWARF or co_filename)
     int line = 0;              // 0 = unknown
+    int end_line = 0, column = -1, end_column = -1;  // Python 3.11+: the instruction's source range
     bool inlined = false;      // native: an inlined call at the same pc
     std::vector<std::pair<std::string, std::string>> locals;  // name, repr (Python --locals)
     std::string note;          // e.g. "<shim>", "stack walk stopped: ..." shown after the frame

@@ -4,6 +4,7 @@
 #include <sys/procfs.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -96,6 +97,14 @@ bool apply_paratext(std::string_view json, ProcessInfo& process, std::vector<Thr
     }
     if (auto it = doc.find("exe"); it != doc.end() && it->is_string() && process.executable.empty())
         process.executable = it->get<std::string>();
+    // NSpid "4321\t7": the process ran in its own PID namespace (a container); 7 is its pid there.
+    if (auto status = doc.find("status"); status != doc.end() && status->is_object())
+        if (auto nspid = status->find("NSpid"); nspid != status->end() && nspid->is_string()) {
+            std::string ids = nspid->get<std::string>();
+            auto last = ids.find_last_of(" \t");
+            int inner = last == std::string::npos ? 0 : std::atoi(ids.c_str() + last + 1);
+            if (inner > 0 && inner != process.pid) process.namespace_pid = inner;
+        }
     auto list = doc.find("threads");
     if (list == doc.end() || !list->is_array()) return true;
     for (const auto& entry : *list) {
@@ -104,6 +113,7 @@ bool apply_paratext(std::string_view json, ProcessInfo& process, std::vector<Thr
         for (auto& thread : threads) {
             if (thread.tid != tid) continue;
             if (entry.contains("name") && entry["name"].is_string()) thread.name = entry["name"].get<std::string>();
+            if (entry.contains("nstid") && entry["nstid"].is_number_integer()) thread.namespace_tid = entry["nstid"].get<int>();
             if (entry.contains("state") && entry["state"].is_string() && !entry["state"].get<std::string>().empty())
                 thread.state = entry["state"].get<std::string>()[0];
         }

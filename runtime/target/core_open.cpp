@@ -317,6 +317,7 @@ private:
             const FileMap* local = core_.open_mapped_file(file.path);
             if (!local) {
                 core_.warnings_.push_back(file.path + " (mapped by the core) was not found; its read-only memory is unavailable");
+                ++core_.files_astray_;
                 continue;
             }
             elf::ReadFn recorded = [this](uint64_t at, void* out, size_t len) {
@@ -325,6 +326,7 @@ private:
             auto in_core = elf::build_id_in_memory(recorded, file.start);
             if (!in_core) continue;
             auto on_disk = elf::build_id_in_file(local->bytes());
+            if (on_disk && *on_disk != *in_core) ++core_.files_astray_;
             if (on_disk && *on_disk != *in_core)
                 core_.warnings_.push_back(core_.local_path(file.path) + " has build-id " + *on_disk +
                                           " but the core recorded " + *in_core + "; symbols and code may not match");

@@ -38,6 +38,7 @@ public:
     const std::vector<std::string>& warnings() const override { return warnings_; }
     std::optional<std::string> paratext() const override { return paratext_; }
     int signal_sender_uid() const { return signal_sender_uid_; }  // -1 unless a process sent the signal
+    int files_missing_or_different() const override { return files_astray_; }
 
     // Only the bytes the core holds: no zero fill, no files on disk (build-ids recorded at dump time).
     size_t read_recorded(uint64_t addr, void* out, size_t len) const;
@@ -63,6 +64,7 @@ private:
     int signal_sender_uid_ = -1;
     std::optional<std::string> paratext_;
     std::vector<std::string> warnings_;
+    int files_astray_ = 0;  // mapped files not found here, or found with another build-id
     std::vector<CoreSegment> segments_;   // sorted by vaddr
     std::vector<elf::FileMapping> files_; // NT_FILE, sorted by start
     std::string exe_recorded_;            // NT_FILE path of the main executable

@@ -81,6 +81,14 @@ std::optional<Status> parse_status(std::string_view text) {
             parse_number(next_field(value), status.ppid);
         } else if (key == "TracerPid") {
             parse_number(next_field(value), status.tracer_pid);
+        } else if (key == "NSpid") {  // "host\tparent-ns\t...\tinnermost"
+            std::string copy(value);
+            std::replace(copy.begin(), copy.end(), '\t', ' ');
+            std::string_view fields = copy;
+            for (auto field = next_field(fields); !field.empty(); field = next_field(fields))
+                parse_number(field, status.namespace_pid);
+        } else if (key == "Seccomp") {
+            parse_number(next_field(value), status.seccomp);
         } else if (key == "Uid") {
             std::string copy(value);
             std::replace(copy.begin(), copy.end(), '\t', ' ');
@@ -192,6 +200,12 @@ std::optional<Stat> read_task_stat(int pid, int tid) {
 
 std::optional<Status> read_status(int pid) {
     auto text = read_file(pid_path(pid, "status"));
+    if (!text) return std::nullopt;
+    return parse_status(*text);
+}
+
+std::optional<Status> read_task_status(int pid, int tid) {
+    auto text = read_file(task_path(pid, tid, "status"));
     if (!text) return std::nullopt;
     return parse_status(*text);
 }

@@ -30,6 +30,8 @@ struct Status {
     int tracer_pid = 0;
     int real_uid = -1;
     int effective_uid = -1;
+    int namespace_pid = 0;  // last NSpid field: the id inside the innermost PID namespace
+    int seccomp = -1;       // 0 off, 1 strict, 2 filter; -1 unknown
 };
 
 // Parses a stat line; comm spans from the first '(' to the LAST ')' (names may contain ')').
@@ -51,6 +53,7 @@ std::string task_path(int pid, int tid, std::string_view leaf);
 std::vector<int> list_tasks(int pid);
 std::optional<Stat> read_task_stat(int pid, int tid);
 std::optional<Status> read_status(int pid);
+std::optional<Status> read_task_status(int pid, int tid);
 std::string read_link(const std::string& path);  // empty on failure
 // Clock ticks → seconds for utime/stime.
 double ticks_to_seconds(uint64_t ticks);

@@ -163,6 +163,11 @@ Error explain_attach_failure(int pid, int error) {
         return Error{"ptrace of " + label + " not permitted: it belongs to uid " + std::to_string(status->real_uid) +
                      " and snag runs as uid " + std::to_string(::getuid()) +
                      " without CAP_SYS_PTRACE; run snag as that user or with sudo."};
+    if (auto self = proc::read_status(::getpid()); self && self->seccomp == 2)
+        return Error{"ptrace of " + label + " not permitted: snag runs under a seccomp filter, which blocks ptrace "
+                     "in a container started without SYS_PTRACE; run the container with --cap-add SYS_PTRACE (docker, podman; Kubernetes: "
+                     "securityContext.capabilities.add: [SYS_PTRACE]), or use --no-stop, which reads memory through "
+                     "/proc/PID/mem without ptrace."};
     return Error{"ptrace of " + label + " not permitted (EPERM): it may be setuid/non-dumpable or protected by "
                  "a security module or container policy; run snag as root with CAP_SYS_PTRACE."};
 }
@@ -189,6 +194,8 @@ Expected<int> check_attachable(int pid, bool will_trace, std::vector<std::string
         return fail(process_label(pid) + " is a zombie: it has exited and waits for its parent (PID " +
                     std::to_string(status->ppid) + ") to reap it; there is nothing left to inspect.");
     auto maps = proc::read_file(proc::pid_path(pid, "maps"));
+    // The kernel hides another user's maps behind the same check as ptrace: say why, as attach does.
+    if (!maps && proc::read_status(pid)) return std::unexpected(explain_attach_failure(pid, EPERM));
     if (maps && maps->empty() && proc::read_link(proc::pid_path(pid, "exe")).empty())
         return fail(process_label(pid) + " is a kernel thread; it has no user-space memory to inspect.");
     if (auto wrong = check_architecture(pid)) return std::unexpected(*wrong);

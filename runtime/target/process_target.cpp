@@ -65,6 +65,7 @@ void ProcessTarget::load_process_info() {
         process_.ppid = status->ppid;
         process_.uid = status->real_uid;
         process_.name = status->name;
+        if (status->namespace_pid && status->namespace_pid != pid_) process_.namespace_pid = status->namespace_pid;
     }
     if (auto comm = proc::read_file(proc::pid_path(pid_, "comm"))) {
         while (!comm->empty() && comm->back() == '\n') comm->pop_back();
@@ -90,6 +91,8 @@ void ProcessTarget::load_threads() {
         thread.user_seconds = proc::ticks_to_seconds(attached.stat.utime_ticks);
         thread.system_seconds = proc::ticks_to_seconds(attached.stat.stime_ticks);
         thread.pending_signal = attached.pending_signal;
+        if (process_.namespace_pid)
+            if (auto status = proc::read_task_status(pid_, attached.tid)) thread.namespace_tid = status->namespace_pid;
         if (attached.traced && stopped_) {
             iovec regs{&thread.regs, sizeof thread.regs};
             thread.has_registers =
@@ -186,7 +189,12 @@ void ProcessTarget::detach() {
 }
 
 std::string ProcessTarget::local_path(const std::string& recorded_path) const {
-    if (recorded_path.empty() || recorded_path[0] != '/') return {};
+    if (recorded_path.empty()) return {};
+    // Relative (a script run as `python app.py`): the target's working directory.
+    if (recorded_path[0] != '/' && recorded_path[0] != '[') {
+        std::string in_cwd = proc::pid_path(pid_, "cwd/") + recorded_path;
+        return file_exists(in_cwd) ? in_cwd : std::string();
+    }
     bool deleted = ends_with(recorded_path, kDeleted);
     std::string path = without_deleted(recorded_path);
     if (!options_.exe_override.empty() && path == without_deleted(process_.executable)) return options_.exe_override;

@@ -1,5 +1,7 @@
 #include "target/target.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -31,7 +33,19 @@ const Thread* Target::thread(int tid) const {
     return nullptr;
 }
 
+const Thread* Target::thread_seen_inside(int tid) const {
+    if (tid <= 0) return nullptr;
+    if (!process().namespace_pid) return thread(tid);
+    for (const auto& t : threads())
+        if (t.namespace_tid == tid) return &t;
+    return nullptr;
+}
+
 Expected<std::unique_ptr<Target>> open_target(const std::string& spec, const TargetOptions& options) {
+    struct stat root;
+    if (!options.sysroot.empty() && (::stat(options.sysroot.c_str(), &root) != 0 || !S_ISDIR(root.st_mode)))
+        return fail("--sysroot " + options.sysroot + " is not a directory (it should hold the target's files, "
+                    "as DIR/usr/lib/...)");
     bool digits = !spec.empty() && std::all_of(spec.begin(), spec.end(),
                                                [](unsigned char c) { return std::isdigit(c); });
     if (digits) return attach_process(std::stoi(spec), options);

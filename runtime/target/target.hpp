@@ -28,6 +28,7 @@ struct Thread {
     int pending_signal = 0;   // core: pr_cursig of this thread
     bool has_registers = false;
     Registers regs{};
+    int namespace_tid = 0;    // its id inside the process's own PID namespace, when that differs
 };
 
 struct Mapping {
@@ -59,6 +60,7 @@ struct ProcessInfo {
     std::string name;        // comm / pr_fname
     std::string cmdline;     // arguments joined with spaces
     std::string executable;  // path of the main executable when known
+    int namespace_pid = 0;   // its pid inside its own PID namespace when that is not ours (a container)
 };
 
 // Per-target options shared by every implementation.
@@ -89,6 +91,9 @@ public:
     // Non-fatal problems found while opening (build-id mismatches, missing files).
     virtual const std::vector<std::string>& warnings() const = 0;
 
+    // Core: how many mapped files were not found here or have another build-id (see warnings).
+    virtual int files_missing_or_different() const { return 0; }
+
     // snag's own paratext note (JSON text) when the core was written by `snag dump`; live: none.
     virtual std::optional<std::string> paratext() const { return std::nullopt; }
 
@@ -106,6 +111,9 @@ public:
     // NUL-terminated string, at most max bytes; nullopt when the first byte is unreadable.
     std::optional<std::string> read_cstring(uint64_t addr, size_t max = 4096);
     const Thread* thread(int tid) const;
+    // The thread a TID seen from inside the target's PID namespace names (CPython's
+    // native_thread_id, glibc's tid); the TID itself when the target shares our namespace.
+    const Thread* thread_seen_inside(int tid) const;
 };
 
 // Opens a core file (plain, .zst or .gz); errors name the file and what is wrong with it.

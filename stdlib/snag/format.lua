@@ -47,7 +47,8 @@ end
 -- The source line a frame stopped at, "12\tcode", when the file is readable here.
 function M.source_line(f)
   if not (f.file and f.line and f.line > 0) then return nil end
-  local file = io.open(f.file, "r")
+  local here = target and target.file and target:file(f.file)
+  local file = here and io.open(here, "r")
   if not file then return nil end
   local n, found = 0, nil
   for line in file:lines() do

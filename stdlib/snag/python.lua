@@ -73,7 +73,9 @@ local files = {}
 local function file_lines(file)
   local cached = files[file]
   if cached ~= nil then return cached or nil end
-  local f = io.open(file, "r")
+  -- The target's file (through /proc/PID/root or --sysroot), not a same-named one of this machine.
+  local here = target and target.file and target:file(file)
+  local f = here and io.open(here, "r")
   if not f then
     files[file] = false
     return nil

@@ -106,7 +106,7 @@ TEST_CASE("dump live: a vanished process or unwritable output is a clear error")
     options.output = "/tmp/snag-never-written.core";
     auto gone = write_core(999999999, options);
     REQUIRE_FALSE(gone);
-    CHECK(gone.error().message == "no such process: 999999999");
+    CHECK(gone.error().message == "no such process 999999999 (it may have exited); check the PID with ps.");
     Child child;
     options.output = "/nonexistent-dir/x.core";
     auto unwritable = write_core(child.pid, options);

@@ -67,6 +67,11 @@ TEST_CASE("proc status: tracer, uids, tgid") {
     CHECK(status->tracer_pid == 999);
     CHECK(status->real_uid == 1000);
     CHECK(status->effective_uid == 1001);
+    CHECK(status->namespace_pid == 0);
+    auto contained = proc::parse_status("Name:\tpython3\nNSpid:\t4321\t17\t1\nSeccomp:\t2\n");
+    REQUIRE(contained);
+    CHECK(contained->namespace_pid == 1);  // the innermost namespace's id
+    CHECK(contained->seccomp == 2);
     CHECK_FALSE(proc::parse_status("garbage without fields"));
     auto self = proc::read_status(::getpid());
     REQUIRE(self);

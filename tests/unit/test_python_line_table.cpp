@@ -81,3 +81,26 @@ TEST_CASE("2.7 co_lnotab line deltas are unsigned") {
     CHECK(line_for_offset(LineTableFormat::Lnotab27, table, 1, 12) == 204);
     CHECK(line_for_offset(LineTableFormat::Lnotab, table, 1, 9) == 2 - 55);  // 3.6+ reads 0xc9 as -55
 }
+
+TEST_CASE("3.11+ positions: line, end line and columns as co_positions gives them") {
+    // Python 3.11.7: a function whose statements span lines (long-form entries) and columns.
+    std::string table = unhex("8000d80809d80809f10301090a8041e50b1d9861d80811880988099031d41345f103010c4701f4000"
+                              "10c4701f00001054701");
+    struct Want {
+        int64_t offset;
+        int line, end_line, column, end_column;
+    };
+    for (Want w : {Want{2, 2, 2, 8, 9}, Want{6, 2, 3, 8, 9}, Want{12, 4, 4, 11, 29}, Want{24, 4, 4, 30, 31},
+                   Want{34, 5, 5, 19, 69}, Want{44, 4, 5, 11, 70}, Want{58, 4, 5, 4, 70}}) {
+        auto p = snag::python::position_for_offset(LineTableFormat::Locations311, table, 1, w.offset);
+        CAPTURE(w.offset);
+        CHECK(p.line == w.line);
+        CHECK(p.end_line == w.end_line);
+        CHECK(p.column == w.column);
+        CHECK(p.end_column == w.end_column);
+        CHECK(line_for_offset(LineTableFormat::Locations311, table, 1, w.offset) == w.line);
+    }
+    auto old = snag::python::position_for_offset(LineTableFormat::Lnotab, "", 7, 0);
+    CHECK(old.line == 7);
+    CHECK(old.column == -1);  // no columns before 3.11
+}

@@ -6,6 +6,7 @@
 
 #include "python/frames.hpp"
 #include "python/layout.hpp"
+#include "python/lock_layout.hpp"
 #include "python/objects.hpp"
 #include "memory_only_target.hpp"
 
@@ -275,6 +276,11 @@ TEST_CASE("hostile objects give marked text, not crashes") {
     uint64_t self_ref = heap.tuple({0});
     heap.target.u64(self_ref + heap.layout.tuple_items, self_ref);  // a tuple containing itself
     CHECK(repr_of(heap, self_ref) == "((((...),),),)");
+    uint64_t list = heap.object("list", 40, kListSubclass);
+    heap.target.u64(list + heap.layout.var_size, 3);  // three items and a NULL item array
+    CHECK(repr_of(heap, list).find(" (damaged: 3 items, item array NULL)>") != std::string::npos);
+    heap.target.u64(list + heap.layout.var_size, 0);
+    CHECK(repr_of(heap, list) == "[]");  // an empty list has no array: that is no damage
 }
 
 TEST_CASE("a cyclic frame chain stops with an error instead of hanging") {
@@ -320,4 +326,52 @@ TEST_CASE("a frame whose code is not a code object ends the walk with an error")
 TEST_CASE("file names give the interpreter version") {
     CHECK(snag::python::builtin_layout(6).has_value());
     CHECK_FALSE(snag::python::builtin_layout(5).has_value());
+}
+
+TEST_CASE("lock states follow the build's layout, checked by tp_basicsize and patch version") {
+    Heap heap(13);
+    auto lock = [&](uint64_t basicsize, uint64_t at, uint8_t byte) {
+        uint64_t o = heap.object("_thread.lock", 64);
+        heap.target.u64(heap.type("_thread.lock") + heap.layout.tp_basicsize, basicsize);
+        heap.target.u8(o + at, byte);
+        return o;
+    };
+    heap.layout.micro = 0;  // 3.13.0: {head, lock_lock, weakreflist, char locked}
+    Memory mem0(heap.target);
+    Objects obj0(mem0, heap.layout);
+    uint64_t held = lock(40, 32, 1);
+    CHECK(obj0.repr(held).starts_with("<locked _thread.lock object at "));
+    heap.target.u8(held + 32, 0);
+    heap.target.u8(held + 16, 1);  // a PyMutex byte means nothing in the 3.13.0 layout
+    Memory mem0b(heap.target);
+    Objects obj0b(mem0b, heap.layout);
+    CHECK(obj0b.repr(held).starts_with("<unlocked _thread.lock object at "));
+
+    heap.layout.micro = 5;  // 3.13.5: {head, PyMutex}; tp_basicsize 24
+    heap.target.u64(heap.type("_thread.lock") + heap.layout.tp_basicsize, 24);
+    Memory mem5(heap.target);
+    Objects obj5(mem5, heap.layout);
+    CHECK(obj5.repr(held).starts_with("<locked _thread.lock object at "));
+    LockState parked = read_lock_state(mem5, heap.layout, held, false);
+    CHECK(parked.known);
+    CHECK(parked.locked);
+
+    // 3.13.5 with the old size, or a size no release has: never guessed.
+    heap.target.u64(heap.type("_thread.lock") + heap.layout.tp_basicsize, 40);
+    Memory mem_bad(heap.target);
+    Objects obj_bad(mem_bad, heap.layout);
+    CHECK(obj_bad.repr(held).find("state unknown: its layout is not verified: tp_basicsize 40") != std::string::npos);
+    heap.target.u64(heap.type("_thread.lock") + heap.layout.tp_basicsize, 56);
+    Memory mem_ft(heap.target);
+    CHECK_FALSE(read_lock_state(mem_ft, heap.layout, held, false).known);
+
+    uint64_t r = heap.object("_thread.RLock", 64);
+    heap.target.u64(heap.type("_thread.RLock") + heap.layout.tp_basicsize, 48);
+    heap.target.u64(r + 24, 0x7f00aa);
+    heap.target.u64(r + 32, 2);
+    Memory mem_r(heap.target);
+    LockState rs = read_lock_state(mem_r, heap.layout, r, true);
+    CHECK(rs.known);
+    CHECK(rs.owner_thread_id == 0x7f00aa);
+    CHECK(rs.count == 2);
 }
