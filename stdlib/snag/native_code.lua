@@ -10,10 +10,21 @@ M.interpreter = { "^_?Py", "^_PyEval", "^cfunction_", "^method_vectorcall", "^ve
   "^call_function", "^take_gil", "^drop_gil", "^object_vacall", "^pymalloc", "^_?PyObject", "^lookdict",
   "^insertdict", "^dict_", "^list_", "^tuple_", "^unicode_", "^long_", "^float_", "^type_call", "^_Py" }
 
-local function is_interpreter(name)
-  for _, p in ipairs(M.interpreter) do if name:find(p) then return true end end
+-- libc's memory and string primitives, which a static build (Debian's python3) links in itself.
+-- (glibc's tuned variants carry suffixes: __memcpy_avx_unaligned_erms).
+M.libc_primitives = {}
+for _, f in ipairs({ "memcpy", "memmove", "memset", "memcmp", "memchr", "memrchr", "bcmp", "strlen",
+  "strnlen", "strcmp", "strncmp", "strchr", "strrchr", "strcpy", "strncpy", "strstr", "wmemset", "wcslen" }) do
+  table.insert(M.libc_primitives, "^_*" .. f .. "$")
+  table.insert(M.libc_primitives, "^_*" .. f .. "_")
+end
+
+local function matches(name, patterns)
+  for _, p in ipairs(patterns) do if name:find(p) then return true end end
   return false
 end
+
+local function is_interpreter(name) return matches(name, M.interpreter) end
 
 local function base(p) return p and (p:match("[^/]*$")) or "?" end
 
@@ -25,6 +36,7 @@ function M.hot_function(tid)
     if not name then return nil end
     if name:find("EvalFrame", 1, true) then return nil end
     local in_libc = (native[i].module or ""):find("/libc[.-]") or (native[i].module or ""):find("/ld%-linux")
+    in_libc = in_libc or matches(name, M.libc_primitives)
     if not is_interpreter(name) and not in_libc then   -- memmove under sre_ucs1_match names sre_ucs1_match
       return string.format("%s in %s", name, base(native[i].module)), native[i]
     end

@@ -314,8 +314,9 @@ def test_postgres():
 
 REDOS = """
 import os, re
+EMAIL = re.compile(r"^([a-z]+)+@$")   # compiled before ready: the snapshot must land in the match
 def validate_email(text):
-    return re.match(r"^([a-z]+)+@$", text)
+    return EMAIL.match(text)
 ready = os.environ["SNAG_READY"]
 open(ready + ".tmp", "w").write("ready\\n")
 os.rename(ready + ".tmp", ready)
