@@ -12,6 +12,8 @@
 
 namespace snag::testing {
 
+std::string snag_source_dir();  // tests/unit/main.cpp: the one object that knows the checkout
+
 class FakeTarget : public Target {
 public:
     TargetKind kind_ = TargetKind::Core;
@@ -182,7 +184,7 @@ public:
 
 inline SessionOptions test_options() {
     SessionOptions o;
-    o.stdlib_dir = std::string(SNAG_SOURCE_DIR) + "/stdlib";
+    o.stdlib_dir = snag_source_dir() + "/stdlib";
     o.user_commands = false;
     o.budget.instructions = 50'000'000;
     o.budget.memory_bytes = 64u << 20;
