@@ -42,7 +42,8 @@ end
 -- even when the system call looks like an event loop), and what must hold for it to match:
 -- calls (kinds of system call: poll, accept, signal, io, time, child, sync), native (function
 -- names among the native frames), python (function names, "Class.method" or "method", among the
--- Python frames), file (a Lua pattern the matching Python frame's file must contain).
+-- Python frames), file (a Lua pattern the matching Python frame's file must contain), thread
+-- (thread names, as a library names its own threads: the frames of a stripped library say nothing).
 -- Lock points are tried before idle points; the first match decides.
 M.points = {
   { name = "pthread mutex", idle = false, native = { "__lll_lock_wait", "__lll_lock_wait_private",
@@ -60,6 +61,7 @@ M.points = {
   { name = "signal wait", idle = true, calls = { "signal" } },
   { name = "Redis background jobs", idle = true, native = { "bioProcessBackgroundJobs" } },
   { name = "jemalloc background thread", idle = true, native = { "background_thread_entry", "background_work" } },
+  { name = "jemalloc background thread", idle = true, thread = { "jemalloc_bg_thd" }, calls = { "sync", "time" } },
   { name = "GLib thread pool", idle = true, native = { "g_thread_pool_wait_for_new_task" } },
   { name = "GLib main loop", idle = true, native = { "g_main_loop_run", "g_main_context_iterate" }, calls = { "poll" } },
 }
@@ -90,7 +92,7 @@ function M.add(points)
   for i = #points, 1, -1 do
     local p = points[i]
     if type(p) ~= "table" or type(p.name) ~= "string" or p.idle == nil then
-      error("idle points are tables {name = \"...\", idle = true|false, calls/native/python = {...}}", 2)
+      error("idle points are tables {name = \"...\", idle = true|false, calls/native/python/thread = {...}}", 2)
     end
     table.insert(M.points, 1, p)
   end
@@ -142,8 +144,9 @@ local function native_frame_matches(point, native)
   return nil
 end
 
-local function point_matches(point, call, native, pyframes)
+local function point_matches(point, call, native, pyframes, thread_name)
   if point.calls and not (call and set_of(point.calls)[call.kind]) then return nil end
+  if point.thread and not set_of(point.thread)[thread_name or ""] then return nil end
   local frame
   if point.native then
     frame = native_frame_matches(point, native)
@@ -153,7 +156,7 @@ local function point_matches(point, call, native, pyframes)
     frame = python_frame_matches(point, pyframes)
     if not frame then return nil end
   end
-  if not point.native and not point.python and not point.calls then return nil end
+  if not point.native and not point.python and not point.calls and not point.thread then return nil end
   return frame or true
 end
 
@@ -204,7 +207,7 @@ function M.classify(tid)
   if not call and not (py and (py.waiting_on or py.waiting_for_gil)) then return { class = "running" } end
   local out = { call = call, frame = subject, fd = call and call.fd }
   for _, point in ipairs(M.points) do
-    local hit = point_matches(point, call, native, pyframes)
+    local hit = point_matches(point, call, native, pyframes, th and th.name)
     if hit then
       out.point, out.class = point.name, point.idle and "idle" or "lock"
       if point.idle and pyframes[1] then out.frame = pyframes[1] end   -- where it idles, library or not

@@ -2,7 +2,8 @@
 get no finding at warning or above; a seeded hang gets exactly one, naming the process, the
 thread, the application frame and the holder; a core of a process killed by `kill -SEGV` says who
 sent the signal. Each daemon runs on 127.0.0.1 in a scratch directory and is stopped by its PID.
-Packages (scripts/install-deps test): gunicorn, python3-flask, postgresql; missing ones skip."""
+Packages (scripts/install-deps test): gunicorn, python3-flask, postgresql, redis-server, nginx;
+missing ones skip."""
 import glob
 import json
 import os
@@ -45,6 +46,21 @@ def analyze(target, *args):
     r = h.snag("analyze", target, "--format", "json", *args, timeout=300)
     h.check(r.returncode in (0, 1), "snag analyze %s exited %d: %s" % (target, r.returncode, r.stderr[-1500:]))
     return json.loads(r.stdout)
+
+
+def analyze_idle(name, target, *args):
+    """An idle server: exit 0, nothing at warning or above, blocked-threads says idle at info."""
+    r = h.snag("analyze", target, "--format", "json", *args, timeout=300)
+    result = json.loads(r.stdout) if r.stdout.strip() else {"findings": []}
+    found = loud(result)
+    idle = [f for f in result["findings"] if f["rule"] == "blocked-threads"]
+    ok = r.returncode == 0 and not found and len(idle) == 1 and idle[0]["title"] == "The process is idle"
+    record(name, "none", found, ok)
+    h.check(r.returncode == 0, "%s: snag analyze exited %d: %s" % (name, r.returncode, r.stderr[-1500:]))
+    h.check(not found, "%s: %s" % (name, summary(found)))
+    h.check(len(idle) == 1 and idle[0]["title"] == "The process is idle" and idle[0]["severity"] == "info",
+            "%s: want one idle info finding, got %s" % (name, summary(idle)))
+    return result, idle[0]
 
 
 def loud(result):
@@ -310,6 +326,129 @@ def test_postgres():
                 p.kill()
                 p.wait()
         pg.stop()
+
+
+# ---------------------------------------------------------------- redis, nginx
+
+
+class Redis(object):
+    def __init__(self):
+        exe = shutil.which("redis-server") or "/usr/bin/redis-server"
+        if not os.access(exe, os.X_OK):
+            h.skip("redis-server is not installed (apt-get install redis-server)")
+        self.dir = h.scratch()
+        self.port = free_port()
+        log = open(os.path.join(self.dir, "log"), "w")
+        self.proc = subprocess.Popen([exe, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
+                                      "--save", "", "--appendonly", "no", "--daemonize", "no"],
+                                     cwd=self.dir, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+        log.close()
+        self.client = None
+        if not h._wait_until(lambda: self.command(b"PING") == b"+PONG", 60, 0.1):
+            self.stop()
+            raise h.Failure("redis did not answer: %s" % open(os.path.join(self.dir, "log")).read()[-2000:])
+
+    def command(self, line):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+                s.sendall(line + b"\r\n")
+                return s.recv(4096).strip()
+        except OSError:
+            return None
+
+    def stop(self):
+        stop_pid(self.proc)
+
+
+@h.case("redis-idle")
+def test_redis_idle():
+    r = Redis()
+    try:
+        # A client connected and quiet, as a service's connection pool keeps one.
+        client = socket.create_connection(("127.0.0.1", r.port), timeout=5)
+        client.sendall(b"SET k v\r\n")
+        h.check(client.recv(64).strip() == b"+OK", "SET answered")
+        threads = {t: open("/proc/%d/task/%d/comm" % (r.proc.pid, t)).read().strip() for t in h.tasks(r.proc.pid)}
+        core = os.path.join(r.dir, "redis.core")
+        h.snag("dump", r.proc.pid, "-o", core, check=True)
+        for name, target in (("redis-server idle, a client connected, live", str(r.proc.pid)),
+                             ("redis-server idle, snag dump core", core)):
+            result, idle = analyze_idle(name, target, *(("--duration", "0.5") if target != core else ()))
+            h.check(result["target"]["pid"] == r.proc.pid, "%s: target %s" % (name, result["target"]))
+            points = " ".join(g["waits_on"] for g in idle["evidence"]["groups"])
+            h.check("[event loop]" in points and "127.0.0.1:%d" % r.port in points,
+                    "%s: the main thread's epoll_wait on the listening socket is the event loop: %s" % (name, points))
+            h.check("[Redis background jobs]" in points, "%s: bio threads idle: %s" % (name, points))
+            if "jemalloc_bg_thd" in threads.values():
+                h.check("[jemalloc background thread]" in points, "%s: jemalloc's thread idle: %s" % (name, points))
+        client.close()
+    finally:
+        r.stop()
+
+
+NGINX_CONF = """daemon off;
+master_process on;
+worker_processes 2;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+events {{ worker_connections 64; }}
+http {{
+  access_log off;
+  client_body_temp_path {dir}/tmp;
+  proxy_temp_path {dir}/tmp;
+  fastcgi_temp_path {dir}/tmp;
+  uwsgi_temp_path {dir}/tmp;
+  scgi_temp_path {dir}/tmp;
+  server {{ listen 127.0.0.1:{port}; location / {{ return 200 "hello\\n"; }} }}
+}}
+"""
+
+
+@h.case("nginx-idle")
+def test_nginx_idle():
+    exe = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.access(exe, os.X_OK):
+        h.skip("nginx is not installed (apt-get install nginx)")
+    d = h.scratch()
+    os.chmod(d, 0o755)   # workers run as nobody when the master is root
+    port = free_port()
+    conf = os.path.join(d, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_CONF.format(dir=d, port=port))
+    log = open(os.path.join(d, "log"), "w")
+    proc = subprocess.Popen([exe, "-p", d, "-c", conf, "-e", os.path.join(d, "error.log")], cwd=d, stdout=log,
+                            stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+    log.close()
+
+    def get():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+                return s.recv(4096).decode(errors="replace").endswith("hello\n")
+        except OSError:
+            return False
+    try:
+        if not h._wait_until(lambda: get() and len(children(proc.pid)) == 2, 60, 0.1):
+            raise h.Failure("nginx did not answer: %s" % open(os.path.join(d, "error.log")).read()[-2000:])
+        workers = children(proc.pid)
+        result, idle = analyze_idle("nginx master + 2 workers, idle, live --children", str(proc.pid),
+                                    "--duration", "0.5", "--children")
+        h.check(sorted(idle["pids"]) == sorted([proc.pid] + workers), "one idle finding for the tree: %s" % idle)
+        titles = [p.get("title", "") for p in result["processes"]]
+        h.check(sum(t.startswith("nginx: worker process") for t in titles) == 2, "process titles %s" % titles)
+        for pid, role in ((proc.pid, "master"), (workers[0], "worker")):
+            core = os.path.join(d, "%s.core" % role)
+            h.snag("dump", pid, "-o", core, check=True)
+            for name, target, args in (("nginx %s, idle, live" % role, str(pid), ("--duration", "0.5")),
+                                       ("nginx %s, idle, snag dump core" % role, core, ())):
+                result, idle = analyze_idle(name, target, *args)
+                point = idle["evidence"]["groups"][0]["waits_on"]
+                want = "[signal wait]" if role == "master" else "[event loop]"
+                h.check(want in point, "%s: %s in %r" % (name, want, point))
+        h.check(proc.poll() is None and get(), "nginx still answers after snag")
+    finally:
+        stop_pid(proc)
 
 
 REDOS = """
