@@ -1,7 +1,8 @@
-// Threads as Lua tables: tid, name, state, CPU times, pending signal; methods for registers and
-// the native stack. Handles go stale when the target resumes.
+// Threads as Lua tables: tid, name, state, CPU times, pending signal; methods for registers, the
+// system call a thread is stopped in, and the native stack. Handles go stale when the target resumes.
 #include "lua/lua_support.hpp"
 #include "lua/registers.hpp"
+#include "target/syscalls.hpp"
 
 namespace snag {
 
@@ -25,6 +26,47 @@ int l_registers(lua_State* L) {
         push_registers(L, t->regs);
         return 1;
     });
+}
+
+void push_syscall(lua_State* L, const Syscall& call, long number) {
+    lua_createtable(L, 0, 4);
+    set_field(L, "number", static_cast<lua_Integer>(number));
+    set_field(L, "name", call.name);
+    set_field(L, "kind", call.kind);
+    set_bool(L, "fd_first", call.fd_first);
+}
+
+// th:syscall() → {number, name, kind, fd} for a thread stopped in a system call (orig_rax), nil
+// otherwise; fd is the first argument when it is the descriptor waited on.
+int l_syscall(lua_State* L) {
+    int tid = thread_tid(L);
+    Session& s = SessionAccess::of(L);
+    return guard(L, [&]() -> Expected<int> {
+        const Thread* t = s.target().thread(tid);
+        long number = t && t->has_registers ? static_cast<long>(t->regs.orig_rax) : -1;
+        if (number < 0) {
+            lua_pushnil(L);
+            return 1;
+        }
+        const Syscall* call = syscall_by_number(number);
+        std::string unnamed = "syscall " + std::to_string(number);
+        push_syscall(L, call ? *call : Syscall{number, unnamed.c_str(), "other", false}, number);
+        if (call && call->fd_first) set_field(L, "fd", static_cast<lua_Integer>(t->regs.rdi));
+        return 1;
+    });
+}
+
+// snag.syscall(number | libc function name) → {number, name, kind, fd_first} or nil: the table
+// behind th:syscall(), and what a wait function of a native stack ("__GI___poll") calls.
+int l_syscall_lookup(lua_State* L) {
+    const Syscall* call = lua_isinteger(L, 1) ? syscall_by_number(static_cast<long>(lua_tointeger(L, 1)))
+                                              : syscall_by_function(luaL_checkstring(L, 1));
+    if (call == nullptr) {
+        lua_pushnil(L);
+        return 1;
+    }
+    push_syscall(L, *call, call->number);
+    return 1;
 }
 
 // th:stack([max]) → frames innermost first, gdb-numbered from 0; .error says why a walk stopped.
@@ -65,6 +107,7 @@ int l_frame(lua_State* L) {
 
 const luaL_Reg kThreadMethods[] = {
     {"registers", l_registers},
+    {"syscall", l_syscall},
     {"stack", l_stack},
     {"frame", l_frame},
     {nullptr, nullptr},
@@ -106,6 +149,10 @@ void bind_threads(lua_State* L) {
     luaL_setfuncs(L, kThreadMethods, 0);
     lua_pushvalue(L, -1);
     lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+    lua_getglobal(L, "snag");
+    lua_pushcfunction(L, l_syscall_lookup);
+    lua_setfield(L, -2, "syscall");
     lua_pop(L, 1);
 }
 

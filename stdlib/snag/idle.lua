@@ -10,34 +10,6 @@ local wait_chain = require("snag.wait_chain")
 
 local M = {}
 
--- x86_64 system calls that wait, by number (orig_rax), and the kind of wait each is.
-local syscalls = {
-  [0] = { "read", "io" }, [17] = { "pread64", "io" }, [19] = { "readv", "io" }, [45] = { "recvfrom", "io" },
-  [47] = { "recvmsg", "io" }, [299] = { "recvmmsg", "io" }, [1] = { "write", "io" }, [44] = { "sendto", "io" },
-  [46] = { "sendmsg", "io" }, [42] = { "connect", "io" }, [208] = { "io_getevents", "io" },
-  [7] = { "poll", "poll" }, [23] = { "select", "poll" }, [270] = { "pselect6", "poll" }, [271] = { "ppoll", "poll" },
-  [232] = { "epoll_wait", "poll" }, [281] = { "epoll_pwait", "poll" }, [441] = { "epoll_pwait2", "poll" },
-  [426] = { "io_uring_enter", "poll" },
-  [43] = { "accept", "accept" }, [288] = { "accept4", "accept" },
-  [34] = { "pause", "signal" }, [130] = { "rt_sigsuspend", "signal" }, [128] = { "rt_sigtimedwait", "signal" },
-  [35] = { "nanosleep", "time" }, [230] = { "clock_nanosleep", "time" },
-  [61] = { "wait4", "child" }, [247] = { "waitid", "child" },
-  [202] = { "futex", "sync" }, [65] = { "semop", "sync" }, [220] = { "semtimedop", "sync" },
-  [73] = { "flock", "sync" }, [72] = { "fcntl", "sync" }, [70] = { "msgrcv", "io" },
-}
--- Calls whose first argument is the descriptor waited on (select's is a count, poll's an array).
-local fd_first = { read = true, pread64 = true, readv = true, recvfrom = true, recvmsg = true, recvmmsg = true,
-  write = true, sendto = true, sendmsg = true, connect = true, accept = true, accept4 = true, epoll_wait = true,
-  epoll_pwait = true, epoll_pwait2 = true, flock = true, fcntl = true }
-local by_name = {}
-for _, s in pairs(syscalls) do by_name[s[1]] = s[2] end
-for name, kind in pairs({ select64 = "poll", sleep = "time", usleep = "time", waitpid = "child", recv = "io",
-  sigwait = "signal", sigwaitinfo = "signal", sigtimedwait = "signal", sigsuspend = "signal",
-  pthread_cond_wait = "sync", pthread_cond_timedwait = "sync", sem_wait = "sync", sem_timedwait = "sync",
-  sem_clockwait = "sync", pthread_join = "child", epoll_pwait = "poll" }) do
-  by_name[name] = by_name[name] or kind
-end
-
 -- Known waits. Each entry: name, idle (true: waiting for new work; false: waiting for a lock
 -- even when the system call looks like an event loop), and what must hold for it to match:
 -- calls (kinds of system call: poll, accept, signal, io, time, child, sync), native (function
@@ -104,23 +76,23 @@ local function set_of(list)
   return s
 end
 
+-- glibc's names for one function (__GI___poll, ___pthread_mutex_lock, __read_nocancel) match a
+-- point's plain name.
 local function bare(name)
   if not name then return nil end
   return (name:gsub("^_+", ""):gsub("_nocancel$", ""):gsub("^GI_+", ""):gsub("^libc_", ""))
 end
 
--- The system call thread th is stopped in: {name, kind, fd (first argument)} or nil.
+-- The system call thread th is stopped in, {name, kind, fd}, from its registers (th:syscall());
+-- else from the wait function on its native stack (snag.syscall names what libc calls). Kinds of
+-- wait are snag's table (runtime/target/syscalls.cpp); an unknown wait counts as "sync".
 local function syscall_of(th, native)
-  local ok, regs = pcall(th.registers, th)
-  if ok and regs and regs.orig_rax and regs.orig_rax >= 0 and syscalls[regs.orig_rax] then
-    local s = syscalls[regs.orig_rax]
-    return { name = s[1], kind = s[2], fd = fd_first[s[1]] and regs.rdi or nil }
-  end
-  local call = blocked.waiting_call(native, 6)
-  if not call then return nil end
-  local name = bare(call["function"])
-  local kind = by_name[name] or (name and name:find("futex", 1, true) and "sync") or "sync"
-  return { name = name, kind = kind }
+  local ok, call = pcall(th.syscall, th)
+  if ok and call and call.kind ~= "other" then return { name = call.name, kind = call.kind, fd = call.fd } end
+  local frame = blocked.waiting_call(native, 6)
+  if not frame then return nil end
+  local known = snag.syscall(frame["function"] or "")
+  return { name = known and known.name or frame["function"], kind = known and known.kind or "sync" }
 end
 
 local function python_frame_matches(point, pyframes)

@@ -37,6 +37,22 @@ TEST_CASE("lua: threads, registers and native stacks") {
     CHECK(eval(*s, "target:thread(100):registers().rip") == std::to_string(0x401005));
     CHECK(eval(*s, "target:thread(100):registers().rax") == "-512");
     CHECK(eval(*s, "target:thread(999)") == "nil");
+    CHECK(eval(*s, "local c = target:thread(100):syscall(); return c.number, c.name, c.kind, c.fd") ==
+          "232\tepoll_wait\tpoll\t7");
+    CHECK(eval(*s, "target:thread(101):syscall()") == "nil");  // not in a system call
+}
+
+TEST_CASE("lua: snag.syscall names x86_64 system calls and the libc functions that wait") {
+    auto s = make_session();
+    CHECK(eval(*s, "local c = snag.syscall(202); return c.name, c.kind, c.fd_first") == "futex\tsync\tfalse");
+    CHECK(eval(*s, "local c = snag.syscall(43); return c.name, c.kind, c.fd_first") == "accept\taccept\ttrue");
+    CHECK(eval(*s, "snag.syscall(61).kind, snag.syscall(230).kind, snag.syscall(130).kind") == "child\ttime\tsignal");
+    CHECK(eval(*s, "snag.syscall(9).kind") == "other");  // mmap: named, no wait
+    CHECK(eval(*s, "snag.syscall(100000)") == "nil");
+    CHECK(eval(*s, "local c = snag.syscall('__GI___poll'); return c.name, c.number") == "poll\t7");
+    CHECK(eval(*s, "snag.syscall('__libc_recv').kind, snag.syscall('__read_nocancel').name") == "io\tread");
+    CHECK(eval(*s, "local c = snag.syscall('___pthread_cond_wait'); return c.kind, c.number") == "sync\t-1");
+    CHECK(eval(*s, "snag.syscall('render_page')") == "nil");
     CHECK(eval(*s, "local st = target:thread(100):stack(); return #st, st[1]['function'], st[2]['function']") ==
           "2\tmain\tstart_thread");
     CHECK(eval(*s, "local f = target:thread(100):frame(0); return f.file, f.line, f.module") ==

@@ -37,6 +37,8 @@ public:
             t.regs.rax = static_cast<unsigned long long>(-512);
             t.regs.eflags = 0x246;
             t.regs.fs_base = i == 0 ? 0x7f0000001000 : 0;
+            t.regs.orig_rax = i == 0 ? 232 : static_cast<unsigned long long>(-1);  // main in epoll_wait(7, ...)
+            t.regs.rdi = 7;
             threads_.push_back(t);
         }
         std::string data(0x100, '\0');
