@@ -52,7 +52,7 @@ void read_stopped(Target& target, Symbolizer& symbols, const python::PythonRunti
     read.locals = options.locals;
     read.limits = options.limits;
     out.state = python::read_python_state(target, runtime, read);
-    if (options.tasks) out.tasks = python::read_async_tasks(target, runtime, &out.state);
+    if (options.tasks) out.tasks = python::read_async_tasks(target, runtime, &out.state, &symbols);
     if (options.table) return;  // the table needs no native stacks: keep a live loop's stop short
     // Native stacks tell who waits for the GIL; the holder's is only needed for --native.
     auto unwinder = make_unwinder(target, symbols);

@@ -68,7 +68,7 @@ int l_tasks(lua_State* L) {
         if (!cache) return std::unexpected(cache.error());
         const auto& threads = python_state(s, **cache, false);
         auto& slot = (*cache)->tasks;
-        if (!slot) slot = python::read_async_tasks(s.target(), *(*(*cache)->runtime), &threads);
+        if (!slot) slot = python::read_async_tasks(s.target(), *(*(*cache)->runtime), &threads, &s.symbols());
         const python::AsyncState& state = *slot;
         lua_createtable(L, static_cast<int>(state.tasks.size()), 3);
         lua_Integer n = 0;

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "python/asyncio_debug.hpp"
 #include "python/objects.hpp"
 
 namespace snag::python {
@@ -18,7 +19,21 @@ namespace {
 struct TaskLayout {
     Off loop = 16, callback0 = 24, callbacks = 40;
     Off state = kAbsent, fut_waiter = kAbsent, coro = kAbsent, name = kAbsent;
+    Off awaited_by = kAbsent, awaited_by_is_set = kAbsent;  // 3.14+
 };
+
+// 3.14+: from the module's own debug offsets. fut_state follows fut_awaited_by and
+// task_fut_waiter precedes task_coro (checked against the DWARF of Debian's 3.14 and 3.15).
+TaskLayout task_layout(const AsyncioDebug& d) {
+    TaskLayout t;
+    t.awaited_by = static_cast<Off>(d.task_awaited_by);
+    t.awaited_by_is_set = static_cast<Off>(d.task_awaited_by_is_set);
+    t.state = t.awaited_by + 8;
+    t.coro = static_cast<Off>(d.task_coro);
+    t.fut_waiter = t.coro - 8;
+    t.name = static_cast<Off>(d.task_name);
+    return t;
+}
 
 std::optional<TaskLayout> task_layout(int minor) {
     TaskLayout t;
@@ -44,6 +59,7 @@ constexpr Off kFutureIterFuture = 16; // futureiterobject.future
 constexpr Off kWakeupTask = 16;       // TaskWakeupMethWrapper.ww_task (≤3.11)
 constexpr Off kCFunctionSelf = 24;    // PyCFunctionObject.m_self (3.12+ wakeup callbacks)
 constexpr int kMaxChain = 64;
+constexpr size_t kMaxTasks = 1 << 22;
 
 // Where a coroutine stands: its frame, whether it runs now, and the object it awaits.
 struct CoroState {
@@ -54,7 +70,9 @@ struct CoroState {
 class TaskReader {
 public:
     TaskReader(Memory& mem, Objects& obj, const Layout& l, const TaskLayout& t)
-        : mem_(mem), obj_(obj), l_(l), t_(t), walker_(mem, obj, l) {}
+        : mem_(mem), obj_(obj), l_(l), t_(t), walker_(mem, obj, l) {
+        if (l.debug_offsets) stackpointer_ = l.debug_offsets->offset("interpreter_frame", "stackpointer");
+    }
 
     bool derives_from(uint64_t obj, const std::string& base) {
         uint64_t type = obj_.type_of(obj);
@@ -118,6 +136,15 @@ public:
         return out;
     }
 
+    // 3.14+: the tasks the future records as awaiting it (fut_awaited_by: one object or a set).
+    std::vector<uint64_t> recorded_awaiters(uint64_t future) {
+        if (t_.awaited_by < 0) return {};
+        uint64_t by = mem_.ptr(future + t_.awaited_by);
+        if (!by) return {};
+        if (mem_.value<uint8_t>(future + t_.awaited_by_is_set).value_or(0)) return obj_.set_items(by, 1 << 16);
+        return {by};
+    }
+
     Memory& mem() { return mem_; }
     Objects& objects() { return obj_; }
 
@@ -130,7 +157,14 @@ private:
 
     CoroState coro_state(uint64_t coro) {
         CoroState s;
-        if (l_.minor >= 11) {
+        if (l_.minor >= 15) {
+            // 3.15 renumbered: created 0, suspended 1–3 (yield from, locked), executing 4, cleared 5.
+            s.frame = coro + l_.gen_iframe;
+            int state = mem_.value<int8_t>(coro + l_.gen_frame_state).value_or(5);
+            s.running = state == 4;
+            s.suspended = state >= 1 && state <= 3;
+            if (state >= 5 || state < 0) s.frame = 0;
+        } else if (l_.minor >= 11) {
             s.frame = coro + l_.gen_iframe;
             int state = mem_.value<int8_t>(coro + l_.gen_frame_state).value_or(4);
             s.running = state == 0;
@@ -153,6 +187,15 @@ private:
 
     // The object on top of a suspended frame's value stack: what its await / yield from sends to.
     uint64_t awaited_object(uint64_t frame) {
+        if (stackpointer_ >= 0) {  // 3.14+: a pointer past the top, to tagged stack references
+            uint64_t top = mem_.ptr(frame + stackpointer_);
+            uint64_t base = frame + static_cast<uint64_t>(l_.fr_localsplus);
+            if (top <= base) return 0;
+            uint64_t object = mem_.ptr(top - 8) & ~3ull;  // _PyStackRef tag bits
+            // 3.15 suspends with a NULL reference above the awaitable.
+            if (!object && l_.minor >= 15 && top - 8 > base) object = mem_.ptr(top - 16) & ~3ull;
+            return object;
+        }
         if (l_.minor >= 11) {
             int top = mem_.i32(frame + 64).value_or(0);  // stacktop, counted from localsplus
             return top > 0 ? mem_.ptr(frame + l_.fr_localsplus + 8 * (top - 1)) : 0;
@@ -246,6 +289,7 @@ private:
     TaskLayout t_;
     FrameWalker walker_;
     std::map<std::pair<uint64_t, std::string>, bool> derives_;
+    Off stackpointer_ = kAbsent;
 };
 
 // Members of asyncio.tasks' registries: the WeakSet of scheduled tasks and (3.12+) the set of
@@ -292,7 +336,7 @@ void link_awaiters(TaskReader& r, std::vector<AsyncTask>& tasks) {
                 for (size_t i : it->second) awaiters.insert(tasks[i].address);
         };
         add_waiters_of(t.address);
-        std::vector<uint64_t> direct, futures;
+        std::vector<uint64_t> direct = r.recorded_awaiters(t.address), futures;
         for (uint64_t cb : r.callbacks(t.address)) r.callback_targets(cb, direct, futures);
         for (uint64_t d : direct) if (index.count(d)) awaiters.insert(d);
         for (uint64_t f : futures) if (f != t.address) add_waiters_of(f);
@@ -313,7 +357,8 @@ void link_awaiters(TaskReader& r, std::vector<AsyncTask>& tasks) {
     }
 }
 
-void group_loops(Objects& obj, AsyncState& state) {
+// Loops and their threads: the loop each thread runs (3.14+), else the loop's _thread_id.
+void group_loops(Objects& obj, AsyncState& state, const std::map<uint64_t, uint64_t>& loop_threads) {
     std::map<uint64_t, size_t> at;
     for (size_t i = 0; i < state.tasks.size(); ++i) {
         uint64_t loop = state.tasks[i].loop;
@@ -321,8 +366,10 @@ void group_loops(Objects& obj, AsyncState& state) {
         if (fresh) {
             AsyncLoop l;
             l.address = loop;
+            if (auto known = loop_threads.find(loop); known != loop_threads.end()) l.thread_id = known->second;
             for (const auto& [name, value] : obj.instance_attributes(loop, 128))
-                if (name == "_thread_id") l.thread_id = static_cast<uint64_t>(obj.small_int(value).value_or(0));
+                if (name == "_thread_id" && !l.thread_id)
+                    l.thread_id = static_cast<uint64_t>(obj.small_int(value).value_or(0));
             state.loops.push_back(l);
         }
         state.loops[it->second].tasks.push_back(i);
@@ -396,18 +443,28 @@ std::vector<std::vector<uint64_t>> find_await_cycles(const std::vector<AsyncTask
     return cycles;
 }
 
-AsyncState read_async_tasks(Target& target, const PythonRuntime& runtime, const PythonState* threads) {
+namespace {
+
+// The task layout of this version: a built-in table up to 3.13, the module's debug offsets after.
+std::optional<TaskLayout> layout_for(int minor, const std::optional<AsyncioDebug>& debug,
+                                     std::vector<std::string>& warnings) {
+    if (minor <= 13) {
+        auto t = task_layout(minor);
+        if (!t) warnings.push_back("asyncio tasks are not readable on Python 3." + std::to_string(minor));
+        return t;
+    }
+    if (debug) return task_layout(*debug);
+    return std::nullopt;
+}
+
+}  // namespace
+
+AsyncState read_async_tasks(Target& target, const PythonRuntime& runtime, const PythonState* threads,
+                            Symbolizer* symbols) {
     AsyncState state;
     const Layout& l = runtime.layout;
-    auto tl = task_layout(l.minor);
-    if (!tl) {
-        state.warnings.push_back("asyncio tasks are not readable on Python 3." + std::to_string(l.minor) +
-                                 " yet (snag reads them on 3.8–3.13)");
-        return state;
-    }
     Memory mem(target);
     Objects obj(mem, l);
-    TaskReader reader(mem, obj, l, *tl);
     uint64_t interp = mem.ptr(runtime.interp_head_at);
     uint64_t modules = interp && l.is_modules >= 0 ? mem.ptr(interp + l.is_modules) : 0;
     if (!modules) {
@@ -417,13 +474,40 @@ AsyncState read_async_tasks(Target& target, const PythonRuntime& runtime, const 
     auto module = obj.dict_get(modules, "asyncio.tasks");
     if (!module) return state;  // asyncio never imported: no tasks
     state.asyncio_loaded = true;
-    auto registered = registered_tasks(reader, *module, l.minor, state.warnings);
+    // 3.14+ keep tasks in per-thread lists that the _asyncio module's debug offsets describe.
+    std::optional<AsyncioDebug> debug;
+    if (l.minor >= 14) {
+        auto found = symbols ? find_asyncio_debug(target, *symbols)
+                             : Expected<AsyncioDebug>(fail("no symbols to find the asyncio debug offsets with"));
+        if (!found) {
+            state.warnings.push_back("cannot read the asyncio tasks of Python 3." + std::to_string(l.minor) +
+                                     ": " + found.error().message);
+            return state;
+        }
+        debug = *found;
+    }
+    auto tl = layout_for(l.minor, debug, state.warnings);
+    if (!tl) return state;
+    TaskReader reader(mem, obj, l, *tl);
+    std::vector<uint64_t> registered;
+    std::map<uint64_t, uint64_t> loop_threads;
+    if (debug) {
+        LinkedTasks linked = linked_tasks(mem, l, interp, *debug, kMaxTasks);
+        if (linked.truncated) state.warnings.push_back("a list of asyncio tasks is damaged or longer than " +
+                                                       std::to_string(kMaxTasks) + ": tasks may be missing");
+        for (uint64_t t : linked.tasks)
+            if (reader.derives_from(t, "_asyncio.Task")) registered.push_back(t);
+        for (const auto& t : linked.threads)
+            if (t.running_loop) loop_threads[t.running_loop] = t.thread_id;
+    } else {
+        registered = registered_tasks(reader, *module, l.minor, state.warnings);
+    }
     state.tasks.reserve(registered.size());
     for (uint64_t t : registered) state.tasks.push_back(reader.read(t));
     link_awaiters(reader, state.tasks);
     if (threads)
         for (auto& t : state.tasks) splice_running(t, *threads);
-    group_loops(obj, state);
+    group_loops(obj, state, loop_threads);
     state.cycles = find_await_cycles(state.tasks);
     return state;
 }

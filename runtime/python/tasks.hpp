@@ -1,4 +1,4 @@
-// asyncio Tasks: every task of the _asyncio C module (3.8–3.13) read from a stopped target or a
+// asyncio Tasks: every task of the _asyncio C module (3.8–3.15) read from a stopped target or a
 // core: name, state, the coroutine chain it is suspended in, what it awaits and who awaits it.
 #pragma once
 
@@ -9,6 +9,7 @@
 #include "python/frames.hpp"
 #include "python/runtime_discovery.hpp"
 #include "python/threads.hpp"
+#include "symbols/symbolizer.hpp"
 
 namespace snag::python {
 
@@ -45,10 +46,11 @@ struct AsyncState {
 };
 
 // Reads the tasks of the main interpreter. Needs a stopped target (or a core); never throws.
-// Unsupported versions (3.14+: tasks live in per-thread lists) give a warning and no tasks.
+// 3.14+ keep them in per-thread lists described by the _asyncio module's debug offsets, found
+// through symbols (without them: a warning and no tasks).
 // With the thread states, a running task's await chain comes from its thread's stack.
 AsyncState read_async_tasks(Target& target, const PythonRuntime& runtime,
-                            const PythonState* threads = nullptr);
+                            const PythonState* threads = nullptr, Symbolizer* symbols = nullptr);
 
 // Await cycles among tasks (by address), each listed once from its smallest address.
 std::vector<std::vector<uint64_t>> find_await_cycles(const std::vector<AsyncTask>& tasks);

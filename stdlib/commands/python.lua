@@ -200,7 +200,7 @@ command{
 
 command{
   name = "py-tasks", args = "[NAME]",
-  help = "List the asyncio tasks (3.8–3.13): state, what each awaits, who awaits it, where it is\n" ..
+  help = "List the asyncio tasks (3.8–3.15): state, what each awaits, who awaits it, where it is\n" ..
          "suspended; with NAME, that task's whole await chain. `snag tasks` and `snag py-bt --tasks`\n" ..
          "print the same from the shell (docs/asyncio.md).",
   run = function(ctx, args)

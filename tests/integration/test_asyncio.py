@@ -1,7 +1,10 @@
 """asyncio tasks (docs/asyncio.md) against ground truth: each asyncio scenario writes every task
 with its await chain, get_stack() and the await edges it built; `snag tasks --json` must report
 the same tasks, frames (function, file, line), states, kinds and edges, live, on gcore cores and
-on `snag dump` cores, under every Python 3.8–3.13 on the machine. `py-bt --tasks` draws the tree."""
+on `snag dump` cores, under every Python 3.8–3.13 on the machine and Debian sid's python3.14 and
+python3.15 in a chroot (scripts/make-rootfs sid), with and without their -dbg files. `py-bt --tasks`
+draws the tree. On 3.14+ `python -m asyncio ps`'s own reader is a second oracle, live."""
+import json
 import os
 import resource
 import sys
@@ -13,11 +16,68 @@ import harness as h  # noqa: E402
 SCENARIOS = ["py_asyncio_tree.py", "py_asyncio_cycle.py", "py_asyncio_blocked.py", "py_asyncio_many.py"]
 
 
+# Debian's own builds of 3.14 and 3.15, run in a sid chroot (snag runs outside it).
+CHROOT_PYTHONS = ("sid", ["python3.14", "python3.15"])
+
+
 def pythons():
     found = h.interpreters(lo=(3, 8), hi=(3, 13))
     if not found:
         h.skip("no CPython 3.8–3.13 on this machine")
     return found
+
+
+def chroot_pythons():
+    found = h.chroot_interpreters(*CHROOT_PYTHONS)
+    if not found:
+        h.skip("no %s chroot with %s: %s" % (CHROOT_PYTHONS[0], ", ".join(CHROOT_PYTHONS[1]),
+                                              h.rootfs_problem(CHROOT_PYTHONS[0])))
+    return found
+
+
+def core_args(interp):
+    """--sysroot ROOT adds the chroot's /usr/lib/debug (the -dbg files) for its cores."""
+    return ["--sysroot", interp.root] if interp.root and not interp.hide_debug else []
+
+
+# CPython's own reader of the tasks (asyncio.tools, 3.14+): (task id, name, coroutine stack as
+# "inner -> outer" qualnames, awaiter id) for each await edge, from outside the process.
+ORACLE = """import json, sys
+from asyncio import tools
+rows = tools.build_task_table(tools._get_awaited_by_tasks(int(sys.argv[1])))
+print(json.dumps([[int(r[1], 16), r[2], r[3], int(r[6], 16)] for r in rows]))
+"""
+
+
+def cpython_oracle(interp, pid):
+    """Runs the chroot's interpreter from outside (its loader and libraries), so that it reads
+    /proc/PID/maps with the paths snag sees."""
+    root = interp.root
+    libs = os.path.join(root, "usr/lib/x86_64-linux-gnu")
+    cmd = [os.path.join(libs, "ld-linux-x86-64.so.2"), "--library-path", libs, root + interp.path,
+           "-c", ORACLE, str(pid)]
+    r = h.run(cmd, timeout=120, env=dict(os.environ, PYTHONHOME=os.path.join(root, "usr")))
+    if r.returncode != 0:
+        raise h.Failure("python -m asyncio's reader failed on %d: %s" % (pid, r.stderr.strip()[-1000:]))
+    return json.loads(r.stdout)
+
+
+def compare_oracle(rows, doc, what):
+    """Same tasks, same await edges, same coroutine stacks as CPython's reader."""
+    tasks = dict((t["address"], t) for t in reported_tasks(doc))
+    want_ids = set(r[0] for r in rows)
+    h.check(want_ids == set(tasks), "%s: CPython's reader sees %d tasks, snag %d" % (what, len(want_ids), len(tasks)))
+    want_edges = set((r[0], r[3]) for r in rows if r[3])
+    got_edges = set((a, b) for a, t in tasks.items() for b in t["awaited_by"])
+    h.check(want_edges == got_edges, "%s: awaited-by edges differ: CPython only %s, snag only %s"
+            % (what, sorted(want_edges - got_edges)[:5], sorted(got_edges - want_edges)[:5]))
+    problems = []
+    for task_id, name, stack, _ in rows:
+        t = tasks[task_id]
+        mine = " -> ".join(f["function"] for f in t["frames"])
+        if t["name"] != name or (t["kind"] != "running" and mine != stack):
+            problems.append("%s: snag %r %r, CPython %r %r" % (hex(task_id), t["name"], mine, name, stack))
+    h.check(not problems, "%s: %d task(s) differ from CPython's reader: %s" % (what, len(problems), "; ".join(problems[:4])))
 
 
 def expected_name(frame, interp):
@@ -75,27 +135,32 @@ def check_tree(text, truth, what):
             h.check(depth[child] > depth[t["name"]], "%s: %s not under %s:\n%s" % (what, child, t["name"], text[-2000:]))
 
 
-def run_scenario(scenario):
-    for interp in pythons():
+def run_scenario(scenario, interps):
+    for interp in interps:
         label = "%s %s" % (interp.label, scenario)
+        extra = core_args(interp)
         with h.py_scenario(interp, scenario, timeout=120) as s:
-            compare(s.truth, h.snag_json("tasks", s.pid, "--json"), interp, label + " live")
+            doc = compare(s.truth, h.snag_json("tasks", s.pid, "--json"), interp, label + " live")
+            if interp.root and interp.version[:2] >= (3, 14) and not interp.hide_debug:
+                compare_oracle(cpython_oracle(interp, s.pid), doc, label + " live vs python -m asyncio ps")
             tree = h.snag("py-bt", s.pid, "--tasks", check=True).stdout
             check_tree(tree, s.truth, label + " py-bt --tasks")
             if "cycle" in s.truth:
                 h.check("await cycle" in tree, "%s: cycle not marked:\n%s" % (label, tree[-2000:]))
             core = os.path.join(h.scratch(), "snag.core")
             h.snag("dump", s.pid, "-o", core, check=True)
-            compare(s.truth, h.snag_json("tasks", core, "--json"), interp, label + " snag dump")
+            compare(s.truth, h.snag_json("tasks", core, "--json", *extra), interp, label + " snag dump")
             gcore = h.gcore(s.pid, os.path.join(h.scratch(), "gcore.core"))
-            doc = compare(s.truth, h.snag_json("py-bt", gcore, "--tasks", "--json"), interp, label + " gcore")
+            doc = compare(s.truth, h.snag_json("py-bt", gcore, "--tasks", "--json", *extra), interp, label + " gcore")
             h.check(doc["threads"], "%s: py-bt --tasks --json lost the threads" % label)
             for path in (core, gcore):
                 os.unlink(path)
 
 
 for _scenario in SCENARIOS:
-    h.case(_scenario[3:-3].replace("_", "-"))(lambda _s=_scenario: run_scenario(_s))
+    _name = _scenario[3:-3].replace("_", "-")
+    h.case(_name)(lambda _s=_scenario: run_scenario(_s, pythons()))
+    h.case(_name + "-sid")(lambda _s=_scenario: run_scenario(_s, chroot_pythons()))
 
 
 def cpu_seconds(args):
