@@ -58,9 +58,9 @@ return {
   applies = function(t) return t.python ~= nil end,
   check = function(t, args, report)
     local usage, source = facts.cpu_usage(args.min_seconds)
-    if not usage then report.note("busy-loop: " .. source); return end
+    if not usage then report.note(source); return end
     local stacks = facts.samples and facts.samples.stacks
-    if stacks and stacks.error then report.note("busy-loop: Python stacks not sampled: " .. stacks.error) end
+    if stacks and stacks.error then report.note("Python stacks not sampled: " .. stacks.error) end
     table.sort(usage, function(a, b) return a.cpu > b.cpu end)
     for _, u in ipairs(usage) do
       local py = facts.python_by_tid()[u.tid]

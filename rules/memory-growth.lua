@@ -68,7 +68,7 @@ return {
       and growth.objects[2] > growth.objects[1]
     -- A census cut by its time limit stops at a different object each time: no growth to compare.
     if heap_grows and not growth.complete then
-      report.note(string.format("memory-growth: the Python heap census was cut short (%d and %d objects counted "
+      report.note(string.format("the Python heap census was cut short (%d and %d objects counted "
         .. "before the time limit): object counts not compared", growth.objects[1], growth.objects[2]))
       heap_grows = false
     end

@@ -94,10 +94,28 @@ local function supports(rule, kind)
   return false
 end
 
+-- Adds note n ({rule, message[, pids]}) to notes unless the same message is there: a note is said
+-- once per analysis, listing in .rules every rule that gave it (gcore's zero CPU times: three rules).
+function M.add_note(notes, n, pid)
+  for _, seen in ipairs(notes) do
+    if seen.message == n.message then
+      for _, id in ipairs(n.rules or { n.rule }) do
+        local known = false
+        for _, r in ipairs(seen.rules) do known = known or r == id end
+        if not known then seen.rules[#seen.rules + 1] = id end
+      end
+      if pid and seen.pids[#seen.pids] ~= pid then seen.pids[#seen.pids + 1] = pid end
+      return
+    end
+  end
+  notes[#notes + 1] = { rule = n.rule, rules = { table.unpack(n.rules or { n.rule }) }, message = n.message,
+                        pids = pid and { pid } or nil }
+end
+
 -- The report function a rule's check receives; report.note(text) adds a note instead.
 local function reporter(rule)
   local r = {}
-  function r.note(text) state.notes[#state.notes + 1] = { rule = rule.id, message = one_line(text) } end
+  function r.note(text) M.add_note(state.notes, { rule = rule.id, message = one_line(text) }) end
   setmetatable(r, { __call = function(_, f)
     if type(f) ~= "table" or type(f.message) ~= "string" then
       error("report{}: needs a table with message = \"...\"", 2)
@@ -224,7 +242,7 @@ end
 -- rules run, errors with their pid, notes said once with the pids they concern.
 function M.merge(results, config)
   local merged = { findings = {}, rules_run = {}, errors = {}, notes = {}, processes = {} }
-  local ran, noted, by_bucket = {}, {}, {}
+  local ran, by_bucket = {}, {}
   for _, r in ipairs(results) do
     local t = r.target or {}
     merged.processes[#merged.processes + 1] = { pid = t.pid, name = t.name, executable = t.executable,
@@ -245,16 +263,7 @@ function M.merge(results, config)
       if not ran[id] then ran[id] = true; merged.rules_run[#merged.rules_run + 1] = id end
     end
     for _, e in ipairs(r.errors or {}) do e.pid = e.pid or t.pid; merged.errors[#merged.errors + 1] = e end
-    for _, n in ipairs(r.notes or {}) do
-      local key = n.rule .. "\0" .. n.message
-      if noted[key] then
-        local pids = noted[key].pids
-        pids[#pids + 1] = t.pid
-      else
-        noted[key] = { rule = n.rule, message = n.message, pids = { t.pid } }
-        merged.notes[#merged.notes + 1] = noted[key]
-      end
-    end
+    for _, n in ipairs(r.notes or {}) do M.add_note(merged.notes, n, t.pid) end
   end
   merged.target = results[1] and results[1].target or {}
   merged.target.duration = config.duration

@@ -134,7 +134,7 @@ local function text(result, color)
     if f.advice then add("  advice: " .. f.advice) end
     add("  bucket: " .. f.bucket)
   end
-  for _, n in ipairs(result.notes) do add("note (" .. n.rule .. pids_text(n.pids) .. "): " .. n.message) end
+  for _, n in ipairs(result.notes) do add("note (" .. table.concat(n.rules or { n.rule }, ", ") .. pids_text(n.pids) .. "): " .. n.message) end
   for _, e in ipairs(result.errors) do
     local label = color and "\27[1;31merror\27[0m" or "error"
     add(string.format("%s in rule %s (%s%s): %s", label, e.rule, e.phase, tree and (", pid " .. tostring(e.pid)) or "", e.message))
@@ -172,7 +172,7 @@ local function markdown(result)
   end
   if #result.notes > 0 then
     add("### Notes")
-    for _, n in ipairs(result.notes) do add("- `" .. n.rule .. "`" .. pids_text(n.pids) .. ": " .. n.message) end
+    for _, n in ipairs(result.notes) do add("- `" .. table.concat(n.rules or { n.rule }, "`, `") .. "`" .. pids_text(n.pids) .. ": " .. n.message) end
     add("")
   end
   if #result.errors > 0 then

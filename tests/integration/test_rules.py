@@ -123,6 +123,22 @@ def test_children():
     h.check(r.returncode == 2 and "--children needs a live PID" in r.stderr, r.stderr)
 
 
+@h.case("notes-once-per-analysis")
+def test_notes_once():
+    """A gcore core has zero CPU times: active-threads, spiking-thread and busy-loop each see it,
+    the report says it once and names the three rules."""
+    interp = pythons()[0]
+    with h.py_scenario(interp, "py_threads.py") as s:
+        core = h.gcore(s.pid, os.path.join(s.dir, "gcore.core"))
+    code, result = analyze(core)
+    zeros = [n for n in result["notes"] if "gcore writes zeros" in n["message"]]
+    h.check(len(zeros) == 1, "one note for the zero CPU times, got %s" % result["notes"])
+    h.check({"active-threads", "spiking-thread", "busy-loop"} <= set(zeros[0]["rules"]), "rules %s" % zeros[0])
+    h.check(len({n["message"] for n in result["notes"]}) == len(result["notes"]), "a note repeated: %s" % result["notes"])
+    text = h.snag("analyze", core).stdout
+    h.check(text.count("gcore writes zeros") == 1 and "note (active-threads, " in text, "text report: %s" % text[-1500:])
+
+
 def _function_lines(scenario, name):
     """First and last line of def name in a scenario file."""
     import ast
