@@ -280,6 +280,21 @@ int analyze_tree(const TargetSpec& spec, const AnalyzeOptions& o, const std::vec
 
 }  // namespace
 
+Expected<std::string> analyze_core_export(const std::string& core, const std::string& export_chunk) {
+    AnalyzeOptions o;
+    o.format = "json";
+    o.duration = 0;
+    auto files = collect_rule_files(o);
+    if (!files) return std::unexpected(files.error());
+    auto session = open_session(core, TargetOptions{});
+    if (!session) return std::unexpected(session.error());
+    if (run_rules(**session, o, *files, "", "") != 0) return fail("the rules pack could not start on " + core);
+    std::ostringstream sink;
+    auto out = (*session)->eval_lua(export_chunk, sink);
+    if (!out) return fail(first_line(out.error().message));
+    return *out;
+}
+
 int cmd_analyze(Args& args) {
     if (args.flag("--help") || args.flag("-h")) {
         std::cout << kUsage;

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 
 namespace snag {
@@ -40,7 +41,21 @@ bool write_all(int fd, const void* data, size_t len) {
     return true;
 }
 
-Expected<void> inflate_zstd(int in, int out, const std::string& path, std::vector<std::string>& warnings) {
+// Receives decompressed bytes; returns false when it wants no more.
+using Sink = std::function<bool(const char*, size_t)>;
+
+// Stops reading when the sink is full: a sink that refused bytes is no write failure.
+struct SinkState {
+    const Sink& sink;
+    bool full = false;
+    bool take(const char* data, size_t len) {
+        if (sink(data, len)) return true;
+        full = true;
+        return false;
+    }
+};
+
+Expected<void> inflate_zstd(int in, SinkState& out, const std::string& path, std::vector<std::string>& warnings) {
     std::unique_ptr<ZSTD_DStream, decltype(&ZSTD_freeDStream)> stream(ZSTD_createDStream(), ZSTD_freeDStream);
     if (!stream) return fail("out of memory decompressing " + path);
     ZSTD_initDStream(stream.get());
@@ -57,15 +72,14 @@ Expected<void> inflate_zstd(int in, int out, const std::string& path, std::vecto
             last = ZSTD_decompressStream(stream.get(), &output, &input);
             if (ZSTD_isError(last))
                 return fail(path + " is not a valid zstd stream: " + ZSTD_getErrorName(last));
-            if (!write_all(out, outbuf.data(), output.pos))
-                return fail("cannot write the decompressed " + path + ": " + std::strerror(errno));
+            if (!out.take(outbuf.data(), output.pos)) return {};
         }
     }
     if (last != 0) warnings.push_back(path + ": the zstd stream ends early; the core is incomplete");
     return {};
 }
 
-Expected<void> inflate_gzip(int in, int out, const std::string& path, std::vector<std::string>& warnings) {
+Expected<void> inflate_gzip(int in, SinkState& out, const std::string& path, std::vector<std::string>& warnings) {
     int dup = ::dup(in);
     if (dup < 0) return fail("cannot read " + path + ": " + std::strerror(errno));
     gzFile gz = ::gzdopen(dup, "rb");
@@ -83,9 +97,9 @@ Expected<void> inflate_gzip(int in, int out, const std::string& path, std::vecto
             return fail(path + " is not a valid gzip stream: " + why);
         }
         if (got == 0) break;
-        if (!write_all(out, buf.data(), static_cast<size_t>(got))) {
+        if (!out.take(buf.data(), static_cast<size_t>(got))) {
             ::gzclose(gz);
-            return fail("cannot write the decompressed " + path + ": " + std::strerror(errno));
+            return {};
         }
     }
     int code = 0;
@@ -111,13 +125,32 @@ Expected<int> decompress_to_temp(int fd, Compression format, const std::string& 
         ::close(*out);
         return fail("cannot seek in " + path + ": " + std::strerror(errno));
     }
-    auto done = format == Compression::Zstd ? inflate_zstd(fd, *out, path, warnings)
-                                            : inflate_gzip(fd, *out, path, warnings);
+    int target = *out;
+    Sink to_file = [target](const char* data, size_t len) { return write_all(target, data, len); };
+    SinkState sink{to_file};
+    auto done = format == Compression::Zstd ? inflate_zstd(fd, sink, path, warnings)
+                                            : inflate_gzip(fd, sink, path, warnings);
+    if (done && sink.full) done = fail("cannot write the decompressed " + path + ": " + std::strerror(errno));
     if (!done) {
         ::close(*out);
         return std::unexpected(done.error());
     }
     return *out;
+}
+
+Expected<std::string> decompress_prefix(int fd, Compression format, const std::string& path, size_t max_bytes) {
+    if (::lseek(fd, 0, SEEK_SET) < 0) return fail("cannot seek in " + path + ": " + std::strerror(errno));
+    std::string text;
+    Sink to_string = [&](const char* data, size_t len) {
+        text.append(data, std::min(len, max_bytes - text.size()));
+        return text.size() < max_bytes;
+    };
+    SinkState sink{to_string};
+    std::vector<std::string> warnings;
+    auto done = format == Compression::Zstd ? inflate_zstd(fd, sink, path, warnings)
+                                            : inflate_gzip(fd, sink, path, warnings);
+    if (!done) return std::unexpected(done.error());
+    return text;
 }
 
 }  // namespace snag

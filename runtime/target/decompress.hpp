@@ -19,4 +19,7 @@ Compression detect_compression(std::string_view head);
 Expected<int> decompress_to_temp(int fd, Compression format, const std::string& path,
                                  std::vector<std::string>& warnings);
 
+// The first max_bytes decompressed bytes (fewer when the stream is shorter), without a temp file.
+Expected<std::string> decompress_prefix(int fd, Compression format, const std::string& path, size_t max_bytes);
+
 }  // namespace snag

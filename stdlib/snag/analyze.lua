@@ -130,7 +130,7 @@ local function reporter(rule)
       rule = rule.id, pattern = f.pattern or rule.pattern, title = f.title or rule.title,
       severity = severity, message = one_line(f.message), threads = threads, frames = frames,
       evidence = f.evidence or {}, advice = f.advice, pid = target.pid,
-      bucket = f.bucket or M.bucket(rule.id, f.origin, frames),
+      bucket = f.bucket or M.bucket(rule.id, f.origin, frames), bucket_from_rule = f.bucket ~= nil or nil,
     }
   end })
   return r

@@ -1,0 +1,141 @@
+"""snag triage, snag buckets, snag collect (docs/triage.md): a directory of cores from the
+scenarios is stored and bucketed; the same deadlock from two PIDs and two Pythons is one bucket,
+a crash another; a damaged and a cut core are stored as unreadable with their reason; copies
+(plain, zstd, gzip) are the same dump; a re-run adds nothing; snag collect takes a core on stdin
+as the kernel's core_pattern pipe gives it."""
+import gzip
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+_CORES = {}
+
+
+def pythons():
+    """Two pyenv CPythons of different minor versions (the deadlock from both)."""
+    found = {}
+    for i in h.interpreters(extra=False):
+        if i.version[:2] in ((3, 11), (3, 12)):
+            found.setdefault(i.version[:2], i)
+    if len(found) < 2:
+        h.skip("needs pyenv CPython 3.11 and 3.12")
+    return [found[k] for k in sorted(found)]
+
+
+def cores():
+    """{name: path}: two deadlocks (3.11, 3.12), a crash, made once per test process."""
+    if _CORES:
+        return dict(_CORES)
+    d = h.scratch()
+    for interp in pythons():
+        with h.py_scenario(interp, "py_deadlock_rlock.py") as s:
+            path = os.path.join(d, "deadlock-%d.%d.core" % interp.version[:2])
+            h.snag("dump", s.pid, "-o", path, check=True)
+            _CORES["deadlock-%d.%d" % interp.version[:2]] = path
+    crash = os.path.join(d, "crash.core")
+    r = h.snag("run", "--on-crash", "dump", "-o", crash, "--", pythons()[-1].path,
+               os.path.join(h.SCENARIOS, "py_crash.py"), "segv", timeout=180)
+    h.check(os.path.exists(crash), "no crash core: %s" % r.stderr[-1000:])
+    _CORES["crash"] = crash
+    return dict(_CORES)
+
+
+def rows(db, sql, *params):
+    with sqlite3.connect(db) as c:
+        return c.execute(sql, params).fetchall()
+
+
+def triage(db, *args):
+    r = h.snag("triage", "--db", db, "-j", "2", *args, timeout=600)
+    h.check(r.returncode == 0, "snag triage exited %d: %s%s" % (r.returncode, r.stdout[-2000:], r.stderr[-2000:]))
+    return r
+
+
+@h.case("batch")
+def test_batch():
+    c = cores()
+    d = h.scratch()
+    spool = os.path.join(d, "spool")
+    os.makedirs(os.path.join(spool, "host1"))
+    for name in ("deadlock-3.11", "deadlock-3.12", "crash"):
+        shutil.copy(c[name], os.path.join(spool, "host1", name + ".core"))
+    # A damaged core (its ELF header overwritten) and a cut one (its first MiB).
+    with open(c["deadlock-3.11"], "rb") as f:
+        data = f.read()
+    with open(os.path.join(spool, "damaged.core"), "wb") as f:
+        f.write(b"\0" * 64 + data[64:])
+    with open(os.path.join(spool, "cut.core"), "wb") as f:
+        f.write(data[:1 << 20])
+    # Copies of one dump under other names (walked after host1/): plain, zstd and gzip.
+    mirror = os.path.join(spool, "mirror")
+    os.makedirs(mirror)
+    shutil.copy(c["deadlock-3.12"], os.path.join(mirror, "copy.core"))
+    with open(c["deadlock-3.12"], "rb") as f, gzip.open(os.path.join(mirror, "copy.core.gz"), "wb") as g:
+        shutil.copyfileobj(f, g)
+    if shutil.which("zstd"):
+        subprocess.run(["zstd", "-q", c["deadlock-3.12"], "-o", os.path.join(mirror, "copy.core.zst")], check=True)
+    db = os.path.join(d, "triage.db")
+
+    r = triage(db, spool)
+    print(r.stdout, end="")
+    h.check("3 analysed, 2 unreadable, 0 failed, 0 already stored, %d copies" % (3 if shutil.which("zstd") else 2)
+            in r.stdout, "summary: %s" % r.stdout)
+    dumps = rows(db, "SELECT path, state, reason, bucket, python, pid FROM dumps ORDER BY path")
+    h.check(len(dumps) == 5, "dumps stored: %s" % dumps)
+    by_name = {os.path.basename(p): (state, reason, bucket, py, pid) for p, state, reason, bucket, py, pid in dumps}
+    h.check(by_name["damaged.core"][0] == "unreadable" and "not an ELF file" in by_name["damaged.core"][1],
+            "damaged: %s" % (by_name["damaged.core"],))
+    h.check(by_name["cut.core"][0] == "unreadable" and "truncated" in by_name["cut.core"][1],
+            "cut: %s" % (by_name["cut.core"],))
+    dl11, dl12 = by_name["deadlock-3.11.core"], by_name["deadlock-3.12.core"]
+    h.check(dl11[3][:5] == "3.11." and dl12[3][:5] == "3.12." and dl11[4] != dl12[4],
+            "two Pythons, two PIDs: %s %s" % (dl11, dl12))
+    h.check(dl11[2] == dl12[2] and dl11[2].startswith("python-deadlock-"), "one deadlock bucket: %s %s" % (dl11, dl12))
+    crash = by_name["crash.core"]
+    h.check(crash[2].startswith("crash-") and crash[2] != dl11[2], "the crash is another bucket: %s" % (crash,))
+
+    buckets = rows(db, "SELECT key, count, signature FROM buckets ORDER BY count DESC")
+    h.check([b[1] for b in buckets] == [2, 1], "buckets: %s" % buckets)
+    h.check("transfer_a_to_b (py_deadlock_rlock.py)" in buckets[0][2] and
+            "transfer_b_to_a (py_deadlock_rlock.py)" in buckets[0][2], "deadlock signature: %s" % buckets[0][2])
+    h.check("crash_segv (py_crash.py)" in buckets[1][2], "crash signature: %s" % buckets[1][2])
+    findings = rows(db, "SELECT rule, severity, evidence FROM findings f JOIN dumps d ON d.id = f.dump_id "
+                        "WHERE d.path LIKE '%deadlock-3.11.core'")
+    dl = [f for f in findings if f[0] == "python-deadlock"]
+    h.check(len(dl) == 1 and dl[0][1] == "error" and len(json.loads(dl[0][2])["cycle"]) == 2, "findings: %s" % findings)
+
+    # A re-run adds nothing; neither does the same directory named twice.
+    r = triage(db, spool, spool)
+    h.check("0 analysed, 0 unreadable, 0 failed" in r.stdout, "re-run: %s" % r.stdout)
+    h.check(rows(db, "SELECT count(*) FROM dumps")[0][0] == 5, "re-run stored more dumps")
+    h.check(rows(db, "SELECT sum(count) FROM buckets")[0][0] == 3, "re-run counted more")
+    # A new copy of a stored core is recognised by content, not by name.
+    shutil.copy(c["crash"], os.path.join(spool, "crash-again.core"))
+    r = triage(db, spool)
+    h.check("0 analysed" in r.stdout and rows(db, "SELECT count(*) FROM dumps")[0][0] == 5, "copy: %s" % r.stdout)
+
+
+@h.case("bad-usage")
+def test_bad_usage():
+    d = h.scratch()
+    r = h.snag("triage", "--db", os.path.join(d, "x.db"), timeout=30)
+    h.check(r.returncode == 2 and "needs cores" in r.stderr, "no cores: %d %s" % (r.returncode, r.stderr))
+    r = h.snag("triage", "--db", os.path.join(d, "x.db"), "-j", "0", d, timeout=30)
+    h.check(r.returncode == 2 and "-j must be" in r.stderr, "-j 0: %s" % r.stderr)
+    r = h.snag("triage", "--db", os.path.join(d, "x.db"), os.path.join(d, "missing.core"), timeout=30)
+    h.check(r.returncode == 2 and "missing.core" in r.stderr, "missing core: %s" % r.stderr)
+    notdb = os.path.join(d, "notdb")
+    with open(notdb, "w") as f:
+        f.write("x" * 5000)
+    r = h.snag("triage", "--db", notdb, d, timeout=30)
+    h.check(r.returncode == 2 and notdb in r.stderr, "not a store: %s" % r.stderr)
+
+
+if __name__ == "__main__":
+    h.main()
