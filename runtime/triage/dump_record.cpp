@@ -21,7 +21,9 @@ std::vector<SigFrame> frames_of(const json& list, bool python) {
     if (!list.is_array()) return out;
     for (const auto& f : list) {
         bool py = python || text_of(f, "kind") == "python";
-        out.push_back(SigFrame{py, text_of(f, "function"), text_of(f, "file"), text_of(f, "module")});
+        auto line = f.find("line");
+        out.push_back(SigFrame{py, text_of(f, "function"), text_of(f, "file"), text_of(f, "module"),
+                               line != f.end() && line->is_number() ? line->get<int64_t>() : 0});
     }
     return out;
 }
@@ -40,15 +42,23 @@ std::vector<SigThread> subject_of(const json& finding, const json& stacks) {
     return out;
 }
 
-// A few frames for the report: the first subject thread's Python frames, else its native ones.
+json frame_json(const SigFrame& f) {
+    return {{"kind", f.python ? "python" : "native"}, {"function", f.function}, {"file", f.file},
+            {"module", f.module}, {"line", f.line}};
+}
+
+// A few frames for the report: the first subject thread's native frames down to the interpreter,
+// then its Python frames (a native thread: its native frames).
 std::string example_stack(const std::vector<SigThread>& subject, const json& finding) {
     json out = json::array();
     if (!subject.empty()) {
         const auto& t = subject.front();
-        const auto& frames = t.python.empty() ? t.native : t.python;
-        for (size_t i = 0; i < frames.size() && i < 12; ++i)
-            out.push_back({{"kind", frames[i].python ? "python" : "native"}, {"function", frames[i].function},
-                           {"file", frames[i].file}, {"module", frames[i].module}});
+        for (const auto& f : t.native) {
+            if (!t.python.empty() && interpreter_frame(f)) break;
+            if (out.size() < 12) out.push_back(frame_json(f));
+        }
+        for (const auto& f : t.python)
+            if (out.size() < 16) out.push_back(frame_json(f));
     } else if (finding.contains("frames") && finding["frames"].is_array()) {
         out = finding["frames"];
     }

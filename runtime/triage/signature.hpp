@@ -5,6 +5,7 @@
 // in module names, and the frames every such stack has (libc waits, the allocator, abort).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@ namespace snag::triage {
 struct SigFrame {
     bool python = false;
     std::string function, file, module;
+    int64_t line = 0;   // shown in example stacks, never part of a signature
 };
 
 // One subject thread: its native frames and, for a Python thread, its Python frames (both

@@ -110,6 +110,8 @@ def test_batch():
     dl = [f for f in findings if f[0] == "python-deadlock"]
     h.check(len(dl) == 1 and dl[0][1] == "error" and len(json.loads(dl[0][2])["cycle"]) == 2, "findings: %s" % findings)
 
+    check_buckets(db)
+
     # A re-run adds nothing; neither does the same directory named twice.
     r = triage(db, spool, spool)
     h.check("0 analysed, 0 unreadable, 0 failed" in r.stdout, "re-run: %s" % r.stdout)
@@ -119,6 +121,30 @@ def test_batch():
     shutil.copy(c["crash"], os.path.join(spool, "crash-again.core"))
     r = triage(db, spool)
     h.check("0 analysed" in r.stdout and rows(db, "SELECT count(*) FROM dumps")[0][0] == 5, "copy: %s" % r.stdout)
+
+
+def check_buckets(db):
+    """snag buckets on the batch's store: the deadlock bucket first, with both Pythons."""
+    report = h.snag_json("buckets", "--db", db, "--format", "json")
+    b = report["buckets"]
+    h.check([x["count"] for x in b] == [2, 1] and [x["rule"] for x in b] == ["python-deadlock", "crash"],
+            "buckets: %s" % [(x["rule"], x["count"]) for x in b])
+    h.check(report["counts"] == {"dumps": 5, "analysed": 3, "unreadable": 2, "buckets": 2}, "counts %s" % report["counts"])
+    builds = " ".join(b[0]["builds"])
+    h.check("(Python 3.11." in builds and "(Python 3.12." in builds, "deadlock builds: %s" % builds)
+    h.check(b[0]["hosts"] == [os.uname().nodename], "hosts: %s" % b[0]["hosts"])
+    h.check(b[0]["first_seen"] <= b[0]["last_seen"], "first/last seen %s" % b[0])
+    stack = b[0]["example"]["stack"]
+    py = [f for f in stack if f["kind"] == "python"]
+    h.check(py and py[0]["function"] in ("transfer_a_to_b", "transfer_b_to_a") and py[0]["line"] > 0, "stack %s" % stack)
+    crash_py = [f["function"] for f in b[1]["example"]["stack"] if f["kind"] == "python"]
+    h.check("crash_segv" in crash_py, "crash stack %s" % b[1]["example"]["stack"])
+    h.check(sorted(os.path.basename(u["path"]) for u in report["unreadable"]) == ["cut.core", "damaged.core"],
+            "unreadable %s" % report["unreadable"])
+    text = h.snag("buckets", "--db", db, check=True).stdout
+    h.check("#1  2 dumps  python-deadlock (error)" in text and "#2  1 dump  crash (critical)" in text, text[:1500])
+    md = h.snag("buckets", "--db", db, "--format", "markdown", check=True).stdout
+    h.check("| 1 | 2 | python-deadlock |" in md and "### Unreadable dumps" in md, md[:1500])
 
 
 @h.case("bad-usage")
@@ -135,6 +161,10 @@ def test_bad_usage():
         f.write("x" * 5000)
     r = h.snag("triage", "--db", notdb, d, timeout=30)
     h.check(r.returncode == 2 and notdb in r.stderr, "not a store: %s" % r.stderr)
+    r = h.snag("buckets", "--db", notdb, timeout=30)
+    h.check(r.returncode == 2 and notdb in r.stderr, "buckets, not a store: %s" % r.stderr)
+    r = h.snag("buckets", "--db", os.path.join(d, "x.db"), "--format", "html", timeout=30)
+    h.check(r.returncode == 2 and "--format" in r.stderr, "buckets --format html: %s" % r.stderr)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,22 @@
+// snag buckets' report of a store: text for terminals, JSON for scripts, Markdown for tickets.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "triage/store.hpp"
+
+namespace snag::triage {
+
+struct BucketReport {
+    std::string store;
+    StoreCounts counts;
+    std::vector<BucketRow> buckets;
+    std::vector<std::pair<std::string, std::string>> unreadable;   // path, reason
+};
+
+// format: "text", "json" or "markdown".
+std::string render_buckets(const BucketReport& report, const std::string& format);
+
+}  // namespace snag::triage
