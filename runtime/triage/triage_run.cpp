@@ -65,7 +65,10 @@ Expected<std::vector<std::string>> dump_files(const std::vector<std::string>& ar
                 if (it->is_directory()) it.disable_recursion_pending();
                 continue;
             }
-            if (it->is_regular_file()) found.push_back(it->path().string());
+            // A store kept in the spool (snag collect's default) is no dump.
+            bool store_file = name.ends_with(".db") || name.ends_with(".db-wal") || name.ends_with(".db-shm") ||
+                              name.ends_with(".db-journal");
+            if (it->is_regular_file() && !store_file) found.push_back(it->path().string());
         }
         if (ec) return fail("cannot list " + arg + ": " + ec.message());
         std::sort(found.begin(), found.end());

@@ -34,7 +34,8 @@ struct TriageSummary {
 // "snag: why" on stderr and returns 2.
 using Analyse = std::function<int(const std::string& path)>;
 
-// Files named on the command line: files as given, directories walked (hidden files skipped).
+// Files named on the command line: files as given, directories walked (hidden files and SQLite
+// stores, *.db*, skipped).
 Expected<std::vector<std::string>> dump_files(const std::vector<std::string>& args);
 
 Expected<TriageSummary> triage_dumps(Store& store, const std::vector<std::string>& files, const TriageOptions& options,

@@ -147,6 +147,54 @@ def check_buckets(db):
     h.check("| 1 | 2 | python-deadlock |" in md and "### Unreadable dumps" in md, md[:1500])
 
 
+def collect(spool, core, pid, *extra):
+    with open(core, "rb") as f:
+        return subprocess.run([h.SNAG, "collect", str(pid), "11", "python3", "--spool", spool] + list(extra),
+                              stdin=f, capture_output=True, text=True, timeout=300)
+
+
+@h.case("collect")
+def test_collect():
+    """snag collect fed a core on stdin as the kernel's core_pattern pipe does: kept compressed in
+    the spool, triaged into SPOOL/triage.db in the crash's bucket; the limits refuse and say why."""
+    c = cores()
+    spool = os.path.join(h.scratch(), "spool")
+    r = collect(spool, c["crash"], 4242)
+    h.check(r.returncode == 0, "collect: %d %s" % (r.returncode, r.stderr))
+    kept = [n for n in os.listdir(spool) if n.endswith(".core.zst")]
+    h.check(len(kept) == 1 and kept[0].startswith("python3.4242."), "spool: %s" % os.listdir(spool))
+    size = os.path.getsize(os.path.join(spool, kept[0]))
+    h.check(size < os.path.getsize(c["crash"]) / 2, "compressed %d of %d bytes" % (size, os.path.getsize(c["crash"])))
+    db = os.path.join(spool, "triage.db")
+    got = rows(db, "SELECT state, bucket, signal FROM dumps")
+    h.check(len(got) == 1 and got[0][0] == "analysed" and got[0][1].startswith("crash-") and got[0][2] == "SIGSEGV",
+            "stored: %s" % got)
+    # The same bucket as snag triage gives the uncompressed core.
+    other = os.path.join(h.scratch(), "t.db")
+    triage(other, c["crash"])
+    h.check(rows(other, "SELECT bucket FROM dumps")[0][0] == got[0][1], "collect and triage buckets differ")
+    with open(os.path.join(spool, ".collect.log")) as f:
+        log = f.read()
+    h.check("kept " + os.path.join(spool, kept[0]) in log and got[0][1] in log, "log: %s" % log)
+    # Limits: a core over --max-size is not kept; past --max-per-hour neither.
+    r = collect(spool, c["crash"], 4243, "--max-size", "1")
+    h.check(r.returncode == 0 and "larger than --max-size (1 MiB)" in r.stderr, "max-size: %s" % r.stderr)
+    r = collect(spool, c["deadlock-3.11"], 4244, "--max-per-hour", "3")
+    h.check(r.returncode == 0 and "kept" in r.stderr, "third of the hour: %s" % r.stderr)
+    r = collect(spool, c["crash"], 4245, "--max-per-hour", "3")
+    h.check(r.returncode == 0 and "more than 3 cores in the last hour" in r.stderr, "rate: %s" % r.stderr)
+    r = collect(spool, c["crash"], 4246, "--max-spool", "1")
+    h.check(r.returncode == 0 and "the spool is full" in r.stderr, "max-spool: %s" % r.stderr)
+    names = sorted(n for n in os.listdir(spool) if not n.startswith("."))
+    h.check(len([n for n in names if n.endswith(".core.zst")]) == 2, "spool after limits: %s" % names)
+    h.check(rows(db, "SELECT count(*) FROM dumps")[0][0] == 2, "dumps after limits")
+    # snag triage on the spool finds the collected cores stored (the store itself is no dump).
+    r = triage(db, spool)
+    h.check("0 analysed, 0 unreadable, 0 failed, 2 already stored" in r.stdout, "triage of the spool: %s" % r.stdout)
+    r = subprocess.run([h.SNAG, "collect", "--spool", spool], stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    h.check(r.returncode == 2 and "PID SIGNAL COMM" in r.stderr, "no args: %s" % r.stderr)
+
+
 @h.case("bad-usage")
 def test_bad_usage():
     d = h.scratch()
