@@ -96,10 +96,19 @@ return {
     end
     local pytop = py and require("snag.app_frames").subject(py.frames)   -- the application's frame, not ctypes
     local how, is_fault = origin_of(sig, native)
+    -- What gdb users type first at a fault: x/i $pc, the instruction that touched the address.
+    local instruction
+    if is_fault and native[1] and native[1].pc then
+      local ok, list = pcall(t.disassemble, t, native[1].pc, 1)
+      if ok and list and list[1] then
+        instruction = list[1].decoded and list[1].text or (list[1].text .. " " .. list[1].bytes)
+      end
+    end
     report{
-      message = string.format("%s%s in thread %s (tid %d): %s in %s%s", names[sig.signo], how,
+      message = string.format("%s%s in thread %s (tid %d): %s in %s%s%s", names[sig.signo], how,
         facts.thread_name(faulting.tid), faulting.tid, native[1] and (native[1]["function"] or "??") or "??",
-        base(exception_module), pytop and (", Python " .. wait_chain.where(pytop)) or ""),
+        base(exception_module), instruction and (" at `" .. instruction:gsub("%s+", " ") .. "`") or "",
+        pytop and (", Python " .. wait_chain.where(pytop)) or ""),
       threads = { faulting.tid }, frames = frames,
       origin = origin and (base(origin.module) .. "!" .. (origin["function"] or "?"))
         or (pytop and (base(pytop.file) .. "!" .. (pytop["function"] or "?"))) or nil,
@@ -107,7 +116,7 @@ return {
                    fault_address = is_fault and sig.fault_address or nil,
                    sender_pid = (not is_fault and sig.sender_pid ~= 0) and sig.sender_pid or nil,
                    sender_uid = (not is_fault and sig.sender_pid ~= 0) and sig.sender_uid or nil,
-                   exception_module = exception_module,
+                   exception_module = exception_module, instruction = instruction,
                    origin_module = origin and origin.module or (pytop and pytop.file) },
     }
   end,

@@ -1,5 +1,7 @@
 #include "command/examine.hpp"
 
+#include "command/disassemble.hpp"
+
 #include <cctype>
 #include <cstdio>
 #include <cstring>
@@ -43,6 +45,21 @@ std::string item(char format, uint64_t size, uint64_t raw, const PrintContext& c
             std::snprintf(buf, sizeof buf, "0%llo", static_cast<unsigned long long>(raw));
             return buf;
         case 'a': return hex(raw) + symbol_suffix(raw, ctx);
+        case 'f': {
+            // gdb prints as many digits as the type round-trips: 17 for double, 9 for float.
+            if (size == 8) {
+                double d;
+                std::memcpy(&d, &raw, 8);
+                std::snprintf(buf, sizeof buf, "%.17g", d);
+            } else if (size == 4) {
+                float f;
+                std::memcpy(&f, &raw, 4);
+                std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(f));
+            } else {
+                return std::to_string(raw);  // gdb too shows b and h units of /f as integers
+            }
+            return buf;
+        }
         case 'c': {
             auto v = make_value(types::char_(), raw);
             return std::to_string(v.as_signed()) + " " + char_literal(static_cast<unsigned char>(raw));
@@ -51,8 +68,9 @@ std::string item(char format, uint64_t size, uint64_t raw, const PrintContext& c
     return "?";
 }
 
-// The address x starts at: pointers and integers by value, objects in memory by address.
-Expected<uint64_t> start_address(Evaluator& eval, std::string_view text) {
+}  // namespace
+
+Expected<uint64_t> expression_address(Evaluator& eval, std::string_view text) {
     auto v = eval.evaluate(text);
     if (!v) return std::unexpected(v.error());
     if ((v->type->kind == CType::Kind::Unknown || v->type->kind == CType::Kind::Struct) && v->address)
@@ -60,6 +78,8 @@ Expected<uint64_t> start_address(Evaluator& eval, std::string_view text) {
     if (!v->type->is_scalar()) return fail("Invalid number \"" + std::string(text) + "\".");
     return normalize(*v->type, v->bits) & (v->type->size >= 8 ? ~uint64_t{0} : (uint64_t{1} << (v->type->size * 8)) - 1);
 }
+
+namespace {
 
 Expected<void> examine_strings(Evaluator& eval, ExamineState& state, uint64_t count, std::ostream& out) {
     auto ctx = eval.print_context();
@@ -109,15 +129,14 @@ Expected<void> examine(Evaluator& eval, ExamineState& state, std::string_view ar
         args = end == std::string_view::npos ? std::string_view() : args.substr(end);
     }
     char format = spec.format ? spec.format : state.format;
-    if (format == 'i') return fail("x/i needs a disassembler, which snag does not have; use x/x or x/a.");
-    if (format == 'f') return fail("x/f (floating point) is not supported; use x/x.");
     char unit = spec.unit ? spec.unit : state.unit;
     if (format == 'a') unit = 'g';
+    if (format == 'f' && !spec.unit && unit != 'w') unit = 'g';
     if ((format == 'c' || format == 's') && !spec.unit) unit = 'b';
     state.format = format;
     state.unit = unit;
     if (args.find_first_not_of(" \t") != std::string_view::npos) {
-        auto addr = start_address(eval, args);
+        auto addr = expression_address(eval, args);
         if (!addr) return std::unexpected(addr.error());
         state.next = *addr;
         state.has_next = true;
@@ -126,6 +145,7 @@ Expected<void> examine(Evaluator& eval, ExamineState& state, std::string_view ar
     }
     if (spec.count == 0) return {};
     if (format == 's') return examine_strings(eval, state, spec.count, out);
+    if (format == 'i') return examine_instructions(eval, state, spec.count, out);
 
     auto ctx = eval.print_context();
     uint64_t size = unit_size(unit), columns = per_line(format, size);

@@ -25,6 +25,10 @@ struct FormatSpec {
 // Parses the text after '/' ("4ga"); letters in any order as gdb allows.
 Expected<FormatSpec> parse_format(std::string_view text);
 
+// The address an expression designates, as x and disassemble take it: pointers and integers by
+// value, objects in memory by address.
+Expected<uint64_t> expression_address(Evaluator& eval, std::string_view text);
+
 // Runs x with the text after "x" (e.g. "/4ga $rsp"). Output goes to out as it is read, so a
 // failure mid-line leaves the partial line, like gdb.
 Expected<void> examine(Evaluator& eval, ExamineState& state, std::string_view args, std::ostream& out);

@@ -55,6 +55,16 @@ public:
     virtual Expected<uint64_t> symbol_address(std::string_view name) = 0;
     // "main+4" for an address inside a symbol; nullopt when none covers it.
     virtual std::optional<std::string> symbolic_address(uint64_t addr) = 0;
+    // The function (sized ELF symbol) containing addr: name, start, end; for `disassemble`.
+    struct FunctionBounds {
+        std::string name;
+        uint64_t start = 0;
+        uint64_t end = 0;
+    };
+    virtual std::optional<FunctionBounds> function_bounds(uint64_t addr) {
+        (void)addr;
+        return std::nullopt;
+    }
     virtual Expected<HostType> resolve_type(std::string_view name) = 0;
     // Member `member` of struct/union `type` (DWARF); anonymous members are searched through.
     virtual Expected<HostMember> member(std::string_view type, std::string_view member) = 0;

@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "command/disassemble.hpp"
 #include "command/parser.hpp"
 #include "command/printf.hpp"
 
@@ -39,7 +40,8 @@ const std::map<std::string, std::string>& builtins() {
         {"inspect", "alias of print"},
         {"output", "output[/FMT] EXPR -- print EXPR without a history number or newline"},
         {"set", "set $VAR = EXPR -- assign a convenience variable"},
-        {"x", "x/NFU ADDR -- examine memory (F: x d u o t a c s z; U: b h w g)"},
+        {"x", "x/NFU ADDR -- examine memory (F: x d u o t a c f s i z; U: b h w g); x/Ni disassembles"},
+        {"disassemble", "disassemble [/r] [ADDR | START,END | START,+LEN] -- the function around ADDR (default: $pc) as instructions; /r adds raw bytes"},
         {"printf", "printf \"FORMAT\", ARG... -- formatted output (%d %u %x %o %c %s %p %%)"},
         {"echo", "echo TEXT -- print TEXT with C escapes (\\n, \\t)"},
         {"source", "source FILE -- run a command script"},
@@ -272,6 +274,7 @@ Expected<void> Interpreter::run_line(std::string_view text, std::ostream& out) {
     if (word == "output") return print(rest, out, false);
     if (word == "set") return set(args, out);
     if (word == "x") return examine(eval_, examine_, rest, out);
+    if (word == "disassemble") return disassemble_command(eval_, rest, out);
     if (word == "printf") {
         auto text = format_printf(eval_, args);
         if (!text) return std::unexpected(text.error());

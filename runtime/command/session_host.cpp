@@ -36,6 +36,12 @@ std::optional<std::string> SessionHost::symbolic_address(uint64_t addr) {
     return text;
 }
 
+std::optional<CommandHost::FunctionBounds> SessionHost::function_bounds(uint64_t addr) {
+    auto e = session_.symbols().symbol_extent(addr);
+    if (!e || e->size == 0) return std::nullopt;
+    return FunctionBounds{e->name, e->start, e->start + e->size};
+}
+
 Expected<HostType> SessionHost::resolve_type(std::string_view name) {
     auto t = session_.resolve_type(name);
     if (!t) return std::unexpected(t.error());

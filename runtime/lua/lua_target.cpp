@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstring>
 
+#include "disasm/disassembler.hpp"
 #include "lua/lua_support.hpp"
 #include "target/descriptors.hpp"
 #include "target/signal_names.hpp"
@@ -50,6 +51,50 @@ int l_read(lua_State* L) {
         size_t got = t.read(addr, bytes.data(), bytes.size());
         if (got == 0 && n > 0) return push_unreadable(L, addr);
         lua_pushlstring(L, bytes.data(), got);  // a short read returns the readable prefix
+        return 1;
+    });
+}
+
+// target:disassemble(addr [, count]): the instructions at addr, as x/i shows them.
+int l_disassemble(lua_State* L) {
+    uint64_t addr = check_address(L, 2);
+    lua_Integer count = luaL_optinteger(L, 3, 1);
+    luaL_argcheck(L, count >= 1 && count <= 4096, 3, "count must be between 1 and 4096");
+    Session& s = SessionAccess::of(L);
+    return guard(L, [&]() -> Expected<int> {
+        std::string code(static_cast<size_t>(count) * kMaxInstructionBytes, '\0');
+        size_t got = s.target().read(addr, code.data(), code.size());
+        if (got == 0) return push_unreadable(L, addr);
+        auto list = disassemble(std::string_view(code.data(), got), addr, static_cast<size_t>(count));
+        if (!list) return std::unexpected(list.error());
+        lua_createtable(L, static_cast<int>(list->size()), 0);
+        for (size_t i = 0; i < list->size(); ++i) {
+            const Instruction& ins = (*list)[i];
+            lua_createtable(L, 0, 7);
+            lua_pushinteger(L, static_cast<lua_Integer>(ins.address));
+            lua_setfield(L, -2, "address");
+            lua_pushinteger(L, static_cast<lua_Integer>(ins.size()));
+            lua_setfield(L, -2, "size");
+            push_string(L, ins.mnemonic);
+            lua_setfield(L, -2, "mnemonic");
+            push_string(L, ins.operands);
+            lua_setfield(L, -2, "operands");
+            push_string(L, ins.text());
+            lua_setfield(L, -2, "text");
+            lua_pushboolean(L, ins.decoded());
+            lua_setfield(L, -2, "decoded");
+            push_string(L, ins.hex_bytes());
+            lua_setfield(L, -2, "bytes");
+            if (ins.branch_target) {
+                lua_pushinteger(L, static_cast<lua_Integer>(ins.branch_target));
+                lua_setfield(L, -2, "target");
+            }
+            if (auto where = s.symbolic_address(ins.address)) {
+                push_string(L, *where);
+                lua_setfield(L, -2, "symbol");
+            }
+            lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+        }
         return 1;
     });
 }
@@ -266,6 +311,7 @@ const luaL_Reg kTargetMethods[] = {
     {"f32", read_scalar<float>},    {"f64", read_scalar<double>},
     {"ptr", read_scalar<uint64_t>},
     {"cstr", l_cstr},
+    {"disassemble", l_disassemble},
     {"search", l_search},
     {"threads", l_threads},
     {"thread", l_thread},

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <unordered_map>
 
 #include "symbols/debug_frame.hpp"
@@ -17,6 +18,7 @@
 #include "symbols/line_table.hpp"
 #include "symbols/link_map.hpp"
 #include "symbols/module_collection.hpp"
+#include "symbols/plt_symbols.hpp"
 #include "symbols/symbol_table.hpp"
 #include "symbols/tail_calls.hpp"
 
@@ -172,13 +174,19 @@ public:
     }
 
     std::optional<std::pair<std::string, uint64_t>> symbol_at(uint64_t address) override {
+        auto e = symbol_extent(address);
+        if (!e) return std::nullopt;
+        return std::pair{std::move(e->name), address - e->start};
+    }
+
+    std::optional<Extent> symbol_extent(uint64_t address) override {
         Dwfl_Module* dm = dwfl_ ? dwfl_addrmodule(dwfl_, address) : nullptr;
         if (!dm) return std::nullopt;
         GElf_Off offset = 0;
         GElf_Sym sym;
         const char* name = dwfl_module_addrinfo(dm, address, &offset, &sym, nullptr, nullptr, nullptr);
-        if (!name || (sym.st_size ? offset >= sym.st_size : offset != 0)) return std::nullopt;
-        return std::pair{demangle(std::string(unversioned(name)).c_str()), uint64_t{offset}};
+        if (!name || (sym.st_size ? offset >= sym.st_size : offset != 0)) return plt_stub_at(address);
+        return Extent{demangle(std::string(unversioned(name)).c_str()), address - offset, sym.st_size};
     }
 
     const TypeInfo* find_type(std::string_view name) override {
@@ -198,6 +206,19 @@ public:
     }
 
 private:
+    // PLT stubs have no ELF symbol; gdb names them `getenv@plt` (symbols/plt_symbols.hpp).
+    std::optional<Extent> plt_stub_at(uint64_t address) {
+        const Module* m = module_at(address);
+        if (!m) return std::nullopt;
+        auto [it, fresh] = plt_stubs_.try_emplace(m);
+        if (fresh) it->second = plt_stubs(*m);
+        const auto& stubs = it->second;
+        auto after = std::upper_bound(stubs.begin(), stubs.end(), address,
+                                      [](uint64_t a, const PltStub& s) { return a < s.start; });
+        if (after == stubs.begin() || address - std::prev(after)->start >= std::prev(after)->size) return std::nullopt;
+        return Extent{std::prev(after)->name, std::prev(after)->start, std::prev(after)->size};
+    }
+
     static std::optional<uint64_t> entry_point(Target& target) {
         for (const auto& entry : target.auxv())
             if (entry.type == AT_ENTRY) return entry.value;
@@ -338,6 +359,7 @@ private:
     Dwfl* dwfl_ = nullptr;
     std::vector<Dwfl_Module*> dwfl_modules_;  // parallel to modules_; nullptr when not loaded
     std::vector<DebugHook> hooks_;             // parallel to modules_
+    std::map<const Module*, std::vector<PltStub>> plt_stubs_;  // filled on first lookup per module
     InflatedDebugFiles inflated_;              // debug files handed to libdwfl
     std::optional<uint64_t> entry_;
     std::vector<size_t> lookup_order_;  // link-map order of module indexes

@@ -71,6 +71,18 @@ public:
     // Name of the ELF symbol containing address (data or function) and address's offset in it,
     // for `<symbol+off>` output; nullopt outside every sized symbol.
     virtual std::optional<std::pair<std::string, uint64_t>> symbol_at(uint64_t address) = 0;
+    // The ELF symbol containing address, with its start and size (0 when the symbol is unsized),
+    // for `disassemble`'s function bounds.
+    struct Extent {
+        std::string name;
+        uint64_t start = 0;
+        uint64_t size = 0;
+    };
+    virtual std::optional<Extent> symbol_extent(uint64_t address) {
+        auto at = symbol_at(address);
+        if (!at) return std::nullopt;
+        return Extent{at->first, address - at->second, 0};
+    }
 
     // DWARF type by C spelling ("struct _ts", "PyThreadState", "long", "char *", "libpython!_ts"),
     // searched in every module with DWARF; nullptr when none defines it. See symbols/types.hpp.

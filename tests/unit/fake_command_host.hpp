@@ -68,6 +68,11 @@ public:
         }
         return std::nullopt;
     }
+    std::optional<FunctionBounds> function_bounds(uint64_t addr) override {
+        for (const auto& [name, start] : symbols)
+            if (addr >= start && addr < start + sizes[name]) return FunctionBounds{name, start, start + sizes[name]};
+        return std::nullopt;
+    }
     Expected<HostType> resolve_type(std::string_view name) override {
         if (name == "struct point") return HostType{"struct point", HostType::Kind::Struct, 16, ""};
         if (name == "myint") return HostType{"myint", HostType::Kind::Signed, 4, ""};
