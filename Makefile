@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 3600
 FUZZ_CORES ?= 10000
 
-.PHONY: all deps build asan demo test bench fuzz clean
+.PHONY: all deps build asan demo test bench fuzz python-ft clean
 
 all: build
 
@@ -40,6 +40,11 @@ fuzz: build asan
 	done
 	python3 tests/integration/test_mutated_cores.py --snag $(BUILD)/snag --cases $(FUZZ_CORES) --seed 2 --report $(BUILD)/mutated-cores.json
 	python3 tests/integration/test_mutated_cores.py --snag $(ASAN)/snag --cases $$(($(FUZZ_CORES) / 10)) --seed 3 --report $(ASAN)/mutated-cores.json
+
+# A free-threaded CPython 3.13t (--disable-gil), built once into $SNAG_CACHE/python3.13t (about
+# 30 minutes on 2 busy cores): the py-bt free-threaded cases skip until it exists.
+python-ft:
+	@scripts/make-python-ft 3.13
 
 bench: build
 	@scripts/install-deps bench
