@@ -137,7 +137,7 @@ Printed print(Target& target, Symbolizer& symbols, Collected& collected, const P
         native[stack.tid] = options.native ? symbolize_stack(symbols, stack) : function_names(symbols, stack, memo);
     for (auto& t : collected.state.threads) {
         auto it = native.find(t.tid);
-        if (!t.holds_gil && it != native.end()) t.waiting_for_gil = python::native_stack_waits_for_gil(it->second);
+        if (!collected.state.gil_disabled && !t.holds_gil && it != native.end()) t.waiting_for_gil = python::native_stack_waits_for_gil(it->second);
     }
     python::PyReport report = python::build_py_report(collected.state, target.threads(),
                                                       options.native ? native : decltype(native){},

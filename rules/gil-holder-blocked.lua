@@ -15,6 +15,11 @@ return {
   args = { min_waiters = { default = 1, help = "threads that must be waiting for the GIL" } },
   applies = function(t) return t.python ~= nil end,
   check = function(t, args, report)
+    if t.python.gil_disabled then
+      report.note("Python " .. t.python.version .. " is a free-threaded build running "
+        .. "without a GIL, so no thread holds one (py-bt shows which threads are attached)")
+      return
+    end
     local holder = facts.gil_holder()
     if not holder then return end
     local frames = facts.stack(holder)

@@ -65,7 +65,7 @@ const python::PythonState& python_state(Session& s, PythonCache& c, bool locals)
         // Waiting for the GIL shows only in the native stack (take_gil in the eval loop).
         std::unordered_map<uint64_t, std::string> memo;
         for (auto& t : slot->threads)
-            if (!t.holds_gil && t.tid != 0)
+            if (!slot->gil_disabled && !t.holds_gil && t.tid != 0)
                 t.waiting_for_gil = python::native_stack_waits_for_gil(gil_frames(s, t.tid, memo));
     }
     return *slot;
@@ -143,6 +143,7 @@ void push_py_thread(lua_State* L, const python::PyThread& t, const std::string& 
     set_field(L, "name", t.name);
     set_bool(L, "gil", t.holds_gil);
     set_bool(L, "waiting_for_gil", t.waiting_for_gil);
+    if (t.attach_state >= 0) set_bool(L, "attached", t.attach_state == 1);
     set_bool(L, "gc", t.gc_running);
     set_field(L, "status", status);
     push_frames(L, t.stack);
@@ -308,6 +309,8 @@ int l_python(lua_State* L) {
         set_field(L, "found_by", rt.found_by);
         set_field(L, "layout_source", state.layout_source);
         set_bool(L, "gil_known", state.gil_known);
+        set_bool(L, "free_threaded", state.free_threaded);
+        set_bool(L, "gil_disabled", state.gil_disabled);
         set_bool(L, "gc_collecting", state.gc_collecting);
         stamp_generation(L, s);
         luaL_setmetatable(L, kPythonMeta);

@@ -75,6 +75,28 @@ std::vector<FieldSource> field_sources() {
         {&Layout::ht_qualname, "PyHeapTypeObject", "ht_qualname"},
         {&Layout::func_qualname, "PyFunctionObject", "func_qualname"},
         {&Layout::func_code, "PyFunctionObject", "func_code"},
+        // Checked from 3.13 on, where a free-threaded header moves every object field.
+        {&Layout::ts_state, "PyThreadState", "state", 13},
+        {&Layout::gil_enabled, "_gil_runtime_state", "enabled", 13},
+        {&Layout::gil_locked, "_gil_runtime_state", "locked", 13},
+        {&Layout::gil_last_holder, "_gil_runtime_state", "last_holder", 13},
+        {&Layout::fr_tlbc_index, "_PyInterpreterFrame", "tlbc_index", 14},
+        {&Layout::co_tlbc, "PyCodeObject", "co_tlbc", 14},
+        {&Layout::ob_type, "PyObject", "ob_type", 13},
+        {&Layout::tp_basicsize, "PyTypeObject", "tp_basicsize", 13},
+        {&Layout::tp_flags, "PyTypeObject", "tp_flags", 13},
+        {&Layout::tp_dictoffset, "PyTypeObject", "tp_dictoffset", 13},
+        {&Layout::long_tag, "PyLongObject", "long_value.lv_tag", 13},
+        {&Layout::dict_used, "PyDictObject", "ma_used", 13},
+        {&Layout::set_used, "PySetObject", "used", 13},
+        {&Layout::cell_ref, "PyCellObject", "ob_ref", 13},
+        {&Layout::module_dict, "PyModuleObject", "md_dict", 13},
+        {&Layout::method_func, "PyMethodObject", "im_func", 13},
+        {&Layout::method_self, "PyMethodObject", "im_self", 13},
+        {&Layout::exc_args, "PyBaseExceptionObject", "args", 13},
+        {&Layout::exc_traceback, "PyBaseExceptionObject", "traceback", 13},
+        {&Layout::exc_context, "PyBaseExceptionObject", "context", 13},
+        {&Layout::exc_cause, "PyBaseExceptionObject", "cause", 13},
     };
 }
 

@@ -102,7 +102,7 @@ bool FrameWalker::read_interpreter_frame(uint64_t frame, PyFrame& out, bool with
         return false;
     }
     uint64_t instr = mem_.ptr(frame + l_.fr_instr);
-    uint64_t base = code + l_.co_code_adaptive;
+    uint64_t base = bytecode_of(frame, code);
     int64_t offset = static_cast<int64_t>(instr - base);
     bool generator_owned = owner == 1;
     if (!generator_owned && offset < 2 * int64_t{info.firsttraceable} && l_.minor <= 13)
@@ -126,6 +126,18 @@ bool FrameWalker::read_interpreter_frame(uint64_t frame, PyFrame& out, bool with
         out.stack_values.clear();
     for (auto& v : out.stack_values) v = deref(v);
     return true;
+}
+
+// 3.14t: each thread may run its own copy of the bytecode, co_tlbc->entries[frame->tlbc_index]
+// (_PyCodeArray {Py_ssize_t size; char *entries[]}); copy 0 is co_code_adaptive itself.
+uint64_t FrameWalker::bytecode_of(uint64_t frame, uint64_t code) {
+    uint64_t adaptive = code + l_.co_code_adaptive;
+    if (l_.fr_tlbc_index < 0 || l_.co_tlbc < 0) return adaptive;
+    int32_t index = mem_.i32(frame + l_.fr_tlbc_index).value_or(0);
+    uint64_t copies = mem_.ptr(code + l_.co_tlbc);
+    if (index <= 0 || !copies || index >= mem_.i64(copies).value_or(0)) return adaptive;
+    uint64_t copy = mem_.ptr(copies + 8 + 8 * static_cast<uint64_t>(index));
+    return copy ? copy : adaptive;
 }
 
 // _PyStackChunk (Include/internal/pycore_pystate.h): previous, size in bytes, top (words), data.

@@ -62,6 +62,7 @@ private:
     // The Python frame pushed on the data stack just before `frame`: 0 when `frame` is the
     // thread's first, nullopt when the data stack does not tell.
     std::optional<uint64_t> frame_below(uint64_t frame, uint64_t datastack_chunk);
+    uint64_t bytecode_of(uint64_t frame, uint64_t code);  // the instructions this frame runs
     void fill_locals(PyFrame& out, const CodeInfo& code, uint64_t slots, const ReprLimits& limits);
     uint64_t deref(uint64_t slot_value) const { return l_.tagged_refs ? slot_value & ~3ull : slot_value; }
 

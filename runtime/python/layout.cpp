@@ -242,6 +242,31 @@ std::optional<Layout> builtin_layout(int minor) {
 
 namespace {
 
+// Free-threaded builds put ob_tid, ob_mutex, ob_gc_bits and two reference counts before ob_type
+// (Include/object.h); the objects' own fields follow unchanged, all moved by the same amount.
+void shift_object_fields(Layout& l, Off by) {
+    static constexpr Off Layout::*kObjectFields[] = {
+        &Layout::co_argcount, &Layout::co_nlocals, &Layout::co_stacksize, &Layout::co_firstlineno,
+        &Layout::co_code, &Layout::co_varnames, &Layout::co_freevars, &Layout::co_cellvars,
+        &Layout::co_filename, &Layout::co_name, &Layout::co_qualname, &Layout::co_linetable,
+        &Layout::co_nlocalsplus, &Layout::co_localsplusnames, &Layout::co_localspluskinds,
+        &Layout::co_code_adaptive, &Layout::co_firsttraceable, &Layout::co_tlbc,
+        &Layout::gen_iframe, &Layout::gen_frame_state,
+        &Layout::ob_type, &Layout::tp_name, &Layout::tp_basicsize, &Layout::tp_flags,
+        &Layout::tp_dictoffset, &Layout::ht_qualname,
+        &Layout::var_size, &Layout::tuple_items, &Layout::list_items, &Layout::bytes_data,
+        &Layout::float_value, &Layout::long_tag, &Layout::long_digits, &Layout::str_state,
+        &Layout::str_length, &Layout::str_ascii_size, &Layout::str_compact_size, &Layout::str_legacy_data,
+        &Layout::dict_used, &Layout::dict_keys, &Layout::dict_values,
+        &Layout::set_used, &Layout::set_mask, &Layout::set_table,
+        &Layout::cell_ref, &Layout::module_dict, &Layout::func_qualname, &Layout::func_code,
+        &Layout::func_name, &Layout::method_func, &Layout::method_self,
+        &Layout::exc_args, &Layout::exc_traceback, &Layout::exc_context, &Layout::exc_cause,
+    };
+    for (auto field : kObjectFields)
+        if (l.*field >= 0) l.*field += by;
+}
+
 // The fields every 3.13+ _Py_DebugOffsets carries.
 void apply_common_offsets(const DebugOffsets& d, Layout& l) {
     auto at = [&](std::string_view section, std::string_view field) { return d.offset(section, field); };
@@ -285,6 +310,7 @@ void apply_common_offsets(const DebugOffsets& d, Layout& l) {
     l.dict_keys = at("dict_object", "ma_keys");
     l.dict_values = at("dict_object", "ma_values");
     l.float_value = at("float_object", "ob_fval");
+    l.long_tag = at("long_object", "lv_tag");
     l.long_digits = at("long_object", "ob_digit");
     l.bytes_data = at("bytes_object", "ob_sval");
     l.str_state = at("unicode_object", "state");
@@ -315,6 +341,8 @@ void apply_optional_offsets(const DebugOffsets& d, Layout& l) {
     // ht_qualname is the pointer just before ht_cached_keys (Include/cpython/object.h).
     if (auto keys = d.get("heap_type_object", "ht_cached_keys")) l.ht_qualname = static_cast<Off>(*keys) - 8;
     if (d.free_threaded) {
+        // In GIL builds this field is 0; here it is offsetof(struct _gil_runtime_state, enabled).
+        maybe(l.gil_enabled, "interpreter_state", "gil_runtime_state_enabled");
         maybe(l.fr_tlbc_index, "interpreter_frame", "tlbc_index");
         maybe(l.co_tlbc, "code_object", "co_tlbc");
     }
@@ -330,8 +358,15 @@ Expected<Layout> layout_from_debug_offsets(std::span<const uint8_t> bytes) {
     Layout l = *builtin_layout(minor >= 14 ? 14 : 13);
     l.minor = minor;
     l.free_threaded = offsets->free_threaded;
+    // Fields the offsets do not carry come from the table, moved past a free-threaded header.
+    if (auto ob_type = offsets->get("pyobject", "ob_type"))
+        shift_object_fields(l, static_cast<Off>(*ob_type) - l.ob_type);
     apply_common_offsets(*offsets, l);
     apply_optional_offsets(*offsets, l);
+    // PyThreadState.state, which the offsets do not carry (DWARF of pyenv 3.13.0, the 3.13.5t
+    // build, Debian's python3.14-dbg and python3.15-dbg): after _status, _whence and 3.14's
+    // holds_gil, 3.15's gil_requested.
+    l.ts_state = minor == 13 ? 40 : minor == 14 ? 44 : minor == 15 ? 48 : kAbsent;
     l.source = "_Py_DebugOffsets " + full_version_string(offsets->version_hex);
     if (offsets->free_threaded) l.source += " (free-threaded)";
     l.debug_offsets = std::make_shared<const DebugOffsets>(std::move(*offsets));

@@ -34,6 +34,7 @@ struct Layout {
     Off is_next = kAbsent, is_threads_head = kAbsent, is_id = kAbsent;
     Off is_ceval_gil = kAbsent;        // 3.12+: pointer to the GIL this interpreter uses
     Off gil_last_holder = kAbsent, gil_locked = kAbsent;  // inside struct _gil_runtime_state
+    Off gil_enabled = kAbsent;         // free-threaded: 0 while the GIL is off (PYTHON_GIL=1 turns it on)
     Off is_gc_collecting = kAbsent;    // 3.9+
     Off is_modules = kAbsent;          // sys.modules dict (pointer)
 
@@ -44,6 +45,7 @@ struct Layout {
     Off ts_current_frame = kAbsent;    // 3.13+
     Off ts_thread_id = kAbsent, ts_native_thread_id = kAbsent;
     Off ts_holds_gil = kAbsent;        // 3.15: int, 1 while this thread holds the GIL
+    Off ts_state = kAbsent;            // 3.13+: int, 1 (_Py_THREAD_ATTACHED) while it may run bytecode
     Off ts_datastack_chunk = kAbsent;  // 3.11+: _PyStackChunk* holding the thread's frames
     Off ts_curexc_value = kAbsent;     // ≤3.11 exception being raised; 3.12+ ts_current_exception
     Off ts_current_exception = kAbsent;
@@ -84,7 +86,7 @@ struct Layout {
     Off tuple_items = 24, list_items = 24;
     Off bytes_data = 32;
     Off float_value = 16;
-    Off long_digits = 24;
+    Off long_tag = 16, long_digits = 24;  // lv_tag (3.12+) or ob_size, then the digits
     bool long_tagged = false;          // 3.12+ lv_tag
     Off str_state = 32, str_length = 16;
     Off str_ascii_size = 48, str_compact_size = 72;  // data follows these headers
@@ -103,6 +105,7 @@ struct Layout {
     int unicode_unit = 4;              // UCS4 build (sys.maxunicode 1114111); UCS2 would be 2
     Off dict_mask = 32, dict_table = 40;
     Off cell_ref = 16;
+    Off module_dict = 16;              // PyModuleObject.md_dict
     Off func_qualname = kAbsent, func_code = kAbsent;
     Off func_name = kAbsent;           // 2.7: functions have no __qualname__
     Off method_func = 16, method_self = 24;
@@ -117,6 +120,10 @@ struct Layout {
     bool rlock_count_is_level = false; // _PyRecursiveMutex: count = level + 1
     Off lock_size = kAbsent, rlock_size = kAbsent;  // sizeof per DWARF, checked against tp_basicsize
     Off lock_sem = kAbsent;            // 2.7: thread.lock holds a sem_t*, locked when its value is 0
+
+    // Bytes a free-threaded object header (ob_tid, ob_mutex, ob_gc_bits, ob_ref_local,
+    // ob_ref_shared) adds before ob_type: 0 in GIL builds.
+    Off header_extra() const { return ob_type - 8; }
 
     bool valid() const { return ts_next >= 0 && ts_interp >= 0 && fr_back >= 0 && co_name >= 0; }
 };

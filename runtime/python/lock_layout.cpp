@@ -60,9 +60,12 @@ LockState read_lock_state(Memory& mem, const Layout& l, uint64_t obj, bool rlock
             return rlock ? read_with(mem, obj, true, l.rlock_owner, l.rlock_count_is_level, l.rlock_count)
                          : read_with(mem, obj, false, l.lock_locked, l.lock_is_mutex, kAbsent);
     }
+    // The same fields follow a free-threaded build's bigger object header.
+    Off extra = l.header_extra();
     for (const auto& k : kKnown)
-        if (k.rlock == rlock && k.basicsize == *basicsize && may_have(k, l))
-            return read_with(mem, obj, rlock, k.state, k.mutex_or_level, k.count);
+        if (k.rlock == rlock && k.basicsize + extra == *basicsize && may_have(k, l))
+            return read_with(mem, obj, rlock, k.state + extra, k.mutex_or_level,
+                             k.count >= 0 ? k.count + extra : kAbsent);
     std::string version = "3." + std::to_string(l.minor) + (l.micro >= 0 ? "." + std::to_string(l.micro) : "");
     return {false, false, 0, 0,
             "its layout is not verified: tp_basicsize " + std::to_string(*basicsize) +
@@ -71,7 +74,6 @@ LockState read_lock_state(Memory& mem, const Layout& l, uint64_t obj, bool rlock
 }
 
 bool known_lock_layouts_cover(const Layout& l) {
-    if (l.free_threaded) return false;  // a bigger object header moves every field
     for (const auto& k : kKnown)
         if (!k.rlock && may_have(k, l)) return true;
     return false;

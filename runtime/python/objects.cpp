@@ -195,7 +195,7 @@ std::optional<std::string> Objects::bytes(uint64_t obj, size_t max) {
 std::optional<int64_t> Objects::small_int(uint64_t obj) {
     if (obj && l_.py2_objects && has_flag(obj, kIntSubclass)) return mem_.i64(obj + l_.int_value);
     if (!obj || !has_flag(obj, kLongSubclass)) return std::nullopt;
-    auto head = mem_.i64(obj + 16);
+    auto head = mem_.i64(obj + l_.long_tag);
     if (!head) return std::nullopt;
     int64_t ndigits, sign;
     if (l_.long_tagged) {
@@ -212,7 +212,7 @@ std::optional<int64_t> Objects::small_int(uint64_t obj) {
 }
 
 std::string Objects::repr_int(uint64_t obj) {
-    auto head = mem_.i64(obj + 16);
+    auto head = mem_.i64(obj + l_.long_tag);
     if (!head) return "<int: unreadable>";
     int64_t ndigits;
     bool negative;
@@ -466,7 +466,7 @@ std::string Objects::repr_at(uint64_t obj, int depth, const ReprLimits& limits) 
         return "<bound method " + qualname(fn).value_or("?") + " of " + repr_at(self, limits.depth, limits) + ">";
     }
     if (type == "module") {
-        uint64_t md_dict = mem_.ptr(obj + 16);
+        uint64_t md_dict = mem_.ptr(obj + l_.module_dict);
         auto name = dict_get(md_dict, "__name__");
         return "<module " + (name ? quote_str(str(*name, 200).value_or("?")) : std::string("?")) + ">";
     }

@@ -46,6 +46,7 @@ json python_json(const PyThreadView& v) {
     json out = {{"thread_id", t.thread_id}, {"gil", t.holds_gil}, {"waiting_for_gil", t.waiting_for_gil},
                 {"gc", t.gc_running}, {"status", v.status}, {"interpreter", t.interpreter_id},
                 {"thread_state", t.thread_state}};
+    if (t.attach_state >= 0) out["attached"] = t.attach_state == 1;
     if (t.waiting_on) {
         json w = {{"function", t.waiting_on->function}, {"type", t.waiting_on->type},
                   {"address", t.waiting_on->address}};
@@ -90,9 +91,18 @@ json frame_json(const FrameReport& f) {
 
 }  // namespace
 
+// Without a GIL every attached thread may run bytecode at once; a detached one is in a blocking
+// call or native code, a suspended one waits out a stop-the-world pause (the free-threaded GC).
+std::string status_without_gil(const PyThread& t, char os_state) {
+    if (t.attach_state == 1) return "running Python, no GIL";
+    if (t.attach_state == 2) return "suspended by a stop-the-world pause";
+    return os_state == 'R' ? "running native code" : "idle";
+}
+
 std::string thread_status(const PythonState& state, const PyThread& t, char os_state) {
     std::string s;
-    if (t.holds_gil) s = "holds the GIL";
+    if (state.gil_disabled) s = status_without_gil(t, os_state);
+    else if (t.holds_gil) s = "holds the GIL";
     else if (t.waiting_for_gil) s = "waiting for the GIL";
     else if (!state.gil_known) s = t.stack.frames.empty() ? "idle" : "running";
     else s = "idle";
@@ -168,6 +178,16 @@ void print_namespace_note(std::ostream& out, const PyReport& report) {
             << " there): thread ids are this machine's, files are read through /proc/" << pid << "/root\n\n";
 }
 
+// A free-threaded interpreter has no GIL holder: say which threads run Python instead.
+void print_no_gil_line(std::ostream& out, const PyReport& report) {
+    std::string attached;
+    size_t n = 0;
+    for (const auto& v : report.threads)
+        if (v.python && v.python->attach_state == 1) attached += (n++ ? ", " : "") + std::to_string(v.tid);
+    out << "Free-threaded CPython " << report.state->version << " without a GIL: " << n << " thread"
+        << (n == 1 ? "" : "s") << " attached, running Python" << (n ? ": " + attached : "") << "\n\n";
+}
+
 }  // namespace
 
 void print_py_text(std::ostream& out, const PyReport& report, bool verbose, bool positions) {
@@ -177,6 +197,7 @@ void print_py_text(std::ostream& out, const PyReport& report, bool verbose, bool
         out << "Python " << state.version << " in " << state.module << " (found by " << state.found_by
             << "; layout from " << state.layout_source << ")\n\n";
     }
+    if (state.gil_disabled) print_no_gil_line(out, report);
     bool first = true;
     for (const auto& v : report.threads) {
         if (!first) out << '\n';
@@ -231,7 +252,8 @@ void print_py_json(std::ostream& out, const PyReport& report) {
     }
     doc["target"] = std::move(target);
     doc["python"] = {{"version", state.version}, {"module", state.module}, {"found_by", state.found_by},
-                     {"layout_source", state.layout_source}, {"gc_collecting", state.gc_collecting}};
+                     {"layout_source", state.layout_source}, {"gc_collecting", state.gc_collecting},
+                     {"free_threaded", state.free_threaded}, {"gil_disabled", state.gil_disabled}};
     json threads = json::array();
     for (const auto& v : report.threads) {
         json t = {{"tid", v.tid}, {"name", v.name}, {"state", std::string(1, v.state ? v.state : '?')}};

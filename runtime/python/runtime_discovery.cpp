@@ -169,6 +169,8 @@ Expected<PythonRuntime> finish_with_layout(Target& target, Memory& mem, Symboliz
         auto l = layout_from_debug_offsets(bytes);
         if (!l) return fail(l.error().message + " (in " + rt.module_path + ")");
         rt.layout = *l;
+        // Asked for: the module's DWARF checks (and replaces) the fields it describes.
+        if (prefer_dwarf) apply_dwarf_layout(symbols, rt.module_path, rt.layout);
         rt.version = full_version_string(info->version_hex);
         rt.interp_head_at = rt.runtime + l->rt_interpreters_head;
         return with_lock_layout(symbols, rt, prefer_dwarf);

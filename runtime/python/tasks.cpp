@@ -463,6 +463,10 @@ AsyncState read_async_tasks(Target& target, const PythonRuntime& runtime, const 
                             Symbolizer* symbols) {
     AsyncState state;
     const Layout& l = runtime.layout;
+    if (l.free_threaded) {
+        state.warnings.push_back("asyncio tasks are not read on free-threaded builds yet");
+        return state;
+    }
     Memory mem(target);
     Objects obj(mem, l);
     uint64_t interp = mem.ptr(runtime.interp_head_at);

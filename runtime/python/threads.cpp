@@ -19,7 +19,7 @@ std::unordered_map<uint64_t, std::string> thread_names(Memory& mem, Objects& obj
     uint64_t modules = mem.ptr(interp + l.is_modules);
     auto threading = obj.dict_get(modules, "threading");
     if (!threading) return names;
-    uint64_t md_dict = mem.ptr(*threading + 16);  // PyModuleObject.md_dict
+    uint64_t md_dict = mem.ptr(*threading + l.module_dict);
     for (const char* registry : {"_active", "_limbo"}) {
         auto active = obj.dict_get(md_dict, registry);
         if (!active) continue;
@@ -43,10 +43,19 @@ uint64_t first_frame(Memory& mem, const Layout& l, uint64_t ts) {
     return mem.ptr(ts + l.ts_current_frame);
 }
 
+// Free-threaded builds run without the GIL unless it was enabled (PYTHON_GIL=1, or an
+// extension module that does not declare Py_mod_gil): _gil_runtime_state.enabled is 0 then.
+bool gil_disabled(Memory& mem, const Layout& l, uint64_t interp) {
+    if (!l.free_threaded) return false;
+    if (l.gil_enabled < 0 || l.is_ceval_gil < 0) return true;
+    uint64_t gil = mem.ptr(interp + l.is_ceval_gil);
+    return !gil || mem.i32(gil + l.gil_enabled).value_or(0) == 0;
+}
+
 // The GIL holder's thread state, 0 when unlocked; nullopt when it cannot be known.
 std::optional<uint64_t> gil_holder(Memory& mem, const PythonRuntime& rt, uint64_t interp) {
     const Layout& l = rt.layout;
-    if (l.free_threaded) return std::nullopt;
+    if (gil_disabled(mem, l, interp)) return std::nullopt;
     if (l.is_ceval_gil >= 0) {
         uint64_t gil = mem.ptr(interp + l.is_ceval_gil);
         auto locked = mem.i32(gil + l.gil_locked);
@@ -116,6 +125,7 @@ PythonState read_python_state(Target& target, const PythonRuntime& rt, const Rea
     FrameWalker walker(mem, obj, l);
     std::unordered_set<uint64_t> seen_interps, seen_threads;
     state.gil_known = true;
+    state.free_threaded = l.free_threaded;
     uint64_t interp = mem.ptr(rt.interp_head_at);
     for (size_t n = 0; interp && n < kMaxInterpreters; interp = mem.ptr(interp + l.is_next), ++n) {
         if (!seen_interps.insert(interp).second) {
@@ -125,6 +135,7 @@ PythonState read_python_state(Target& target, const PythonRuntime& rt, const Rea
         int64_t interp_id = l.is_id >= 0 ? mem.i64(interp + l.is_id).value_or(0) : 0;
         auto holder = gil_holder(mem, rt, interp);
         if (!holder) state.gil_known = false;
+        state.gil_disabled = state.gil_disabled || gil_disabled(mem, l, interp);
         bool collecting = gc_collecting(mem, rt, interp);
         state.gc_collecting = state.gc_collecting || collecting;
         auto names = thread_names(mem, obj, l, interp);
@@ -153,6 +164,7 @@ PythonState read_python_state(Target& target, const PythonRuntime& rt, const Rea
             if (!t.tid) t.tid = tid_for_pthread(target, t.thread_id);
             if (auto it = names.find(t.thread_id); it != names.end()) t.name = it->second;
             t.holds_gil = holder && *holder == ts;
+            if (l.ts_state >= 0) t.attach_state = mem.i32(ts + l.ts_state).value_or(-1);
             t.gc_running = collecting && t.holds_gil;
             uint64_t chunk = l.ts_datastack_chunk >= 0 ? mem.ptr(ts + l.ts_datastack_chunk) : 0;
             t.stack = walker.walk(first_frame(mem, l, ts), options.locals, options.limits, options.max_frames,

@@ -21,6 +21,9 @@ struct PyThread {
     std::string name;            // threading.Thread name, empty when unknown
     bool holds_gil = false;
     bool waiting_for_gil = false;  // set from the native stack (see merge.hpp)
+    // 3.13+ PyThreadState.state: 0 detached, 1 attached (may run bytecode), 2 suspended by a
+    // stop-the-world pause; -1 unknown. Without a GIL, the attached threads are what runs.
+    int attach_state = -1;
     bool gc_running = false;
     FrameChain stack;
     std::optional<WaitTarget> waiting_on;
@@ -29,7 +32,9 @@ struct PyThread {
 
 struct PythonState {
     std::string version, module, found_by, layout_source;
-    bool gil_known = false;      // false on free-threaded builds and when the GIL is unreadable
+    bool gil_known = false;      // false without a GIL and when the GIL is unreadable
+    bool free_threaded = false;  // a --disable-gil build (3.13t, 3.14t)
+    bool gil_disabled = false;   // free-threaded and running without the GIL (PYTHON_GIL=1 enables it)
     bool gc_collecting = false;
     std::vector<PyThread> threads;
     std::vector<std::string> warnings;

@@ -14,6 +14,8 @@ API (import with `sys.path.insert(0, os.path.dirname(__file__)); import harness 
       (label "debian-3.11"); root/hide_debug are for chroot interpreters (None/False here)
   h.rootfs(suite) -> the Debian root filesystem scripts/make-rootfs makes once (cached; may take
       minutes); None when it cannot be made (h.rootfs_problem(suite) says why)
+  h.free_threaded_interpreters() -> [Interpreter] (free_threaded=True) for the --disable-gil
+      builds scripts/make-python-ft left in $SNAG_CACHE (label "ft-3.13t"); never builds one
   h.chroot_interpreters(suite, names) -> [Interpreter] for ROOT/usr/bin/NAME, run with
       `chroot ROOT` (paths inside the root); each twice: label "SUITE-3.X" (the root's -dbg
       files visible to the process, as /proc/PID/root shows them) and "SUITE-3.X-nodbg"
@@ -138,8 +140,8 @@ def native_threads_exe():
 
 # ---------------------------------------------------------------- interpreters
 
-Interpreter = collections.namedtuple("Interpreter", "path version label libdir root hide_debug",
-                                     defaults=(None, False))
+Interpreter = collections.namedtuple("Interpreter", "path version label libdir root hide_debug free_threaded",
+                                     defaults=(None, False, False))
 
 
 def _version_of(path):
@@ -175,6 +177,24 @@ def interpreters(lo=(3, 6), hi=(3, 13), extra=True):
         if version and lo <= version[:2] <= hi:
             found.append(Interpreter("/usr/bin/python3.11", version, "debian-3.11", None))
     found.sort(key=lambda i: (i.version, i.label))
+    return found
+
+
+CACHE = os.environ.get("SNAG_CACHE", "/var/cache/snag")
+
+
+def free_threaded_interpreters():
+    """The free-threaded CPythons scripts/make-python-ft has built into the cache (3.13t; 3.14t
+    when built from SNAG_CPYTHON_SRC). Never builds: `make python-ft` does, once."""
+    found = []
+    for minor in ("3.13", "3.14"):
+        exe = os.path.join(CACHE, "python%st" % minor, "bin", "python%st" % minor)
+        if not os.access(exe, os.X_OK):
+            continue
+        r = _version_of_cmd([exe, "-X", "gil=0"])
+        if r:
+            found.append(Interpreter(exe, r, "ft-%st" % minor, os.path.dirname(os.path.dirname(exe)) + "/lib",
+                                     free_threaded=True))
     return found
 
 
@@ -452,7 +472,7 @@ def strip_libpython(interp, mode="debug"):
         if r.returncode != 0:
             raise Failure("objcopy %s failed: %s" % (lib, r.stderr))
         # The soname link the dynamic loader looks for (libpython3.X.so.1.0 is the file itself).
-        m = re.match(r"(libpython[\d.]+m?\.so)\.1\.0$", base)
+        m = re.match(r"(libpython[\d.]+[mt]?\.so)\.1\.0$", base)
         if m:
             os.symlink(base, os.path.join(d, m.group(1)))
     return d

@@ -1,5 +1,6 @@
-"""py-bt against ground truth: every CPython on the machine, and Debian sid's python3.14 and
-python3.15 run in a chroot (scripts/make-rootfs sid), × live / gcore / snag dump / stripped
+"""py-bt against ground truth: every CPython on the machine, the free-threaded 3.13t that
+scripts/make-python-ft builds, and Debian sid's python3.14 and python3.15 run in a chroot
+(scripts/make-rootfs sid), × live / gcore / snag dump / stripped
 libpython, with and without the interpreter's -dbg files. Each scenario writes its own stacks
 (sys._current_frames() + traceback.extract_stack) before signalling ready; snag's function,
 file and line must equal them for every frame of every thread."""
@@ -115,6 +116,14 @@ CHROOT_PYTHONS = ("sid", ["python3.14", "python3.15"])
 def for_each_interpreter(register):
     for interp in h.interpreters(lo=(2, 7), hi=(3, 13)):
         register(interp)
+    free_threaded = h.free_threaded_interpreters()
+    for interp in free_threaded:
+        register(interp)
+    if not free_threaded:
+        @h.case("without-free-threaded")
+        def no_free_threaded():
+            h.skip("no free-threaded CPython in %s: `make python-ft` builds 3.13t once (about 30 "
+                   "minutes on 2 cores)" % h.CACHE)
     chrooted = h.chroot_interpreters(*CHROOT_PYTHONS)
     for interp in chrooted:
         register(interp)
@@ -203,6 +212,8 @@ def register_cases(interp):
 
     @h.case("gil-wait-%s" % label)
     def gil():
+        if interp.free_threaded:
+            return no_gil()
         with h.py_scenario(interp, "py_gil_blocked.py", settle_tasks=False) as s:
             doc = py_bt(s.pid)
             by_ident = dict(((t.get("python") or {}).get("thread_id"), t) for t in doc["threads"])
@@ -214,6 +225,45 @@ def register_cases(interp):
             for t in workers:
                 h.check(t["python"]["waiting_for_gil"], "%s is not waiting for the GIL: %s"
                         % (t["name"], t["python"]["status"]))
+
+    def no_gil():
+        """Free-threaded: nothing holds or waits for a GIL; the thread blocked in a PyDLL call is
+        attached (it would hold the GIL in a default build) and the rule that looks for a blocked
+        GIL holder says in a note why it is silent."""
+        with h.py_scenario(interp, "py_gil_blocked.py", settle_tasks=False) as s:
+            doc = py_bt(s.pid)
+            h.check(doc["python"]["free_threaded"] and doc["python"]["gil_disabled"],
+                    "not reported as free-threaded without a GIL: %s" % doc["python"])
+            for t in doc["threads"]:
+                py = t.get("python") or {}
+                h.check(not py.get("gil") and not py.get("waiting_for_gil"),
+                        "%s: GIL state on a build without a GIL: %s" % (t["name"], py))
+            by_ident = dict(((t.get("python") or {}).get("thread_id"), t) for t in doc["threads"])
+            holder = by_ident.get(s.truth["holder"])
+            h.check(holder and holder["python"].get("attached") is True and
+                    holder["python"]["status"] == "running Python, no GIL",
+                    "the thread blocked in a PyDLL call is not attached: %s" % (holder or {}).get("python"))
+            text = h.snag("py-bt", s.pid, check=True).stdout
+            h.check("without a GIL: " in text and str(holder["tid"]) in text.splitlines()[0],
+                    "py-bt does not say which threads run: %s" % text[:300])
+            r = h.snag("analyze", s.pid, "--format", "json")
+            h.check(r.returncode in (0, 1), "analyze exited %d: %s" % (r.returncode, r.stderr[-500:]))
+            out = json.loads(r.stdout)
+            h.check(not [f for f in out["findings"] if f["rule"] == "gil-holder-blocked"],
+                    "gil-holder-blocked fired without a GIL")
+            h.check([n for n in out.get("notes", []) if n["rule"] == "gil-holder-blocked" and
+                     "free-threaded" in n["message"]], "no note says why: %s" % out.get("notes"))
+        # PYTHON_GIL=1 turns the GIL on in the same build: then it has a holder and waiters.
+        with h.py_scenario(interp, "py_gil_blocked.py", env={"PYTHON_GIL": "1"}, settle_tasks=False) as s:
+            doc = py_bt(s.pid)
+            h.check(doc["python"]["free_threaded"] and not doc["python"]["gil_disabled"],
+                    "PYTHON_GIL=1: %s" % doc["python"])
+            by_ident = dict(((t.get("python") or {}).get("thread_id"), t) for t in doc["threads"])
+            holder = by_ident.get(s.truth["holder"])
+            h.check(holder and holder["python"]["gil"], "PYTHON_GIL=1: the holder does not hold the GIL")
+            workers = [t for t in doc["threads"] if t["name"].startswith("worker-")]
+            h.check(len(workers) == 2 and all(t["python"]["waiting_for_gil"] for t in workers),
+                    "PYTHON_GIL=1: workers %s" % [(t["name"], t["python"]["status"]) for t in workers])
 
     @h.case("native-merge-%s" % label)
     def native_merge():
@@ -253,8 +303,8 @@ def register_cases(interp):
 
     @h.case("core-native-locals-%s" % label)
     def core_native_locals():
-        if not interp.root:
-            h.skip("run for the chrooted interpreters (native-merge covers the others live)")
+        if not interp.root and not interp.free_threaded:
+            h.skip("run for the chrooted and free-threaded interpreters (native-merge covers the others live)")
         with h.py_scenario(interp, "py_threads.py") as s:
             core = h.gcore(s.pid, os.path.join(s.dir, "core"))
             s.stop()
@@ -270,6 +320,18 @@ def register_cases(interp):
                     bar = [f for f in py if f["function"] == "bar"][0]
                     h.check((bar.get("locals") or {}).get("spike") == str(t["name"] == "worker-1"),
                             "%s: bar's locals %s" % (t["name"], bar.get("locals")))
+
+    @h.case("dwarf-layout-%s" % label)
+    def dwarf_layout():
+        """The layout read from _Py_DebugOffsets (and the table fields it lacks, moved past a
+        free-threaded object header) equals the DWARF of the interpreter, field for field."""
+        if not interp.free_threaded and not (interp.label.startswith("pyenv") and interp.version[:2] >= (3, 13)):
+            h.skip("run for the builds with _Py_DebugOffsets and DWARF (pyenv 3.13+, free-threaded)")
+        with h.py_scenario(interp, "py_threads.py") as s:
+            doc = py_bt(s.pid, "--dwarf-layout", "--locals")
+            source = doc["python"]["layout_source"]
+            h.check("DWARF of libpython" in source and " 0 differ" in source, "layout vs DWARF: %s" % source)
+            compare(s.truth, doc, interp, "--dwarf-layout")
 
     @h.case("exception-%s" % label)
     def exception():

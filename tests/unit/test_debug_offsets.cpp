@@ -1,5 +1,5 @@
 // _Py_DebugOffsets read through their per-version schema: the bytes of real CPython binaries
-// (3.13.0 pyenv, Debian's 3.14.10 and 3.15.2), and the versions and damage snag must refuse.
+// (3.13.0 pyenv, the free-threaded 3.13.5t, Debian's 3.14.10 and 3.15.2), and the versions and damage snag must refuse.
 #include <doctest/doctest.h>
 
 #include <cstring>
@@ -53,6 +53,34 @@ TEST_CASE("the _Py_DebugOffsets of libpython3.13 give the verified 3.13 layout")
     CHECK(l->str_compact_size == 56);
     bytes[0] = 'X';  // a broken cookie is no debug block at all
     CHECK_FALSE(layout_from_debug_offsets(bytes).has_value());
+}
+
+TEST_CASE("a free-threaded 3.13.5t: fields the offsets lack move past the 32-byte object header") {
+    // .PyRuntime of the libpython3.13t that scripts/make-python-ft builds; expected values are
+    // its DWARF (gdb: print &((PyFunctionObject*)0)->func_qualname ...).
+    auto l = layout_from_debug_offsets(offsets_of("3.13.5t"));
+    REQUIRE(l.has_value());
+    auto table = builtin_layout(13);
+    CHECK(l->free_threaded);
+    CHECK(l->source == "_Py_DebugOffsets 3.13.5 (free-threaded)");
+    CHECK(l->ob_type == 24);
+    CHECK(l->header_extra() == 16);
+    CHECK(l->co_name == table->co_name + 16);             // from the offsets
+    CHECK(l->co_stacksize == 80);                         // from the table, moved
+    CHECK(l->co_firsttraceable == 200);
+    CHECK(l->gen_iframe == 88);
+    CHECK(l->func_qualname == 56);
+    CHECK(l->ht_qualname == 888);
+    CHECK(l->tp_basicsize == 48);
+    CHECK(l->module_dict == 32);
+    CHECK(l->long_tag == 32);
+    CHECK(l->dict_split_values_header == 8);              // inside the values array: not moved
+    CHECK(l->ts_current_frame == table->ts_current_frame);  // thread states are no objects
+    CHECK(l->ts_state == 40);
+    CHECK(l->gil_enabled == 0);                           // first field of _gil_runtime_state
+    CHECK(l->gil_locked == 24);
+    CHECK(l->fr_tlbc_index == kAbsent);                   // thread-local bytecode came in 3.14
+    CHECK_FALSE(layout_from_debug_offsets(offsets_of("3.13.0"))->free_threaded);
 }
 
 TEST_CASE("Debian's python3.14 3.14.10: 760 bytes, tagged frames, owner at 74") {
