@@ -55,8 +55,9 @@ Expected<TargetSpec> take_target(Args& args) {
     return spec;
 }
 
-int print_target_warnings(const Target& target, const TargetOptions& options) {
-    for (const auto& warning : target.warnings()) std::fprintf(stderr, "snag: warning: %s\n", warning.c_str());
+int print_target_warnings(const Target& target, const TargetOptions& options, bool stops_later) {
+    for (const auto& warning : target.warnings())
+        if (!stops_later || !warning.starts_with("--no-stop:")) std::fprintf(stderr, "snag: warning: %s\n", warning.c_str());
     int astray = target.files_missing_or_different();
     if (!astray) return 0;
     std::string where;

@@ -35,8 +35,10 @@ Expected<TargetSpec> take_target(Args& args);
 
 // Prints the target's warnings (missing files, build-id mismatches) to stderr, then, when some
 // of a core's files are missing or differ, how to point snag at the right ones (--sysroot; a
-// container's root filesystem). Returns how many files were missing or differed.
-int print_target_warnings(const Target& target, const TargetOptions& options);
+// container's root filesystem). Returns how many files were missing or differed. A target opened
+// without stopping only to look around (py-bt finds the interpreter before it stops the
+// process) passes stops_later: its --no-stop warning does not concern the user.
+int print_target_warnings(const Target& target, const TargetOptions& options, bool stops_later = false);
 
 // Prints "snag: <message>" to stderr and returns the error's exit code.
 int report(const Error& error);

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <unordered_map>
 
@@ -25,6 +26,7 @@
 #include "subcommands.hpp"
 #include "symbols/symbolizer.hpp"
 #include "target/proc_fs.hpp"
+#include "target/snapshot_target.hpp"
 #include "unwind/unwinder.hpp"
 
 namespace snag::cli {
@@ -43,6 +45,7 @@ struct Collected {
     python::AsyncState tasks;
     std::vector<NativeStack> stacks;
     double stopped_ms = -1;  // how long a live target stayed stopped; -1 for cores
+    int stops = 0;           // how many times (snag tasks copies pages in short stops)
 };
 
 // Reads the interpreter and the native stacks it needs; the caller detaches right after.
@@ -114,8 +117,10 @@ std::string stacks_key(const python::PyReport& report) {
 Printed print_tasks(Target& target, const Collected& collected, const PyBtOptions& options) {
     std::ostringstream out;
     auto described = describe_target(target);
-    if (collected.stopped_ms >= 0)
+    if (collected.stopped_ms >= 0) {
         described.emplace_back("stopped_ms", std::to_string(static_cast<int64_t>(collected.stopped_ms)));
+        described.emplace_back("stops", std::to_string(collected.stops));
+    }
     if (options.json) {
         nlohmann::json doc;
         doc["target"] = nlohmann::json::object();
@@ -162,6 +167,46 @@ Printed print(Target& target, Symbolizer& symbols, Collected& collected, const P
     return {out.str(), stacks_key(report), frames, target.files_missing_or_different()};
 }
 
+double ms_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+// snag tasks, live: the walk runs once on the running process to learn which pages it reads,
+// then on copies of those pages made during a short stop (target/snapshot_target.hpp). A walk
+// that needs pages the copy lacks is redone on a new copy with them; after kSnapshotRounds the caller
+// falls back to reading while stopped. collected.stopped_ms adds up the stops.
+constexpr int kSnapshotRounds = 3;
+
+std::unique_ptr<Target> read_from_snapshots(Target& running, int pid, const TargetOptions& attach, Symbolizer& symbols,
+                                            const python::PythonRuntime& runtime, const PyBtOptions& options,
+                                            Collected& out) {
+    RecordingTarget recording(running);
+    Collected warm;
+    read_stopped(recording, symbols, runtime, options, warm);
+    std::set<uint64_t> pages = recording.pages();
+    double stopped_ms = 0;
+    for (int round = 0; round < kSnapshotRounds; ++round) {
+        auto start = std::chrono::steady_clock::now();
+        auto stopped = attach_process(pid, attach);
+        if (!stopped) return nullptr;
+        auto snap = std::make_unique<SnapshotTarget>(**stopped, pid, pages);
+        (*stopped)->detach();
+        stopped_ms += ms_since(start);
+        Collected collected;
+        read_stopped(*snap, symbols, runtime, options, collected);
+        if (snap->misses().empty()) {
+            out = std::move(collected);
+            out.stopped_ms = stopped_ms;
+            out.stops = round + 1;
+            return snap;
+        }
+        pages.insert(snap->misses().begin(), snap->misses().end());
+    }
+    out.stopped_ms = stopped_ms;  // the caller's full stop adds to these
+    out.stops = kSnapshotRounds;
+    return nullptr;
+}
+
 Expected<Printed> run(const TargetSpec& spec, const PyBtOptions& options) {
     // Live: find the interpreter (symbols, DWARF) while the process runs, stop it only to read.
     bool two_phase = is_pid(spec.spec) && !spec.options.non_blocking;
@@ -171,7 +216,7 @@ Expected<Printed> run(const TargetSpec& spec, const PyBtOptions& options) {
     if (!target) return std::unexpected(target.error());
     auto symbols = make_symbolizer(**target, SymbolizerOptions{.source_lines = options.native});
     if (!symbols) return std::unexpected(symbols.error());
-    print_target_warnings(**target, spec.options);
+    print_target_warnings(**target, spec.options, two_phase);
     python::DiscoveryOptions discovery;
     discovery.target_label = spec.spec;
     discovery.prefer_dwarf = options.dwarf;
@@ -181,6 +226,10 @@ Expected<Printed> run(const TargetSpec& spec, const PyBtOptions& options) {
         return std::unexpected(runtime.error());
     }
     Collected collected;
+    if (two_phase && options.table) {
+        if (auto snap = read_from_snapshots(**target, std::stoi(spec.spec), spec.options, **symbols, *runtime, options, collected))
+            return print(*snap, **symbols, collected, options);
+    }
     if (!two_phase) {
         read_stopped(**target, **symbols, *runtime, options, collected);
         (*target)->detach();
@@ -191,7 +240,8 @@ Expected<Printed> run(const TargetSpec& spec, const PyBtOptions& options) {
     if (!stopped) return std::unexpected(stopped.error());
     read_stopped(**stopped, **symbols, *runtime, options, collected);
     (*stopped)->detach();
-    collected.stopped_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    collected.stopped_ms = std::max(collected.stopped_ms, 0.0) + ms_since(start);
+    collected.stops += 1;
     return print(**stopped, **symbols, collected, options);
 }
 
