@@ -206,6 +206,19 @@ def many_tasks_stop():
     h.check(best < 150, "snag tasks kept the process stopped %d ms at best" % best)
 
 
+@h.case("free-threaded")
+def free_threaded():
+    """Free-threaded builds are not read yet: snag tasks says so, lists no task, exits 0."""
+    found = h.free_threaded_interpreters()
+    if not found:
+        h.skip("no free-threaded CPython in %s (make python-ft builds one)" % h.CACHE)
+    with h.py_scenario(found[0], "py_asyncio_cycle.py", timeout=120) as s:
+        r = h.snag("tasks", s.pid, check=True)
+        h.check("not read on free-threaded builds" in r.stdout + r.stderr, r.stdout + r.stderr)
+        doc = h.snag_json("tasks", s.pid, "--json")
+        h.check(doc["asyncio"]["task_count"] == 0, "tasks listed on a free-threaded build")
+
+
 @h.case("no-asyncio")
 def no_asyncio():
     interp = pythons()[-1]
