@@ -51,6 +51,7 @@ public:
 
     std::string serial_key() const override { return "INTEGER PRIMARY KEY"; }
     std::string begin_write() const override { return "BEGIN IMMEDIATE"; }
+    std::string begin_migration() const override { return "BEGIN IMMEDIATE"; }
     std::string describe() const override { return "SQLite database " + path_; }
 
 private:

@@ -66,17 +66,17 @@ std::optional<int64_t> first_id(const std::vector<SqlRow>& rows) {
 }  // namespace
 
 Expected<std::unique_ptr<Store>> Store::open(const std::string& spec) {
-    if (spec.starts_with("postgresql://") || spec.starts_with("postgres://"))
-        return fail("--db " + spec + ": this snag was built without the PostgreSQL backend; use a SQLite file");
-    auto db = open_sqlite(spec);
+    bool server = spec.starts_with("postgresql://") || spec.starts_with("postgres://");
+    auto db = server ? open_postgres(spec) : open_sqlite(spec);
     if (!db) return std::unexpected(db.error());
     auto store = std::make_unique<Store>(std::move(*db));
     if (auto done = store->migrate(); !done) return std::unexpected(done.error());
     return store;
 }
 
-Expected<void> Store::transaction(const std::function<Expected<void>()>& body) {
-    if (auto begun = db_->query(db_->begin_write()); !begun) return std::unexpected(begun.error());
+Expected<void> Store::transaction(const std::function<Expected<void>()>& body, bool migration) {
+    if (auto begun = db_->query(migration ? db_->begin_migration() : db_->begin_write()); !begun)
+        return std::unexpected(begun.error());
     auto done = body();
     if (!done) {
         (void)db_->query("ROLLBACK");
@@ -90,9 +90,9 @@ Expected<void> Store::transaction(const std::function<Expected<void>()>& body) {
 }
 
 Expected<void> Store::migrate() {
-    auto made = db_->query("CREATE TABLE IF NOT EXISTS snag_schema (version INTEGER NOT NULL)");
-    if (!made) return std::unexpected(made.error());
     return transaction([&]() -> Expected<void> {
+        auto made = db_->query("CREATE TABLE IF NOT EXISTS snag_schema (version INTEGER NOT NULL)");
+        if (!made) return std::unexpected(made.error());
         auto rows = db_->query("SELECT max(version) FROM snag_schema");
         if (!rows) return std::unexpected(rows.error());
         version_ = static_cast<int>(first_id(*rows).value_or(0));
@@ -106,7 +106,7 @@ Expected<void> Store::migrate() {
             if (!noted) return std::unexpected(noted.error());
         }
         return {};
-    });
+    }, true);
 }
 
 Expected<std::optional<int64_t>> Store::find_by_file(const std::string& path, int64_t size, int64_t mtime_ns) {

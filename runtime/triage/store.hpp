@@ -54,7 +54,7 @@ struct StoreCounts {
 
 class Store {
 public:
-    // spec: a file path (SQLite). Creates the schema or migrates it to the current version.
+    // spec: a file path (SQLite) or postgresql://... (PostgreSQL). Creates the schema or migrates it to the current version.
     static Expected<std::unique_ptr<Store>> open(const std::string& spec);
     explicit Store(std::unique_ptr<Database> db) : db_(std::move(db)) {}
 
@@ -76,7 +76,7 @@ public:
 
 private:
     Expected<void> migrate();
-    Expected<void> transaction(const std::function<Expected<void>()>& body);
+    Expected<void> transaction(const std::function<Expected<void>()>& body, bool migration = false);
 
     std::unique_ptr<Database> db_;
     int version_ = 0;

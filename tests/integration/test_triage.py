@@ -17,6 +17,15 @@ import harness as h  # noqa: E402
 _CORES = {}
 
 
+def postgres_server():
+    """A PostgreSQL server of our own (initdb + postgres on 127.0.0.1 as the postgres user):
+    test_daemons' helper, imported without registering its cases."""
+    n = len(h._cases)
+    import test_daemons
+    del h._cases[n:]
+    return test_daemons.Postgres()
+
+
 def pythons():
     """Two pyenv CPythons of different minor versions (the deadlock from both)."""
     found = {}
@@ -145,6 +154,58 @@ def check_buckets(db):
     h.check("#1  2 dumps  python-deadlock (error)" in text and "#2  1 dump  crash (critical)" in text, text[:1500])
     md = h.snag("buckets", "--db", db, "--format", "markdown", check=True).stdout
     h.check("| 1 | 2 | python-deadlock |" in md and "### Unreadable dumps" in md, md[:1500])
+
+
+def spool_of_cores():
+    """A spool with the deadlocks, the crash, a damaged core and a copy."""
+    c = cores()
+    spool = os.path.join(h.scratch(), "spool")
+    os.makedirs(spool)
+    for name in ("deadlock-3.11", "deadlock-3.12", "crash"):
+        shutil.copy(c[name], os.path.join(spool, name + ".core"))
+    with open(os.path.join(spool, "damaged.core"), "wb") as f:
+        f.write(b"\0" * 4096)
+    shutil.copy(c["crash"], os.path.join(spool, "z-copy.core"))
+    return spool
+
+
+def bucket_table(db):
+    b = h.snag_json("buckets", "--db", db, "--format", "json")
+    return b["counts"], [(x["key"], x["rule"], x["count"], x["signature"], x["first_seen"], x["last_seen"],
+                          x["hosts"], x["builds"]) for x in b["buckets"]], b["unreadable"]
+
+
+@h.case("postgresql")
+def test_postgresql():
+    """The same spool into SQLite and into a real PostgreSQL gives the same bucket table; two
+    snag triage runs at once on one PostgreSQL store each dump once."""
+    spool = spool_of_cores()
+    lite = os.path.join(h.scratch(), "t.db")
+    pg = postgres_server()
+    try:
+        h.check(pg.sql("CREATE DATABASE one") is not None and pg.sql("CREATE DATABASE two") is not None,
+                "CREATE DATABASE failed")
+        url = "postgresql://postgres@127.0.0.1:%d/" % pg.port
+        triage(lite, spool)
+        r = triage(url + "one", spool)
+        h.check("3 analysed, 1 unreadable, 0 failed, 0 already stored, 1 copies" in r.stdout, r.stdout)
+        h.check("PostgreSQL database postgresql://postgres@127.0.0.1:%d/one" % pg.port in r.stdout, r.stdout)
+        h.check(bucket_table(lite) == bucket_table(url + "one"),
+                "SQLite and PostgreSQL differ:\n%s\n%s" % (bucket_table(lite), bucket_table(url + "one")))
+        r = triage(url + "one", spool)
+        h.check("0 analysed, 0 unreadable, 0 failed, 4 already stored, 1 copies" in r.stdout, "re-run: %s" % r.stdout)
+        # Two runs at once on one store (empty: both migrate it, both see every dump as new).
+        runs = [subprocess.Popen([h.SNAG, "triage", "--db", url + "two", "-j", "1", spool], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        outs = [p.communicate(timeout=600) for p in runs]
+        h.check(all(p.returncode == 0 for p in runs), "concurrent runs: %s" % outs)
+        counts, table, _ = bucket_table(url + "two")
+        h.check(counts == {"dumps": 4, "analysed": 3, "unreadable": 1, "buckets": 2}, "concurrent counts %s" % counts)
+        h.check([t[2] for t in table] == [2, 1], "concurrent buckets %s" % table)
+        r = h.snag("triage", "--db", "postgresql://postgres@127.0.0.1:%d/missing" % pg.port, spool)
+        h.check(r.returncode == 2 and "database \"missing\" does not exist" in r.stderr, "missing db: %s" % r.stderr)
+    finally:
+        pg.stop()
 
 
 def collect(spool, core, pid, *extra):

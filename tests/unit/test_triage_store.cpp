@@ -134,5 +134,10 @@ TEST_CASE("triage store: a file that is not a store, and a newer schema, are ref
     auto newer = Store::open(tmp.path);
     REQUIRE_FALSE(newer);
     CHECK(newer.error().message.find("newer than this snag knows") != std::string::npos);
-    CHECK(Store::open("postgresql://127.0.0.1/x").error().message.find("PostgreSQL") != std::string::npos);
+    // No server there: one sentence naming the store, the password left out.
+    auto nowhere = Store::open("postgresql://snag:secret@127.0.0.1:1/x?connect_timeout=2");
+    REQUIRE_FALSE(nowhere);
+    CHECK(nowhere.error().message.find("cannot connect to the triage store postgresql://snag:***@127.0.0.1:1/x") !=
+          std::string::npos);
+    CHECK(nowhere.error().message.find("secret") == std::string::npos);
 }
