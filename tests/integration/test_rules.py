@@ -42,38 +42,57 @@ def findings(result, rule):
 @h.case("deadlock-live-and-core")
 def test_deadlock():
     for interp in pythons():
-        with h.py_scenario(interp, "py_deadlock_rlock.py") as s:
-            truth_tids = sorted(t["native_id"] for t in s.truth["threads"] if t["name"] in ("T1", "T2"))
-            core = os.path.join(s.dir, "core")
-            h.snag("dump", s.pid, "-o", core, check=True)
-            for target in (str(s.pid), core):
-                code, result = analyze(target, "--duration", "0.5")
-                h.check(code == 1, "%s %s: exit %d, want 1 (an error finding)" % (interp.label, target, code))
-                dl = findings(result, "python-deadlock")
-                h.check(len(dl) == 1, "%s %s: python-deadlock findings %s" % (interp.label, target, dl))
-                h.check(sorted(dl[0]["threads"]) == truth_tids,
-                        "%s: cycle threads %s, truth %s" % (interp.label, dl[0]["threads"], truth_tids))
-                lines = sorted(f["line"] for f in dl[0]["frames"])
-                h.check(len(lines) == 2 and all(l > 0 for l in lines), "frames %s" % dl[0]["frames"])
-                h.check(dl[0]["bucket"].startswith("python-deadlock-"), "bucket %s" % dl[0]["bucket"])
-                h.check(result["errors"] == [], "errors %s" % result["errors"])
-                h.check("python-deadlock" in result["rules_run"], "rules_run %s" % result["rules_run"])
-                h.check(not findings(result, "spiking-thread"), "no spiking thread in a deadlock")
-            # The same bug gives the same bucket live and in the core.
-            b_live = findings(analyze(str(s.pid), "--duration", "0")[1], "python-deadlock")[0]["bucket"]
-            b_core = findings(analyze(core)[1], "python-deadlock")[0]["bucket"]
-            h.check(b_live == b_core, "buckets differ: %s %s" % (b_live, b_core))
+        check_deadlock(interp)
+
+
+def check_deadlock(interp):
+    with h.py_scenario(interp, "py_deadlock_rlock.py") as s:
+        truth_tids = sorted(t["native_id"] for t in s.truth["threads"] if t["name"] in ("T1", "T2"))
+        core = os.path.join(s.dir, "core")
+        h.snag("dump", s.pid, "-o", core, check=True)
+        for target in (str(s.pid), core):
+            code, result = analyze(target, "--duration", "0.5")
+            h.check(code == 1, "%s %s: exit %d, want 1 (an error finding)" % (interp.label, target, code))
+            dl = findings(result, "python-deadlock")
+            h.check(len(dl) == 1, "%s %s: python-deadlock findings %s" % (interp.label, target, dl))
+            h.check(sorted(dl[0]["threads"]) == truth_tids,
+                    "%s: cycle threads %s, truth %s" % (interp.label, dl[0]["threads"], truth_tids))
+            lines = sorted(f["line"] for f in dl[0]["frames"])
+            h.check(len(lines) == 2 and all(l > 0 for l in lines), "frames %s" % dl[0]["frames"])
+            h.check(dl[0]["bucket"].startswith("python-deadlock-"), "bucket %s" % dl[0]["bucket"])
+            h.check(result["errors"] == [], "errors %s" % result["errors"])
+            h.check("python-deadlock" in result["rules_run"], "rules_run %s" % result["rules_run"])
+            h.check(not findings(result, "spiking-thread"), "no spiking thread in a deadlock")
+        # The same bug gives the same bucket live and in the core.
+        b_live = findings(analyze(str(s.pid), "--duration", "0")[1], "python-deadlock")[0]["bucket"]
+        b_core = findings(analyze(core)[1], "python-deadlock")[0]["bucket"]
+        h.check(b_live == b_core, "buckets differ: %s %s" % (b_live, b_core))
 
 
 @h.case("spiking-thread-negative-deadlock")
 def test_spiking():
     for interp in pythons():
-        with h.py_scenario(interp, "py_threads.py") as s:
-            code, result = analyze(str(s.pid), "--duration", "1")
-            spikes = findings(result, "spiking-thread")
-            h.check(len(spikes) == 1 and "worker-1" in spikes[0]["message"], "%s: %s" % (interp.label, spikes))
-            h.check(not findings(result, "python-deadlock"), "no deadlock in py_threads")
-            h.check(not findings(result, "blocked-threads"), "a spinning process is no hang")
+        check_spiking(interp)
+
+
+def check_spiking(interp):
+    with h.py_scenario(interp, "py_threads.py") as s:
+        code, result = analyze(str(s.pid), "--duration", "1")
+        spikes = findings(result, "spiking-thread")
+        h.check(len(spikes) == 1 and "worker-1" in spikes[0]["message"], "%s: %s" % (interp.label, spikes))
+        h.check(not findings(result, "python-deadlock"), "no deadlock in py_threads")
+        h.check(not findings(result, "blocked-threads"), "a spinning process is no hang")
+
+
+@h.case("free-threaded-deadlock-and-spike")
+def test_free_threaded():
+    """The same deadlock (live and snag dump core) and spinning thread on a free-threaded 3.13t."""
+    found = h.free_threaded_interpreters()
+    if not found:
+        h.skip("no free-threaded CPython in %s (`make python-ft` builds 3.13t once)" % h.CACHE)
+    for interp in found:
+        check_deadlock(interp)
+        check_spiking(interp)
 
 
 @h.case("team-rule-via-rules")
