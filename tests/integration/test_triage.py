@@ -120,6 +120,15 @@ def test_batch():
     h.check(len(dl) == 1 and dl[0][1] == "error" and len(json.loads(dl[0][2])["cycle"]) == 2, "findings: %s" % findings)
 
     check_buckets(db)
+    # The progress line only on a terminal.
+    h.check("done," not in r.stderr, "progress on a pipe: %r" % r.stderr)
+    tty = h.Pty([h.SNAG, "triage", "--db", os.path.join(d, "tty.db"), "-j", "2", spool], timeout=300)
+    try:
+        tty.expect(r"snag triage: [0-5]/5 done, [0-9]+ not analysed, [0-9]+ dumps/min")
+        tty.expect(r"3 analysed, 2 unreadable")
+        h.check(tty.wait(300) == 0, "snag triage on a tty: %s" % tty.seen[-2000:])
+    finally:
+        tty.close()
 
     # A re-run adds nothing; neither does the same directory named twice.
     r = triage(db, spool, spool)
