@@ -25,14 +25,16 @@ return {
       end
       -- GIL waits are gil-holder-blocked's business; a running GIL holder is no wait chain.
       if through_gil then goto next_chain end
-      local parts, frames = {}, {}
+      local parts, frames, inferred = {}, {}, {}
       for i = 1, math.min(#chain, args.max_chain) do
         local tid = chain[i]
         local e = graph.edges[tid]
         if e and e.owner then
           local what = e.kind == "gil" and "the GIL" or string.format("%s 0x%x", e.lock_kind or "lock", e.lock)
-          parts[#parts + 1] = string.format("%s (tid %d) waits for %s at %s", facts.thread_name(tid), tid, what,
-            wait_chain.where(e.frame))
+          parts[#parts + 1] = string.format("%s (tid %d) waits for %s at %s%s", facts.thread_name(tid), tid, what,
+            wait_chain.where(e.frame), wait_chain.probable_text(e))
+          if e.inferred then inferred[#inferred + 1] = { waiter = tid, lock = e.lock, owner = e.owner,
+            owner_frame = e.owner_frame and wait_chain.where(e.owner_frame) } end
           frames[#frames + 1] = e.frame
         end
       end
@@ -42,9 +44,10 @@ return {
       local doing = state.class == "running" and ("running in " .. wait_chain.where(app_frames.subject(py and py.frames)))
         or ("in " .. idle.describe(state))
       report{
-        message = string.format("%s; the chain ends at %s (tid %d), which holds it and is %s", table.concat(parts, ", "),
-          facts.thread_name(last), last, doing),
-        threads = chain, frames = frames, evidence = { chain = chain, last_status = py and py.status },
+        message = string.format("%s; the chain ends at %s (tid %d), which %s it and is %s", table.concat(parts, ", "),
+          facts.thread_name(last), last, graph.edges[chain[#chain - 1]].inferred and "probably holds" or "holds", doing),
+        threads = chain, frames = frames,
+        evidence = { chain = chain, last_status = py and py.status, probable_owners = #inferred > 0 and inferred or nil },
       }
       ::next_chain::
     end

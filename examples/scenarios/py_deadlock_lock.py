@@ -1,6 +1,7 @@
 # Deadlock with plain Locks (patterns.md case 2, variant): two threading.Locks taken in
-# opposite order by two threads; the main thread joins forever. A Lock records no owner: the
-# expected report is the two blocked threads and the locks they wait on, marked unconfirmed.
+# opposite order by two threads; the main thread joins forever. A Lock records no owner: each
+# one's probable owner is the thread whose `with` block on it is open, so the report is a
+# "probable deadlock" (evidence.confirmed = false).
 # Each thread takes its first lock, waits until the other holds its own (events, not sleeps:
 # the deadlock is certain), then takes the second.
 import threading

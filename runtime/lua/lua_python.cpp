@@ -152,6 +152,16 @@ void push_py_thread(lua_State* L, const python::PyThread& t, const std::string& 
         push_wait(L, *t.waiting_on);
         lua_setfield(L, -2, "waiting_on");
     }
+    if (!t.with_locks.empty()) {
+        lua_createtable(L, static_cast<int>(t.with_locks.size()), 0);
+        for (size_t i = 0; i < t.with_locks.size(); ++i) {
+            lua_createtable(L, 0, 2);
+            set_address(L, "address", t.with_locks[i].address);
+            set_field(L, "frame", static_cast<lua_Integer>(t.with_locks[i].frame + 1));  // index into frames
+            lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+        }
+        lua_setfield(L, -2, "with_locks");
+    }
     if (t.exception) {
         push_exception(L, *t.exception);
         lua_setfield(L, -2, "exception");

@@ -122,9 +122,16 @@ bool FrameWalker::read_interpreter_frame(uint64_t frame, PyFrame& out, bool with
     if (with_locals) fill_locals(out, info, slots, limits);
     size_t depth = std::min<size_t>(std::max(info.stacksize, 0), kMaxStackSlots);
     out.stack_values.resize(depth);
-    if (depth && !mem_.read(slots + 8 * info.local_names.size(), out.stack_values.data(), 8 * depth))
+    uint64_t stack = slots + 8 * info.local_names.size();
+    if (depth && !mem_.read(stack, out.stack_values.data(), 8 * depth))
         out.stack_values.clear();
     for (auto& v : out.stack_values) v = deref(v);
+    if (stackpointer_ == kAbsent - 1)
+        stackpointer_ = l_.debug_offsets ? l_.debug_offsets->offset("interpreter_frame", "stackpointer") : kAbsent;
+    if (stackpointer_ >= 0) {
+        uint64_t top = mem_.ptr(frame + stackpointer_);
+        if (top >= stack && (top - stack) / 8 <= out.stack_values.size()) out.live_slots = static_cast<int>((top - stack) / 8);
+    }
     return true;
 }
 

@@ -24,6 +24,7 @@ struct PyFrame {
     bool entry = false;        // first frame executed by its own C call of the eval loop
     std::vector<std::pair<std::string, std::string>> locals;  // name, repr (when asked)
     std::vector<uint64_t> stack_values;  // value-stack slots (bounded by co_stacksize)
+    int live_slots = -1;       // slots in use, where the build keeps a frame's stack pointer (3.14+)
 };
 
 struct FrameChain {
@@ -70,6 +71,7 @@ private:
     Objects& obj_;
     const Layout& l_;
     std::unordered_map<uint64_t, CodeInfo> codes_;
+    Off stackpointer_ = kAbsent - 1;  // _PyInterpreterFrame.stackpointer, looked up on first use
 };
 
 }  // namespace snag::python

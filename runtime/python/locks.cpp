@@ -1,5 +1,6 @@
 #include "python/locks.hpp"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include "python/lock_layout.hpp"
@@ -55,6 +56,39 @@ std::optional<LockInfo> read_lock(Memory& mem, Objects& obj, const Layout& l, ui
     return info;
 }
 
+namespace {
+
+bool named_exit(Memory& mem, uint64_t method_def) {
+    auto name = method_def ? mem.cstring(mem.ptr(method_def), 16) : std::nullopt;  // PyMethodDef.ml_name
+    return name && *name == "__exit__";
+}
+
+// The self of a live bound __exit__ (what `with` keeps on the stack, ≤3.13), else 0.
+uint64_t bound_exit_self(Memory& mem, Objects& obj, const Layout& l, uint64_t v) {
+    if (v < 4096 || obj.type_name(v) != "builtin_function_or_method") return 0;
+    Off head = l.ob_type + 8;  // PyCFunctionObject: PyObject_HEAD, m_ml, m_self
+    // A freed bound method (a `with` block that has ended) keeps its type but not its references.
+    if (!l.free_threaded && mem.i64(v).value_or(0) <= 0) return 0;
+    return named_exit(mem, mem.ptr(v + head)) ? mem.ptr(v + head + 8) : 0;
+}
+
+// The lock a value-stack slot (with the one above it) shows a `with` block open on, or 0: a live
+// bound __exit__ whose self is a locked Lock (≤3.13); __exit__ as a method descriptor (PyDescr_COMMON:
+// type, name, qualname, then d_method) below the lock itself (3.14+).
+uint64_t with_lock_at(Memory& mem, Objects& obj, const Layout& l, const std::vector<uint64_t>& slots, size_t i,
+                      size_t live) {
+    uint64_t v = slots[i];
+    if (v < 4096) return 0;
+    uint64_t self = bound_exit_self(mem, obj, l, v);
+    if (!self && i + 1 < live && obj.type_name(v) == "method_descriptor" && named_exit(mem, mem.ptr(v + l.ob_type + 32)))
+        self = slots[i + 1] & ~3ull;  // _PyStackRef tag bits
+    if (self < 4096 || obj.type_name(self) != "_thread.lock") return 0;
+    auto lock = read_lock(mem, obj, l, self);
+    return lock && lock->state_known && lock->locked ? self : 0;
+}
+
+}  // namespace
+
 std::optional<WaitTarget> find_wait_target(Memory& mem, Objects& obj, const Layout& l, const PyFrame& innermost,
                                            uint64_t own_thread_id, std::string* unverified) {
     if (auto rlock = py2_rlock_wait(mem, obj, l, innermost)) {
@@ -64,7 +98,9 @@ std::optional<WaitTarget> find_wait_target(Memory& mem, Objects& obj, const Layo
     // locks this thread already holds (the __exit__ of an outer `with`) sit below it.
     for (size_t i = innermost.stack_values.size(); i-- > 0;) {
         uint64_t v = innermost.stack_values[i];
-        if (v < 4096) continue;
+        // 3.12+ enters a `with` with the manager on the stack: a bound __exit__ there is a lock
+        // this thread holds, not one it waits for (≤3.11 pushes __exit__ before __enter__ blocks).
+        if (v < 4096 || (l.minor >= 12 && bound_exit_self(mem, obj, l, v))) continue;
         const std::string& type = obj.type_name(v);
         if (type == "builtin_function_or_method" || type == "method")  // ≤3.6 pushes bound methods
             v = mem.ptr(v + (type == "method" ? l.method_self : 24));
@@ -85,6 +121,23 @@ std::optional<WaitTarget> find_wait_target(Memory& mem, Objects& obj, const Layo
             if (type == name) return WaitTarget{innermost.function, type, v, std::nullopt};
     }
     return std::nullopt;
+}
+
+
+std::vector<HeldLock> find_with_locks(Memory& mem, Objects& obj, const Layout& l, const FrameChain& stack) {
+    std::vector<HeldLock> out;
+    std::unordered_set<uint64_t> seen;
+    for (size_t f = 0; f < stack.frames.size(); ++f) {
+        const auto& slots = stack.frames[f].stack_values;
+        int live_slots = stack.frames[f].live_slots;
+        size_t live = live_slots >= 0 ? std::min(slots.size(), static_cast<size_t>(live_slots)) : slots.size();
+        for (size_t i = 0; i < live; ++i) {
+            uint64_t lock = with_lock_at(mem, obj, l, slots, i, live);
+            if (!lock) continue;
+            if (seen.insert(lock ^ (uint64_t{f} << 48)).second) out.push_back({lock, f});
+        }
+    }
+    return out;
 }
 
 std::vector<ExceptionLink> exception_chain(Memory& mem, Objects& obj, const Layout& l, uint64_t exc,

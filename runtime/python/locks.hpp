@@ -30,6 +30,14 @@ struct WaitTarget {
     std::optional<LockInfo> lock;
 };
 
+// A plain Lock a frame holds by a `with` block: the block keeps the lock's bound __exit__
+// (≤3.13), or __exit__ and the lock itself (3.14+), on the frame's value stack until it ends.
+// Python records no owner for a Lock: this is the evidence for a probable one.
+struct HeldLock {
+    uint64_t address = 0;
+    size_t frame = 0;          // index into the thread's frames, innermost 0
+};
+
 struct ExceptionLink {
     std::string relation;      // "" for the first, then "cause" or "context"
     std::string type;
@@ -50,6 +58,11 @@ std::optional<LockInfo> read_lock(Memory& memory, Objects& objects, const Layout
 std::optional<WaitTarget> find_wait_target(Memory& memory, Objects& objects, const Layout& layout,
                                            const PyFrame& innermost, uint64_t own_thread_id,
                                            std::string* unverified = nullptr);
+
+// The locked plain Locks whose `with` blocks are open in the thread's frames, once per frame.
+// ≤3.11 and 3.14+ push __exit__ before __enter__ blocks: a thread waiting in `with lock:`
+// shows that lock in its innermost frame too (the policy tells a waiter from a holder).
+std::vector<HeldLock> find_with_locks(Memory& memory, Objects& objects, const Layout& layout, const FrameChain& stack);
 
 // The exception chain starting at an exception object (bounded, cycle-safe).
 std::vector<ExceptionLink> exception_chain(Memory& memory, Objects& objects, const Layout& layout,

@@ -172,6 +172,7 @@ PythonState read_python_state(Target& target, const PythonRuntime& rt, const Rea
             std::string unverified;
             if (!t.stack.frames.empty() && !t.holds_gil)
                 t.waiting_on = find_wait_target(mem, obj, l, t.stack.frames.front(), t.thread_id, &unverified);
+            t.with_locks = find_with_locks(mem, obj, l, t.stack);
             std::string note = "cannot tell whether a thread waits on the " + unverified;
             if (!unverified.empty() && std::find(state.warnings.begin(), state.warnings.end(), note) == state.warnings.end())
                 state.warnings.push_back(note);

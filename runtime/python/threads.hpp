@@ -27,6 +27,7 @@ struct PyThread {
     bool gc_running = false;
     FrameChain stack;
     std::optional<WaitTarget> waiting_on;
+    std::vector<HeldLock> with_locks;  // plain Locks held by open `with` blocks (probable ownership)
     std::optional<ThreadException> exception;
 };
 

@@ -158,6 +158,31 @@ def test_notes_once():
     h.check(text.count("gcore writes zeros") == 1 and "note (active-threads, " in text, "text report: %s" % text[-1500:])
 
 
+@h.case("probable-owner-of-a-lock")
+def test_probable_owner():
+    """A plain Lock held by a thread blocked in a socket read: one wait chain, the waiter, the
+    probable owner (its open `with` block) and the socket's peer; no hang, no deadlock."""
+    for interp in pythons():
+        with h.py_scenario(interp, "py_lock_held_in_io.py") as s:
+            tids = {t["name"]: t["native_id"] for t in s.truth["threads"]}
+            core = os.path.join(s.dir, "core")
+            h.snag("dump", s.pid, "-o", core, check=True)
+            for target in (str(s.pid), core):
+                code, result = analyze(target, "--duration", "0.3")
+                loud = [f for f in result["findings"] if f["severity"] in ("warning", "error", "critical")]
+                h.check([f["rule"] for f in loud] == ["wait-chain"], "%s %s: %s" % (interp.label, target, loud))
+                f = loud[0]
+                h.check(f["threads"] == [tids["worker"], tids["refresher"]], "chain %s, truth %s" % (f["threads"], tids))
+                h.check(f["frames"][0]["function"] == "render_page", "subject frame %s" % f["frames"])
+                for text in ("worker (tid %d) waits for Lock" % tids["worker"], "probable owner refresher",
+                             "`with` block is open at fetch_rates", "which probably holds it",
+                             "on a tcp socket connected to %s" % s.truth["upstream"]):
+                    h.check(text in f["message"], "%s %s: %r not in %r" % (interp.label, target, text, f["message"]))
+                owners = f["evidence"]["probable_owners"]
+                h.check(len(owners) == 1 and owners[0]["owner"] == tids["refresher"]
+                        and owners[0]["owner_frame"].startswith("fetch_rates"), "evidence %s" % owners)
+
+
 def _function_lines(scenario, name):
     """First and last line of def name in a scenario file."""
     import ast
