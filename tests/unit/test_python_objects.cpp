@@ -83,7 +83,7 @@ struct Heap {
     }
     uint64_t object(const std::string& type_name, size_t size, uint64_t flags = 0) {
         uint64_t o = alloc(size);
-        target.u64(o + 8, type(type_name, flags));
+        target.u64(o + layout.ob_type, type(type_name, flags));
         return o;
     }
     uint64_t ascii(const std::string& s) {
@@ -101,13 +101,13 @@ struct Heap {
         return o;
     }
     uint64_t integer(std::vector<uint32_t> digits, bool negative) {
-        uint64_t o = object("int", 24 + 4 * digits.size(), kLongSubclass);
+        uint64_t o = object("int", layout.long_digits + 4 * digits.size(), kLongSubclass);
         if (layout.long_tagged) {
             uint64_t sign = digits.empty() ? 1 : negative ? 2 : 0;
-            target.u64(o + 16, (digits.size() << 3) | sign);
+            target.u64(o + layout.long_tag, (digits.size() << 3) | sign);
         } else {
             int64_t size = negative ? -static_cast<int64_t>(digits.size()) : digits.size();
-            target.u64(o + 16, size);
+            target.u64(o + layout.long_tag, size);
         }
         target.put(o + layout.long_digits, digits.data(), 4 * digits.size());
         return o;
@@ -147,6 +147,23 @@ std::string repr_of(Heap& heap, uint64_t o, const ReprLimits& limits = {}) {
     Memory mem(heap.target);
     Objects obj(mem, heap.layout);
     return obj.repr(o, limits);
+}
+
+// An RLock whose type has tp_basicsize, owner and count at owner_at and owner_at + 8.
+uint64_t rlock(Heap& heap, uint64_t basicsize, uint64_t owner_at, uint64_t owner, uint64_t count) {
+    uint64_t r = heap.object("_thread.RLock", 80);
+    heap.target.u64(heap.type("_thread.RLock") + heap.layout.tp_basicsize, basicsize);
+    heap.target.u64(r + owner_at, owner);
+    heap.target.u64(r + owner_at + 8, count);
+    return r;
+}
+
+void check_rlock(Heap& heap, uint64_t r, uint64_t owner, uint64_t count) {
+    Memory mem(heap.target);
+    LockState rs = read_lock_state(mem, heap.layout, r, true);
+    CHECK(rs.known);
+    CHECK(rs.owner_thread_id == owner);
+    CHECK(rs.count == count);
 }
 
 }  // namespace
@@ -365,13 +382,80 @@ TEST_CASE("lock states follow the build's layout, checked by tp_basicsize and pa
     Memory mem_ft(heap.target);
     CHECK_FALSE(read_lock_state(mem_ft, heap.layout, held, false).known);
 
-    uint64_t r = heap.object("_thread.RLock", 64);
-    heap.target.u64(heap.type("_thread.RLock") + heap.layout.tp_basicsize, 48);
-    heap.target.u64(r + 24, 0x7f00aa);
-    heap.target.u64(r + 32, 2);
-    Memory mem_r(heap.target);
-    LockState rs = read_lock_state(mem_r, heap.layout, r, true);
-    CHECK(rs.known);
-    CHECK(rs.owner_thread_id == 0x7f00aa);
-    CHECK(rs.count == 2);
+    check_rlock(heap, rlock(heap, 48, 24, 0x7f00aa, 2), 0x7f00aa, 2);
+}
+
+namespace {
+
+// The 3.13 layout as a free-threaded build's _Py_DebugOffsets give it: ob_type at 24.
+Layout free_threaded_313() {
+    Layout l = *builtin_layout(13);
+    l.free_threaded = true;
+    l.ob_type = 24;
+    for (Off* f : {&l.tp_name, &l.tp_basicsize, &l.tp_flags, &l.var_size, &l.tuple_items, &l.bytes_data,
+                   &l.long_tag, &l.long_digits, &l.str_state, &l.str_length, &l.str_ascii_size,
+                   &l.str_compact_size, &l.dict_used, &l.dict_keys, &l.dict_values})
+        *f += 16;
+    return l;
+}
+
+}  // namespace
+
+TEST_CASE("free-threaded objects: values and lock states after the 32-byte header") {
+    Heap heap(free_threaded_313());
+    CHECK(repr_of(heap, heap.ascii("abc")) == "'abc'");
+    CHECK(repr_of(heap, heap.integer({42}, true)) == "-42");
+    CHECK(repr_of(heap, heap.tuple({heap.integer({1}, false), heap.bytes("x")})) == "(1, b'x')");
+    CHECK(repr_of(heap, heap.dict({{heap.ascii("k"), heap.integer({7}, false)}})) == "{'k': 7}");
+    heap.layout.micro = 5;
+    uint64_t lock = heap.object("_thread.lock", 64);
+    heap.target.u64(heap.type("_thread.lock") + heap.layout.tp_basicsize, 40);  // {head, PyMutex}
+    heap.target.u8(lock + 32, 1);
+    Memory mem(heap.target);
+    LockState held = read_lock_state(mem, heap.layout, lock, false);
+    CHECK(held.known);
+    CHECK(held.locked);
+    uint64_t r = rlock(heap, 64, 40, 0x7f00aa, 3);  // rlock_owner, rlock_count: +16 from a GIL build's
+    check_rlock(heap, r, 0x7f00aa, 3);
+    heap.target.u64(heap.type("_thread.RLock") + heap.layout.tp_basicsize, 48);  // a GIL build's size
+    Memory mem_bad(heap.target);
+    CHECK_FALSE(read_lock_state(mem_bad, heap.layout, r, true).known);
+}
+
+TEST_CASE("3.14t: a frame running a thread-local bytecode copy gets its line from that copy") {
+    Heap heap(14);
+    Layout& l = heap.layout;
+    l.fr_tlbc_index = 76;  // a 3.14t gives these in its _Py_DebugOffsets; any free slots do here
+    l.co_tlbc = 216;
+    uint64_t code = heap.object("code", 400);
+    heap.target.u64(code + l.co_name, heap.ascii("work"));
+    heap.target.u64(code + l.co_qualname, heap.ascii("work"));
+    heap.target.u64(code + l.co_filename, heap.ascii("t.py"));
+    heap.target.i32(code + l.co_firstlineno, 10);
+    // Two one-unit entries without columns: line 10, then line 11.
+    heap.target.u64(code + l.co_linetable, heap.bytes(std::string("\xe8\x00\xe8\x02", 4)));
+    heap.target.u64(code + l.var_size, 2);
+    uint64_t copy = heap.alloc(64), copies = heap.alloc(64);
+    heap.target.u64(copies, 2);  // _PyCodeArray: size, entries[]
+    heap.target.u64(copies + 8, code + l.co_code_adaptive);
+    heap.target.u64(copies + 16, copy);
+    heap.target.u64(code + l.co_tlbc, copies);
+    uint64_t frame = heap.alloc(128);
+    heap.target.u64(frame + l.fr_code, code);
+    heap.target.u64(frame + l.fr_instr, copy + 2);  // second unit of copy 1
+    heap.target.i32(frame + l.fr_tlbc_index, 1);
+    auto line = [&]() {
+        Memory mem(heap.target);
+        Objects obj(mem, l);
+        FrameWalker walker(mem, obj, l);
+        FrameChain chain = walker.walk(frame, false, {});
+        REQUIRE(chain.frames.size() == 1);
+        return chain.frames[0].line;
+    };
+    CHECK(line() == 11);
+    heap.target.i32(frame + l.fr_tlbc_index, 0);  // copy 0 is co_code_adaptive itself
+    heap.target.u64(frame + l.fr_instr, code + l.co_code_adaptive + 2);
+    CHECK(line() == 11);
+    heap.target.i32(frame + l.fr_tlbc_index, 5);  // past the array: the adaptive code, not garbage
+    CHECK(line() == 11);
 }
