@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -114,6 +115,44 @@ void repl_while_held(const JitOptions& options, int pid, int tid, std::ostream& 
     ::sigprocmask(SIG_BLOCK, &interrupt, nullptr);
 }
 
+// Waits up to 5 s for tid's next ptrace stop; its wait status, or 0 when none came.
+int next_stop(int tid) {
+    for (int i = 0; i < 500; ++i) {
+        int status = 0;
+        int got = ::waitpid(tid, &status, __WALL | WNOHANG);
+        if (got == tid) return WIFSTOPPED(status) ? status : 0;
+        if (got < 0) return 0;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return 0;
+}
+
+// Hands the held process its signal with the siginfo the kernel gave it (a fault's si_code and
+// address, a sender's pid and uid), which kill() would replace by SI_USER from snag: seizes the
+// crashing thread, lets it dequeue a tgkill'd copy of the signal, and rewrites that delivery's
+// siginfo before the signal goes on. False when it could not (then kill() is the fallback).
+bool deliver_original(int pid, int tid, int signo, const siginfo_t& info) {
+    if (::ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) != 0) return false;
+    bool delivered = false;
+    if (next_stop(tid) != 0 && ::syscall(SYS_tgkill, pid, tid, signo) == 0) {
+        // From the group-stop the seize reported, run until the signal's delivery stop.
+        uintptr_t pass = 0;  // another signal dequeued first goes on to the program
+        for (int tries = 0; tries < 4 && !delivered; ++tries) {
+            if (::ptrace(PTRACE_CONT, tid, nullptr, reinterpret_cast<void*>(pass)) != 0) break;
+            int status = next_stop(tid);
+            if (status == 0) break;
+            bool signal_stop = (status >> 16) == 0;
+            pass = signal_stop && WSTOPSIG(status) != signo ? static_cast<uintptr_t>(WSTOPSIG(status)) : 0;
+            if (!signal_stop || WSTOPSIG(status) != signo) continue;
+            siginfo_t original = info;
+            delivered = ::ptrace(PTRACE_SETSIGINFO, tid, nullptr, &original) == 0 &&
+                        ::ptrace(PTRACE_DETACH, tid, nullptr, reinterpret_cast<void*>(static_cast<uintptr_t>(signo))) == 0;
+        }
+    }
+    if (!delivered) ::ptrace(PTRACE_DETACH, tid, nullptr, nullptr);  // a queued copy still arrives
+    return delivered;
+}
+
 // Dead: no such process, or a zombie its parent has not reaped yet.
 bool gone(int pid) {
     if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
@@ -167,13 +206,15 @@ Expected<JitOutcome> supervise(std::unique_ptr<Target> target, int pid, bool own
     } else {
         capture(options, pid, crash_tid, crash_info, outcome, out);
     }
-    ::kill(pid, outcome.signal);
+    if (!crash_info || !deliver_original(pid, crash_tid, outcome.signal, *crash_info)) ::kill(pid, outcome.signal);
     ::kill(pid, SIGCONT);
     ::sigprocmask(SIG_SETMASK, &previous, nullptr);
     if (own_child) {
         int status = 0;
         if (::waitpid(pid, &status, 0) == pid) {
             if (WIFSIGNALED(status)) outcome.signal = WTERMSIG(status);
+            // The program's own handler took the signal and exited: its status is the program's.
+            if (WIFEXITED(status)) outcome.signal = 0, outcome.exit_code = WEXITSTATUS(status);
         } else if (errno == ECHILD) {
             outcome.signal = SIGKILL;  // reaped by the REPL's controller: `kill` there
         }

@@ -466,6 +466,58 @@ def jit():
     h.check(ok.returncode == 3, "exit status of a clean exit: %d %s" % (ok.returncode, ok.stderr))
 
 
+HANDLER_C = r"""
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+static void on_signal(int signo, siginfo_t *info, void *ctx) {
+    (void)ctx;
+    printf("signal=%d code=%d addr=%p pid=%d self=%d\n", signo, info->si_code, info->si_addr,
+           (int)info->si_pid, (int)getpid());
+    fflush(stdout);
+    _exit(7);
+}
+int main(int argc, char **argv) {
+    struct sigaction sa = {0};
+    sa.sa_sigaction = on_signal;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGSEGV, &sa, NULL);
+    sigaction(SIGABRT, &sa, NULL);
+    if (argc > 1 && argv[1][0] == 'a') abort();
+    *(volatile int *)0x10 = 42;
+    return 0;
+}
+"""
+
+
+@h.case("jit_original_siginfo")
+def jit_siginfo():
+    """The program's own handler sees the siginfo the kernel gave (a fault's SEGV_MAPERR and
+    address, abort's SI_TKILL from itself), not snag's kill(); its exit status is snag's."""
+    if not h.has_subcommand("run"):
+        h.skip("snag run not built")
+    d = h.scratch()
+    src, exe = os.path.join(d, "handler.c"), os.path.join(d, "handler")
+    open(src, "w").write(HANDLER_C)
+    if subprocess.run(["gcc", "-g", "-O0", "-o", exe, src]).returncode != 0:
+        h.skip("no C compiler")
+    for mode in ("dump", "analyze", "repl-less"):
+        args = ["--on-crash", mode, "-o", os.path.join(d, "h.core")] if mode == "dump" else \
+            (["--on-crash", "analyze"] if mode == "analyze" else [])
+        r = h.snag("run", *args, "--", exe, timeout=120)
+        h.check(r.returncode == 7, "%s: the handler's exit status 7, got %d:\n%s" % (mode, r.returncode, r.stderr[-1500:]))
+        h.check("signal=11 code=1 addr=0x10 " in r.stdout, "%s: SEGV_MAPERR at 0x10 in the handler: %r" % (mode, r.stdout))
+    r = h.snag("run", "--", exe, "abort", timeout=120)
+    m = re.search(r"signal=6 code=-6 addr=\S+ pid=(\d+) self=(\d+)", r.stdout)
+    h.check(m and m.group(1) == m.group(2) and r.returncode == 7, "abort: SI_TKILL from itself: %r %d" % (r.stdout, r.returncode))
+    child = subprocess.Popen(["/bin/sh", "-c", "sleep 1; exec %s" % exe], stdout=subprocess.PIPE, text=True)
+    w = h.snag("watch", str(child.pid), timeout=120)
+    out, _ = child.communicate(timeout=30)
+    h.check("received SIGSEGV" in w.stderr and "signal=11 code=1 addr=0x10 " in out and child.returncode == 7,
+            "watch: %r %r %d" % (w.stderr[-800:], out, child.returncode))
+
+
 def repl_pty(argv):
     """argv at a terminal with its own history file; expect() waits up to 60 s (a crash under load)."""
     return h.Pty(argv, env_extra={"SNAG_HISTORY": os.path.join(h.scratch(), "history")}, timeout=60)
