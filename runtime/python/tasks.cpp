@@ -88,7 +88,12 @@ public:
         return derives_[key] = found;
     }
 
+    // A task of the C module, or (the C module blocked or missing) asyncio.tasks' Python Task.
+    bool is_task(uint64_t obj) { return derives_from(obj, "_asyncio.Task") || derives_from(obj, "Task"); }
+    bool is_c_future(uint64_t obj) { return derives_from(obj, "_asyncio.Future"); }
+
     AsyncTask read(uint64_t task) {
+        if (!is_c_future(task)) return read_python(task);
         AsyncTask out;
         out.address = task;
         out.type = obj_.type_name(task);
@@ -125,6 +130,7 @@ public:
     }
 
     std::vector<uint64_t> callbacks(uint64_t future) {
+        if (!is_c_future(future)) return python_callbacks(future);
         std::vector<uint64_t> out;
         if (uint64_t cb = mem_.ptr(future + t_.callback0)) out.push_back(cb);
         uint64_t list = mem_.ptr(future + t_.callbacks);
@@ -149,6 +155,41 @@ public:
     Objects& objects() { return obj_; }
 
 private:
+    // asyncio.tasks._PyTask: the same fields as instance attributes (Future's class attribute
+    // _state = 'PENDING' until set on the instance).
+    AsyncTask read_python(uint64_t task) {
+        AsyncTask out;
+        out.address = task;
+        out.type = obj_.type_name(task);
+        std::string state = "PENDING";
+        out.name = "?";
+        for (const auto& [name, value] : obj_.instance_attributes(task, 64)) {
+            if (name == "_loop") out.loop = value;
+            else if (name == "_state") state = obj_.str(value, 16).value_or("?");
+            else if (name == "_name") out.name = task_name(value);
+            else if (name == "_coro") out.coro = value;
+            else if (name == "_fut_waiter" && obj_.type_name(value) != "NoneType") out.waiter = value;
+        }
+        std::transform(state.begin(), state.end(), state.begin(), ::tolower);
+        out.state = state;
+        if (out.waiter) out.waiter_type = obj_.type_name(out.waiter);
+        if (state == "pending") walk_coroutines(out);
+        return out;
+    }
+
+    // Future._callbacks: a list of (callback, context) tuples.
+    std::vector<uint64_t> python_callbacks(uint64_t future) {
+        std::vector<uint64_t> out;
+        for (const auto& [name, value] : obj_.instance_attributes(future, 64)) {
+            if (name != "_callbacks" || !obj_.has_flag(value, kListSubclass)) continue;
+            for (uint64_t pair : obj_.sequence_items(value, 1024)) {
+                auto items = obj_.sequence_items(pair, 2);
+                if (!items.empty()) out.push_back(items[0]);
+            }
+        }
+        return out;
+    }
+
     std::string task_name(uint64_t name) {
         if (auto s = obj_.str(name, 200)) return *s;
         if (auto n = obj_.small_int(name)) return "Task-" + std::to_string(*n);  // 3.13: named lazily
@@ -251,7 +292,7 @@ private:
             task.kind = "ready";
             return;
         }
-        if (derives_from(task.waiter, "_asyncio.Task")) {
+        if (is_task(task.waiter)) {
             task.kind = "task";
             return;
         }
@@ -262,7 +303,12 @@ private:
         }
         task.kind = task.awaiting = "future";
         if (task.stack.empty()) return;
-        const PyFrame& top = task.stack.front();
+        // The Python Future's __await__ generator is the innermost frame of a pure-Python
+        // chain: what it waits in is the frame that awaits that future.
+        bool future_await = task.stack.size() > 1 && task.stack[0].function.ends_with("__await__") &&
+                            task.stack[0].file.ends_with("asyncio/futures.py");
+        const PyFrame& top = task.stack[future_await ? 1 : 0];
+        if (future_await) frame = top.address;
         std::string fn = top.function.substr(top.function.rfind('.') + 1);
         uint64_t self = frame ? local(frame, top.code, "self") : 0;
         std::string self_type = self ? obj_.type_name(self) : "";
@@ -293,7 +339,8 @@ private:
 };
 
 // Members of asyncio.tasks' registries: the WeakSet of scheduled tasks and (3.12+) the set of
-// eager tasks still running their first step.
+// eager tasks still running their first step. From 3.14 they hold only tasks the C module does
+// not keep in its lists (all of them when it is not used).
 std::vector<uint64_t> registered_tasks(TaskReader& r, uint64_t tasks_module, int minor,
                                        std::vector<std::string>& warnings) {
     Objects& obj = r.objects();
@@ -303,7 +350,7 @@ std::vector<uint64_t> registered_tasks(TaskReader& r, uint64_t tasks_module, int
     auto add_set = [&](uint64_t set, bool weak) {
         for (uint64_t item : obj.set_items(set, 1 << 22)) {
             uint64_t task = weak ? mem.ptr(item + kWeakrefObject) : item;
-            if (task && r.derives_from(task, "_asyncio.Task")) out.push_back(task);
+            if (task && r.is_task(task)) out.push_back(task);
         }
     };
     const char* weak_name = minor >= 12 ? "_scheduled_tasks" : "_all_tasks";
@@ -312,6 +359,7 @@ std::vector<uint64_t> registered_tasks(TaskReader& r, uint64_t tasks_module, int
         warnings.push_back(std::string("asyncio.tasks has no ") + weak_name);
         return out;
     }
+    if (minor >= 14 && obj.type_name(*weak) != "WeakSet") return out;
     for (const auto& [name, value] : obj.instance_attributes(*weak, 64))
         if (name == "data") add_set(value, true);
     if (minor >= 12)
@@ -478,9 +526,12 @@ AsyncState read_async_tasks(Target& target, const PythonRuntime& runtime, const 
     auto module = obj.dict_get(modules, "asyncio.tasks");
     if (!module) return state;  // asyncio never imported: no tasks
     state.asyncio_loaded = true;
+    // Without its C module (blocked, or a build lacking it) asyncio runs the Python Task.
+    auto c_module = obj.dict_get(modules, "_asyncio");
+    bool native = c_module && obj.type_name(*c_module) == "module";
     // 3.14+ keep tasks in per-thread lists that the _asyncio module's debug offsets describe.
     std::optional<AsyncioDebug> debug;
-    if (l.minor >= 14) {
+    if (l.minor >= 14 && native) {
         auto found = symbols ? find_asyncio_debug(target, *symbols)
                              : Expected<AsyncioDebug>(fail("no symbols to find the asyncio debug offsets with"));
         if (!found) {
@@ -490,7 +541,7 @@ AsyncState read_async_tasks(Target& target, const PythonRuntime& runtime, const 
         }
         debug = *found;
     }
-    auto tl = layout_for(l.minor, debug, state.warnings);
+    auto tl = native ? layout_for(l.minor, debug, state.warnings) : TaskLayout{};
     if (!tl) return state;
     TaskReader reader(mem, obj, l, *tl);
     std::vector<uint64_t> registered;
@@ -500,12 +551,13 @@ AsyncState read_async_tasks(Target& target, const PythonRuntime& runtime, const 
         if (linked.truncated) state.warnings.push_back("a list of asyncio tasks is damaged or longer than " +
                                                        std::to_string(kMaxTasks) + ": tasks may be missing");
         for (uint64_t t : linked.tasks)
-            if (reader.derives_from(t, "_asyncio.Task")) registered.push_back(t);
+            if (reader.is_task(t)) registered.push_back(t);
         for (const auto& t : linked.threads)
             if (t.running_loop) loop_threads[t.running_loop] = t.thread_id;
-    } else {
-        registered = registered_tasks(reader, *module, l.minor, state.warnings);
     }
+    for (uint64_t t : registered_tasks(reader, *module, l.minor, state.warnings)) registered.push_back(t);
+    std::sort(registered.begin(), registered.end());
+    registered.erase(std::unique(registered.begin(), registered.end()), registered.end());
     state.tasks.reserve(registered.size());
     for (uint64_t t : registered) state.tasks.push_back(reader.read(t));
     link_awaiters(reader, state.tasks);

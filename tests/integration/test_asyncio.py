@@ -174,6 +174,36 @@ def cpu_seconds(args):
     return r, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, wall
 
 
+# asyncio falls back to its pure-Python Task and Future when the C module cannot be imported.
+NO_C_ASYNCIO = "import sys\nsys.modules['_asyncio'] = None\n"
+
+
+def without_c_module(interp):
+    """Environment whose sitecustomize blocks _asyncio (a path inside the chroot for chroots)."""
+    d = h.scratch(interp.root)
+    with open(os.path.join(d, "sitecustomize.py"), "w") as f:
+        f.write(NO_C_ASYNCIO)
+    return {"PYTHONPATH": d[len(interp.root):] if interp.root else d}
+
+
+@h.case("pure-python-tasks")
+def pure_python_tasks():
+    """asyncio.tasks._PyTask (the C module blocked): same tasks, frames and edges as the truth,
+    live and on a snag dump core, under every Python 3.8–3.15 here."""
+    interps = pythons() + [i for i in h.chroot_interpreters(*CHROOT_PYTHONS) if not i.hide_debug]
+    for interp in interps:
+        for scenario in ("py_asyncio_tree.py", "py_asyncio_cycle.py", "py_asyncio_blocked.py"):
+            label = "%s %s without _asyncio" % (interp.label, scenario)
+            with h.py_scenario(interp, scenario, timeout=120, env=without_c_module(interp)) as s:
+                doc = compare(s.truth, h.snag_json("tasks", s.pid, "--json"), interp, label + " live")
+                types = set(t["type"] for t in reported_tasks(doc))
+                h.check(types == {"Task"}, "%s: task types %s, not the Python Task" % (label, types))
+                core = os.path.join(h.scratch(), "snag.core")
+                h.snag("dump", s.pid, "-o", core, check=True)
+                compare(s.truth, h.snag_json("tasks", core, "--json", *core_args(interp)), interp, label + " snag dump")
+                os.unlink(core)
+
+
 @h.case("many-tasks-speed")
 def many_tasks_speed():
     """--tasks on the 10,000-task core: the goal is under 0.5 s of CPU."""
