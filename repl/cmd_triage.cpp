@@ -42,8 +42,9 @@ void show_progress(const triage::TriageProgress& p) {
 void print_summary(const triage::TriageSummary& s, triage::Store& store) {
     size_t ran = s.analysed + s.unreadable + s.failed;
     std::printf("snag triage: %zu files: %zu analysed, %zu unreadable, %zu failed, %zu already stored, %zu copies "
-                "of stored dumps (%.1f s, %s)\n",
-                s.files, s.analysed, s.unreadable, s.failed, s.already_stored, s.copies, s.seconds,
+                "of stored dumps%s (%.1f s, %s)\n",
+                s.files, s.analysed, s.unreadable, s.failed, s.already_stored, s.copies,
+                s.elsewhere ? (", " + std::to_string(s.elsewhere) + " taken by another run").c_str() : "", s.seconds,
                 rate(ran, s.seconds).c_str());
     auto buckets = store.buckets();
     auto counts = store.counts();

@@ -82,12 +82,16 @@ void drain(int& fd, std::string& into) {
 }  // namespace
 
 void run_batch(size_t count, const BatchOptions& options, const std::function<int(size_t)>& work,
-               const std::function<void(JobResult&&)>& done) {
+               const std::function<void(JobResult&&)>& done, const std::function<bool(size_t)>& take) {
     size_t next = 0;
     std::vector<Running> running;
     size_t parallel = static_cast<size_t>(options.parallel < 1 ? 1 : options.parallel);
     while (next < count || !running.empty()) {
         while (next < count && running.size() < parallel) {
+            if (take && !take(next)) {
+                ++next;
+                continue;
+            }
             Running r;
             if (!start(next, work, r)) {
                 JobResult failed;

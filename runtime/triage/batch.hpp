@@ -23,8 +23,9 @@ struct BatchOptions {
 };
 
 // work(i) runs in a forked child with stdout/stderr captured and returns its exit status;
-// done(result) runs in this process as each child ends (in completion order).
+// done(result) runs in this process as each child ends (in completion order). take(i), when
+// given, runs in this process just before job i would start: false skips the job.
 void run_batch(size_t count, const BatchOptions& options, const std::function<int(size_t)>& work,
-               const std::function<void(JobResult&&)>& done);
+               const std::function<void(JobResult&&)>& done, const std::function<bool(size_t)>& take = {});
 
 }  // namespace snag::triage

@@ -51,7 +51,8 @@ std::vector<std::string> stack_lines(const std::string& stack_json) {
 std::string headline(const BucketReport& r) {
     return r.store + ": " + std::to_string(r.counts.dumps) + " dumps (" + std::to_string(r.counts.analysed) +
            " analysed, " + std::to_string(r.counts.unreadable) + " unreadable, " +
-           std::to_string(r.counts.dumps - r.counts.analysed - r.counts.unreadable) + " failed), " +
+           std::to_string(r.counts.dumps - r.counts.analysed - r.counts.unreadable - r.counts.claimed) + " failed" +
+           (r.counts.claimed ? ", " + std::to_string(r.counts.claimed) + " being analysed" : "") + "), " +
            std::to_string(r.counts.buckets) + " buckets";
 }
 

@@ -109,40 +109,59 @@ Expected<void> Store::migrate() {
     }, true);
 }
 
-Expected<std::optional<int64_t>> Store::find_by_file(const std::string& path, int64_t size, int64_t mtime_ns) {
-    auto rows = db_->query("SELECT id FROM dumps WHERE path = ? AND size = ? AND mtime_ns = ?", {path, size, mtime_ns});
+Expected<std::optional<int64_t>> Store::find_by_file(const std::string& path, int64_t size, int64_t mtime_ns,
+                                                     int64_t stale_before) {
+    auto rows = db_->query("SELECT id FROM dumps WHERE path = ? AND size = ? AND mtime_ns = ? "
+                           "AND NOT (state = 'claimed' AND analysed_at < ?)",
+                           {path, size, mtime_ns, stale_before});
     if (!rows) return std::unexpected(rows.error());
     return first_id(*rows);
 }
 
-Expected<std::optional<int64_t>> Store::find_by_identity(const std::string& notes_hash) {
+Expected<std::optional<int64_t>> Store::find_by_identity(const std::string& notes_hash, int64_t stale_before) {
     if (notes_hash.empty()) return std::optional<int64_t>{};
-    auto rows = db_->query("SELECT id FROM dumps WHERE notes_hash = ?", {notes_hash});
+    auto rows = db_->query("SELECT id FROM dumps WHERE notes_hash = ? AND NOT (state = 'claimed' AND analysed_at < ?)",
+                           {notes_hash, stale_before});
     if (!rows) return std::unexpected(rows.error());
     return first_id(*rows);
 }
 
-Expected<std::optional<int64_t>> Store::add_dump(const DumpFacts& d, const std::vector<FindingFacts>& findings,
-                                                 const std::optional<BucketKey>& bucket) {
-    std::optional<int64_t> id;
+Expected<std::optional<int64_t>> Store::claim(const DumpFacts& d, int64_t stale_before) {
+    SqlValue hash = d.notes_hash.empty() ? SqlValue{nullptr} : SqlValue{d.notes_hash};
+    int64_t now = std::time(nullptr);
+    // ON CONFLICT DO NOTHING: the unique keys decide which of several workers gets the dump.
+    auto rows = db_->query("INSERT INTO dumps (path, size, mtime_ns, notes_hash, host, state, analysed_at) "
+                           "VALUES (?, ?, ?, ?, ?, 'claimed', ?) ON CONFLICT DO NOTHING RETURNING id",
+                           {d.path, d.size, d.mtime_ns, hash, d.host, now});
+    if (!rows) return std::unexpected(rows.error());
+    if (auto id = first_id(*rows)) return id;
+    // A claim whose worker died long ago: the first to update it takes it over.
+    auto stale = db_->query("UPDATE dumps SET analysed_at = ?, host = ? WHERE state = 'claimed' AND analysed_at < ? "
+                            "AND ((path = ? AND size = ? AND mtime_ns = ?) OR notes_hash = ?) RETURNING id",
+                            {now, d.host, stale_before, d.path, d.size, d.mtime_ns, hash});
+    if (!stale) return std::unexpected(stale.error());
+    return first_id(*stale);
+}
+
+Expected<bool> Store::complete(int64_t id, const DumpFacts& d, const std::vector<FindingFacts>& findings,
+                               const std::optional<BucketKey>& bucket) {
+    bool stored = false;
     auto done = transaction([&]() -> Expected<void> {
-        SqlValue hash = d.notes_hash.empty() ? SqlValue{nullptr} : SqlValue{d.notes_hash};
         SqlValue key = bucket ? SqlValue{bucket->key} : SqlValue{nullptr};
-        // ON CONFLICT DO NOTHING: a concurrent writer that stored the same dump first wins.
         auto rows = db_->query(
-            "INSERT INTO dumps (path, size, mtime_ns, notes_hash, host, exe, build_id, build_ids, python, pid, "
-            "dumped_at, signal, state, reason, bucket, analysed_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
-            {d.path, d.size, d.mtime_ns, hash, d.host, d.exe, d.build_id, d.build_ids_json, d.python, d.pid,
-             d.dumped_at, d.signal, d.state, d.reason, key, static_cast<int64_t>(std::time(nullptr))});
+            "UPDATE dumps SET host = ?, exe = ?, build_id = ?, build_ids = ?, python = ?, pid = ?, dumped_at = ?, "
+            "signal = ?, state = ?, reason = ?, bucket = ?, analysed_at = ? WHERE id = ? AND state = 'claimed' "
+            "RETURNING id",
+            {d.host, d.exe, d.build_id, d.build_ids_json, d.python, d.pid, d.dumped_at, d.signal, d.state, d.reason,
+             key, static_cast<int64_t>(std::time(nullptr)), id});
         if (!rows) return std::unexpected(rows.error());
-        id = first_id(*rows);
-        if (!id) return {};
+        if (!first_id(*rows)) return {};
+        stored = true;
         for (const auto& f : findings) {
             auto in = db_->query(
                 "INSERT INTO findings (dump_id, rule, severity, title, message, bucket, signature, evidence, frames) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                {*id, f.rule, f.severity, f.title, f.message, f.bucket, f.signature, f.evidence_json, f.frames_json});
+                {id, f.rule, f.severity, f.title, f.message, f.bucket, f.signature, f.evidence_json, f.frames_json});
             if (!in) return std::unexpected(in.error());
         }
         if (!bucket) return {};
@@ -153,12 +172,22 @@ Expected<std::optional<int64_t>> Store::add_dump(const DumpFacts& d, const std::
             "ELSE buckets.first_seen END, "
             "last_seen = CASE WHEN excluded.last_seen > buckets.last_seen THEN excluded.last_seen "
             "ELSE buckets.last_seen END",
-            {bucket->key, bucket->rule, bucket->signature, d.dumped_at, d.dumped_at, *id, bucket->stack_json});
+            {bucket->key, bucket->rule, bucket->signature, d.dumped_at, d.dumped_at, id, bucket->stack_json});
         if (!up) return std::unexpected(up.error());
         return {};
     });
     if (!done) return std::unexpected(done.error());
-    return id;
+    return stored;
+}
+
+Expected<std::optional<int64_t>> Store::add_dump(const DumpFacts& d, const std::vector<FindingFacts>& findings,
+                                                 const std::optional<BucketKey>& bucket) {
+    auto id = claim(d);
+    if (!id) return std::unexpected(id.error());
+    if (!*id) return std::optional<int64_t>{};
+    auto stored = complete(**id, d, findings, bucket);
+    if (!stored) return std::unexpected(stored.error());
+    return *stored ? *id : std::optional<int64_t>{};
 }
 
 Expected<std::vector<BucketRow>> Store::buckets() {
@@ -202,10 +231,11 @@ Expected<std::vector<BucketRow>> Store::buckets() {
 Expected<StoreCounts> Store::counts() {
     auto rows = db_->query("SELECT count(*), coalesce(sum(CASE WHEN state = 'analysed' THEN 1 ELSE 0 END), 0), "
                            "coalesce(sum(CASE WHEN state = 'unreadable' THEN 1 ELSE 0 END), 0), "
-                           "(SELECT count(*) FROM buckets) FROM dumps");
+                           "(SELECT count(*) FROM buckets), "
+                           "coalesce(sum(CASE WHEN state = 'claimed' THEN 1 ELSE 0 END), 0) FROM dumps");
     if (!rows) return std::unexpected(rows.error());
     const auto& r = rows->at(0);
-    return StoreCounts{as_int(r[0]), as_int(r[1]), as_int(r[2]), as_int(r[3])};
+    return StoreCounts{as_int(r[0]), as_int(r[1]), as_int(r[2]), as_int(r[3]), as_int(r[4])};
 }
 
 Expected<std::vector<std::pair<std::string, std::string>>> Store::unreadable() {

@@ -49,7 +49,7 @@ struct BucketRow {
 };
 
 struct StoreCounts {
-    int64_t dumps = 0, analysed = 0, unreadable = 0, buckets = 0;
+    int64_t dumps = 0, analysed = 0, unreadable = 0, buckets = 0, claimed = 0;
 };
 
 class Store {
@@ -58,12 +58,21 @@ public:
     static Expected<std::unique_ptr<Store>> open(const std::string& spec);
     explicit Store(std::unique_ptr<Database> db) : db_(std::move(db)) {}
 
-    // The id of a dump already stored at this path with this size and mtime, if any.
-    Expected<std::optional<int64_t>> find_by_file(const std::string& path, int64_t size, int64_t mtime_ns);
+    // The id of a dump already stored (or being analysed) at this path with this size and mtime,
+    // if any. A claim older than stale_before (unix seconds) counts as absent: its worker died.
+    Expected<std::optional<int64_t>> find_by_file(const std::string& path, int64_t size, int64_t mtime_ns,
+                                                  int64_t stale_before = 0);
     // The id of a dump with this content identity (a copy of a stored core), if any.
-    Expected<std::optional<int64_t>> find_by_identity(const std::string& notes_hash);
-    // Stores a dump with its findings and counts it in its bucket, all or nothing. A dump whose
-    // identity is already stored (another writer was first) is not stored twice: nullopt.
+    Expected<std::optional<int64_t>> find_by_identity(const std::string& notes_hash, int64_t stale_before = 0);
+    // Claims a dump for analysis: its row is written with state "claimed", so that workers of
+    // other runs and hosts sharing the store skip it. nullopt: another worker has it (or had it:
+    // stored); a claim older than stale_before is taken over.
+    Expected<std::optional<int64_t>> claim(const DumpFacts& dump, int64_t stale_before = 0);
+    // Stores the claimed dump's facts and findings and counts it in its bucket, all or nothing.
+    // false when the claim was taken over meanwhile (the other worker stores it).
+    Expected<bool> complete(int64_t id, const DumpFacts& dump, const std::vector<FindingFacts>& findings,
+                            const std::optional<BucketKey>& bucket);
+    // claim + complete. A dump whose identity is already stored is not stored twice: nullopt.
     Expected<std::optional<int64_t>> add_dump(const DumpFacts& dump, const std::vector<FindingFacts>& findings,
                                               const std::optional<BucketKey>& bucket);
     // Buckets, the most frequent first, with the hosts and builds they were seen on.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <set>
 
@@ -85,17 +86,19 @@ Expected<TriageSummary> triage_dumps(Store& store, const std::vector<std::string
     summary.files = files.size();
     std::vector<Pending> pending;
     std::set<std::string> identities;
+    // A claim older than this was left by a worker that died (it would have timed out by now).
+    int64_t stale_before = static_cast<int64_t>(std::time(nullptr)) - static_cast<int64_t>(options.timeout_seconds) - 60;
     for (const auto& path : files) {
         auto file = stat_dump(path);
         if (!file) return std::unexpected(file.error());
-        auto known = store.find_by_file(file->path, file->size, file->mtime_ns);
+        auto known = store.find_by_file(file->path, file->size, file->mtime_ns, stale_before);
         if (!known) return std::unexpected(known.error());
         if (*known) {
             ++summary.already_stored;
             continue;
         }
         std::string identity = content_identity(*file);
-        auto copy = store.find_by_identity(identity);
+        auto copy = store.find_by_identity(identity, stale_before);
         if (!copy) return std::unexpected(copy.error());
         if (*copy || (!identity.empty() && !identities.insert(identity).second)) {
             ++summary.copies;
@@ -106,6 +109,22 @@ Expected<TriageSummary> triage_dumps(Store& store, const std::vector<std::string
     TriageProgress shown{pending.size(), 0, 0, 0};
     if (progress) progress(shown);
     std::optional<Error> store_error;
+    std::vector<int64_t> claims(pending.size(), 0);
+    // Each dump is claimed in the store just before its worker starts: runs on other hosts
+    // sharing the store skip it, and this one skips what they took.
+    auto take = [&](size_t i) {
+        DumpRecord r = failed_record(pending[i].file, pending[i].identity, options.host, "claimed", "");
+        auto id = store.claim(r.dump, stale_before);
+        if (!id && !store_error) store_error = id.error();
+        if (id && *id) {
+            claims[i] = **id;
+            return true;
+        }
+        if (id) ++summary.elsewhere;
+        --shown.total;
+        if (progress) progress(shown);
+        return false;
+    };
     run_batch(pending.size(), BatchOptions{options.parallel, options.timeout_seconds},
               [&](size_t i) { return analyse(pending[i].file.path); },
               [&](JobResult&& job) {
@@ -114,14 +133,15 @@ Expected<TriageSummary> triage_dumps(Store& store, const std::vector<std::string
                   else if (r.dump.state == "unreadable") ++summary.unreadable;
                   else ++summary.failed;
                   if (r.dump.state != "analysed") summary.problems.emplace_back(r.dump.path, r.dump.reason);
-                  auto stored = store.add_dump(r.dump, r.findings, r.bucket);
+                  auto stored = store.complete(claims[job.index], r.dump, r.findings, r.bucket);
                   if (!stored && !store_error) store_error = stored.error();
                   else if (stored && *stored && r.bucket) ++summary.bucket_hits[r.bucket->key];
                   ++shown.done;
                   if (r.dump.state != "analysed") ++shown.failed;
                   shown.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
                   if (progress) progress(shown);
-              });
+              },
+              take);
     if (store_error) return std::unexpected(*store_error);
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return summary;

@@ -25,6 +25,7 @@ struct TriageProgress {
 
 struct TriageSummary {
     size_t files = 0, analysed = 0, unreadable = 0, failed = 0, already_stored = 0, copies = 0;
+    size_t elsewhere = 0;   // taken by another run sharing the store while this one ran
     std::map<std::string, size_t> bucket_hits;   // bucket key -> dumps of this run in it
     std::vector<std::pair<std::string, std::string>> problems;   // path, why it was not analysed
     double seconds = 0;

@@ -6,6 +6,7 @@ as the kernel's core_pattern pipe gives it."""
 import gzip
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -208,6 +209,10 @@ def test_postgresql():
                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]
         outs = [p.communicate(timeout=600) for p in runs]
         h.check(all(p.returncode == 0 for p in runs), "concurrent runs: %s" % outs)
+        # Each dump analysed by exactly one of the runs (claimed in the store before analysis).
+        done = [re.search(r"(\d+) analysed, (\d+) unreadable, (\d+) failed", o[0]) for o in outs]
+        h.check(all(done) and sum(int(m.group(1)) + int(m.group(2)) for m in done) == 4,
+                "concurrent runs analysed %s" % [o[0].splitlines()[0] for o in outs])
         counts, table, _ = bucket_table(url + "two")
         h.check(counts == {"dumps": 4, "analysed": 3, "unreadable": 1, "buckets": 2}, "concurrent counts %s" % counts)
         h.check([t[2] for t in table] == [2, 1], "concurrent buckets %s" % table)

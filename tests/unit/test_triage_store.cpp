@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 
@@ -140,4 +141,31 @@ TEST_CASE("triage store: a file that is not a store, and a newer schema, are ref
     CHECK(nowhere.error().message.find("cannot connect to the triage store postgresql://snag:***@127.0.0.1:1/x") !=
           std::string::npos);
     CHECK(nowhere.error().message.find("secret") == std::string::npos);
+}
+
+TEST_CASE("triage store: a claimed dump is skipped by other workers until its claim goes stale") {
+    TempDb tmp;
+    auto store = std::move(*Store::open(tmp.path));
+    auto first = store->claim(dump("/c/1", "h1", 100, "web1"));
+    REQUIRE(first);
+    REQUIRE(first->has_value());
+    // Another worker (another host) meanwhile: the path, or a copy's identity, is taken.
+    CHECK_FALSE(store->claim(dump("/c/1", "h1", 100, "web2"))->has_value());
+    CHECK_FALSE(store->claim(dump("/copy/1", "h1", 100, "web2"))->has_value());
+    CHECK(store->find_by_file("/c/1", 4096, 100'000'000'000)->has_value());
+    CHECK(store->counts()->claimed == 1);
+    // Its worker died: once the claim is older than stale_before, it is absent and taken over.
+    int64_t later = std::time(nullptr) + 10;
+    CHECK_FALSE(store->find_by_file("/c/1", 4096, 100'000'000'000, later)->has_value());
+    auto again = store->claim(dump("/c/1", "h1", 100, "web2"), later);
+    REQUIRE(again);
+    REQUIRE(again->has_value());
+    CHECK(**again == **first);
+    auto done = store->complete(**again, dump("/c/1", "h1", 100, "web2"), {}, key("k1"));
+    REQUIRE(done);
+    CHECK(*done);
+    // The first worker's late result is not stored twice.
+    CHECK_FALSE(*store->complete(**first, dump("/c/1", "h1", 100, "web1"), {}, key("k1")));
+    CHECK(store->buckets()->at(0).count == 1);
+    CHECK(store->counts()->claimed == 0);
 }
