@@ -45,6 +45,10 @@ local function origin_of(sig, native)
       or ("PID " .. tostring(sig.sender_pid)),
       (sig.sender_uid and sig.sender_uid >= 0) and string.format(" (uid %d)", sig.sender_uid) or ""), false
   end
+  if sig.signo == 31 and sig.syscall then
+    return string.format(" (%s: seccomp denied system call %s, number %d)", code ~= "" and code or "SYS_SECCOMP",
+      sig.syscall_name, sig.syscall), false
+  end
   if code == "SI_KERNEL" then
     return " from the kernel (SI_KERNEL" .. (sig.signo == 11 and ": a general-protection fault, e.g. a non-canonical address" or "")
       .. "; no fault address)", false
@@ -117,7 +121,8 @@ return {
                    sender_pid = (not is_fault and sig.sender_pid ~= 0) and sig.sender_pid or nil,
                    sender_uid = (not is_fault and sig.sender_pid ~= 0) and sig.sender_uid or nil,
                    exception_module = exception_module, instruction = instruction,
-                   origin_module = origin and origin.module or (pytop and pytop.file) },
+                   origin_module = origin and origin.module or (pytop and pytop.file),
+                   siginfo = sig, psinfo = t:psinfo() },
     }
   end,
 }

@@ -64,6 +64,7 @@ std::string prpsinfo(const CoreProcess& process) {
     info.pr_sname = process.state;
     info.pr_zomb = process.state == 'Z';
     info.pr_nice = static_cast<char>(process.nice);
+    info.pr_flag = process.flags;
     info.pr_uid = process.uid;
     info.pr_gid = process.gid;
     info.pr_pid = process.pid;

@@ -31,6 +31,7 @@ struct CoreProcess {
     unsigned uid = 0, gid = 0;
     char state = 'R';
     int nice = 0;
+    uint64_t flags = 0;  // the kernel's PF_* bits (/proc/PID/stat field 9)
     std::string fname;   // comm
     std::string psargs;  // arguments joined by spaces (the note keeps the first 80 bytes)
 };

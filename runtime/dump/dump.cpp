@@ -15,6 +15,7 @@
 #include "dump/memory_copy.hpp"
 #include "dump/paratext.hpp"
 #include "target/proc_fs.hpp"
+#include "target/process_status.hpp"
 #include "target/signal_names.hpp"
 #include "target/process_attach.hpp"
 
@@ -27,41 +28,20 @@ double seconds(Clock::time_point from, Clock::time_point to) {
     return std::chrono::duration<double>(to - from).count();
 }
 
-// pgrp, session and nice come from /proc/PID/stat fields 5, 6 and 19 (after the comm in parentheses).
-void read_process_stat(int pid, dump::CoreProcess& process) {
-    auto line = proc::read_file(proc::pid_path(pid, "stat"));
-    if (!line) return;
-    size_t close = line->rfind(')');
-    if (close == std::string::npos) return;
-    std::vector<long long> fields;
-    char state = '?';
-    const char* p = line->c_str() + close + 1;
-    if (std::sscanf(p, " %c", &state) == 1) process.state = state;
-    p += 2;
-    char* end = nullptr;
-    for (int i = 0; i < 17 && *p; ++i, p = end) {
-        long long v = std::strtoll(p, &end, 10);
-        if (end == p) break;
-        fields.push_back(v);
-    }
-    if (fields.size() > 2) {
-        process.pgrp = static_cast<int>(fields[1]);
-        process.sid = static_cast<int>(fields[2]);
-    }
-    if (fields.size() > 15) process.nice = static_cast<int>(fields[15]);
-}
-
 void read_process_ids(int pid, const Target& target, dump::CoreProcess& process) {
     process.pid = pid;
     process.ppid = target.process().ppid;
     process.uid = static_cast<unsigned>(target.process().uid);
     process.fname = target.process().name;
     process.psargs = target.process().cmdline;
-    if (auto status = proc::read_file(proc::pid_path(pid, "status"))) {
-        size_t at = status->find("\nGid:");
-        if (at != std::string::npos) process.gid = static_cast<unsigned>(std::atoi(status->c_str() + at + 5));
+    if (auto status = read_process_status(pid)) {
+        if (status->gid >= 0) process.gid = static_cast<unsigned>(status->gid);
+        process.state = status->state;
+        process.pgrp = status->pgrp;
+        process.sid = status->sid;
+        process.nice = status->nice;
+        process.flags = status->flags;
     }
-    read_process_stat(pid, process);
 }
 
 // Registers from the Target; FP/SSE state with PTRACE_GETFPREGS (we are the tracer). The
@@ -99,6 +79,7 @@ std::optional<siginfo_t> pending_siginfo(const Target& target, int& tid) {
             tid = t.tid;
             break;
         }
+    if (auto raw = raw_siginfo(target); raw && raw->si_signo == signal->signo) return raw;  // every field
     siginfo_t info{};
     info.si_signo = signal->signo;
     info.si_code = signal->code;

@@ -7,7 +7,9 @@
 #include "disasm/disassembler.hpp"
 #include "lua/lua_support.hpp"
 #include "target/descriptors.hpp"
+#include "target/process_status.hpp"
 #include "target/signal_names.hpp"
+#include "target/syscalls.hpp"
 
 namespace snag {
 
@@ -200,6 +202,27 @@ int l_mappings(lua_State* L) {
     });
 }
 
+// What only some signals carry: SIGSYS's system call (seccomp), SIGCHLD's child, a memory
+// error's address granularity, a protection key.
+void push_signal_details(lua_State* L, const Target& t) {
+    auto info = raw_siginfo(t);
+    if (!info) return;
+    if (info->si_signo == SIGSYS) {
+        set_field(L, "syscall", info->si_syscall);
+        const Syscall* call = syscall_by_number(info->si_syscall);
+        set_field(L, "syscall_name", call ? std::string(call->name) : "syscall " + std::to_string(info->si_syscall));
+        set_field(L, "arch", static_cast<lua_Integer>(info->si_arch));
+        set_field(L, "call_address", static_cast<lua_Integer>(reinterpret_cast<uint64_t>(info->si_call_addr)));
+    } else if (info->si_signo == SIGCHLD) {
+        set_field(L, "child_pid", info->si_pid);
+        set_field(L, "child_status", info->si_status);
+    } else if (info->si_signo == SIGBUS && (info->si_code == BUS_MCEERR_AR || info->si_code == BUS_MCEERR_AO)) {
+        set_field(L, "addr_lsb", info->si_addr_lsb);
+    } else if (info->si_signo == SIGSEGV && info->si_code == SEGV_PKUERR) {
+        set_field(L, "pkey", static_cast<lua_Integer>(info->si_pkey));
+    }
+}
+
 int l_signal(lua_State* L) {
     Target& t = target_of(L);
     return guard(L, [&]() -> Expected<int> {
@@ -217,6 +240,34 @@ int l_signal(lua_State* L) {
         set_field(L, "sender_uid", signal_sender_uid(t));
         set_field(L, "name", signal_name(sig->signo));
         set_field(L, "code_name", signal_code_name(sig->signo, sig->code));
+        push_signal_details(L, t);
+        return 1;
+    });
+}
+
+// target:psinfo() → {state, zombie, pid, ppid, pgrp, sid, uid, gid, nice, flags, fname, psargs}:
+// a core's NT_PRPSINFO, a live process's /proc; nil when unknown.
+int l_psinfo(lua_State* L) {
+    Target& t = target_of(L);
+    return guard(L, [&]() -> Expected<int> {
+        auto ps = process_status(t);
+        if (!ps) {
+            lua_pushnil(L);
+            return 1;
+        }
+        lua_createtable(L, 0, 12);
+        set_field(L, "state", std::string_view(&ps->state, 1));
+        set_bool(L, "zombie", ps->zombie);
+        set_field(L, "pid", ps->pid);
+        set_field(L, "ppid", ps->ppid);
+        set_field(L, "pgrp", ps->pgrp);
+        set_field(L, "sid", ps->sid);
+        set_field(L, "uid", ps->uid);
+        set_field(L, "gid", ps->gid);
+        set_field(L, "nice", ps->nice);
+        set_field(L, "flags", static_cast<lua_Integer>(ps->flags));
+        set_field(L, "fname", ps->fname);
+        set_field(L, "psargs", ps->psargs);
         return 1;
     });
 }
@@ -317,6 +368,7 @@ const luaL_Reg kTargetMethods[] = {
     {"thread", l_thread},
     {"mappings", l_mappings},
     {"signal", l_signal},
+    {"psinfo", l_psinfo},
     {"fds", l_fds},
     {"auxv", l_auxv},
     {"warnings", l_warnings},

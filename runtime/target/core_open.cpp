@@ -217,7 +217,9 @@ private:
                 core_.threads_.push_back(*thread);
                 return {};
             }
-            case NT_PRPSINFO: return decode_prpsinfo(note.desc, core_.process_);
+            case NT_PRPSINFO:
+                core_.psinfo_ = decode_psinfo(note.desc);
+                return decode_prpsinfo(note.desc, core_.process_);
             case NT_SIGINFO: {
                 int sender_uid = -1;
                 auto signal = decode_siginfo(note.desc, &sender_uid);
@@ -225,6 +227,8 @@ private:
                 if (!core_.signal_) {
                     core_.signal_ = *signal;
                     core_.signal_sender_uid_ = sender_uid;
+                    core_.siginfo_.emplace();
+                    std::memcpy(&*core_.siginfo_, note.desc.data(), sizeof(siginfo_t));  // decode checked the size
                 }
                 return {};
             }

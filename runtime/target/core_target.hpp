@@ -2,6 +2,8 @@
 // and, for what the core left out, from the mapped files on disk.
 #pragma once
 
+#include <signal.h>
+
 #include <map>
 #include <optional>
 #include <string>
@@ -9,6 +11,7 @@
 
 #include "target/core_mmap.hpp"
 #include "target/elf_notes.hpp"
+#include "target/process_status.hpp"
 #include "target/target.hpp"
 
 namespace snag {
@@ -38,6 +41,8 @@ public:
     const std::vector<std::string>& warnings() const override { return warnings_; }
     std::optional<std::string> paratext() const override { return paratext_; }
     int signal_sender_uid() const { return signal_sender_uid_; }  // -1 unless a process sent the signal
+    const std::optional<siginfo_t>& siginfo() const { return siginfo_; }    // NT_SIGINFO as recorded
+    const std::optional<ProcessStatus>& psinfo() const { return psinfo_; }  // NT_PRPSINFO
     int files_missing_or_different() const override { return files_astray_; }
 
     // Only the bytes the core holds: no zero fill, no files on disk (build-ids recorded at dump time).
@@ -62,6 +67,8 @@ private:
     std::vector<AuxvEntry> auxv_;
     std::optional<SignalInfo> signal_;
     int signal_sender_uid_ = -1;
+    std::optional<siginfo_t> siginfo_;
+    std::optional<ProcessStatus> psinfo_;
     std::optional<std::string> paratext_;
     std::vector<std::string> warnings_;
     int files_astray_ = 0;  // mapped files not found here, or found with another build-id

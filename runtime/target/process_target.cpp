@@ -102,6 +102,7 @@ void ProcessTarget::load_threads() {
             siginfo_t info{};
             SignalInfo signal{attached.pending_signal};
             if (::ptrace(PTRACE_GETSIGINFO, attached.tid, nullptr, &info) == 0) {
+                siginfo_ = info;
                 signal.code = info.si_code;
                 signal.error = info.si_errno;
                 if (signal_is_fault(info.si_signo, info.si_code)) {

@@ -1,6 +1,8 @@
 // process_target: the Target of a live process, stopped with ptrace (or read running with --no-stop).
 #pragma once
 
+#include <signal.h>
+
 #include <functional>
 #include <memory>
 #include <optional>
@@ -29,6 +31,7 @@ public:
     std::string local_path(const std::string& recorded_path) const override;
     const std::vector<std::string>& warnings() const override { return warnings_; }
     int signal_sender_uid() const { return signal_sender_uid_; }  // -1 unless a process sent the signal
+    const std::optional<siginfo_t>& siginfo() const { return siginfo_; }  // PTRACE_GETSIGINFO of the signal
     void detach() override;
 
     // For execution control (runtime/control): which threads are traced, and keeping the view
@@ -69,6 +72,7 @@ private:
     std::vector<AuxvEntry> auxv_;
     std::optional<SignalInfo> signal_;
     int signal_sender_uid_ = -1;
+    std::optional<siginfo_t> siginfo_;
     mutable ProcessMemory memory_;
     bool stopped_;
     std::function<void()> before_detach_;

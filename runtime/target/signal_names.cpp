@@ -77,6 +77,12 @@ bool signal_is_fault(int signo, int code) {
 
 bool signal_has_sender(int code) { return code == 0 || code == -1 || code == -3 || code == -6; }
 
+std::optional<siginfo_t> raw_siginfo(const Target& target) {
+    if (const auto* core = dynamic_cast<const CoreTarget*>(&target)) return core->siginfo();
+    if (const auto* live = dynamic_cast<const ProcessTarget*>(&target)) return live->siginfo();
+    return std::nullopt;
+}
+
 int signal_sender_uid(const Target& target) {
     if (const auto* core = dynamic_cast<const CoreTarget*>(&target)) return core->signal_sender_uid();
     if (const auto* live = dynamic_cast<const ProcessTarget*>(&target)) return live->signal_sender_uid();

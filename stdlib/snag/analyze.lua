@@ -171,6 +171,12 @@ function M.title(cmdline)
   return title
 end
 
+-- target:signal() or target:psinfo(); nil when the target has none or cannot say.
+local function fact(method)
+  local ok, value = pcall(method, target)
+  return ok and value or nil
+end
+
 function M.result()
   table.sort(state.findings, function(a, b)
     local sa, sb = rules.severities[a.severity], rules.severities[b.severity]
@@ -181,7 +187,8 @@ function M.result()
   return {
     target = { kind = target.kind, pid = target.pid, executable = target.executable, name = target.name,
                title = M.title(target.cmdline),
-               python = py and py.version or nil, duration = state.config.duration },
+               python = py and py.version or nil, duration = state.config.duration,
+               signal = fact(target.signal), psinfo = fact(target.psinfo) },
     findings = state.findings, rules_run = state.rules_run, errors = state.errors, notes = state.notes,
   }
 end

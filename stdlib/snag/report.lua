@@ -111,6 +111,25 @@ local function process_list(processes)
   return string.format("process tree: %d processes: %s", #processes, table.concat(parts, ", "))
 end
 
+-- "SIGSEGV code 1 (SEGV_MAPERR) errno 0, address 0x10": a core's whole NT_SIGINFO.
+function M.signal_text(sig)
+  local parts = { string.format("%s code %d%s errno %d", sig.name or ("signal " .. tostring(sig.signo)), sig.code or 0,
+    (sig.code_name or "") ~= "" and (" (" .. sig.code_name .. ")") or "", sig["errno"] or 0) }
+  if (sig.fault_address or 0) ~= 0 then parts[#parts + 1] = string.format("address 0x%x", sig.fault_address) end
+  if (sig.sender_pid or 0) ~= 0 then parts[#parts + 1] = string.format("sender pid %d uid %d", sig.sender_pid, sig.sender_uid or -1) end
+  if sig.syscall then parts[#parts + 1] = string.format("system call %s (%d), arch 0x%x, at 0x%x", sig.syscall_name,
+    sig.syscall, sig.arch or 0, sig.call_address or 0) end
+  if sig.child_pid then parts[#parts + 1] = string.format("child pid %d status %d", sig.child_pid, sig.child_status or 0) end
+  return table.concat(parts, ", ")
+end
+
+-- "state R, uid 0 gid 0, pid 12 ppid 1 pgrp 12 sid 12, nice 0, flags 0x400140, args: ./a.out x": NT_PRPSINFO.
+function M.psinfo_text(ps)
+  return string.format("state %s%s, uid %d gid %d, pid %d ppid %d pgrp %d sid %d, nice %d, flags 0x%x, args: %s",
+    ps.state or "?", ps.zombie and " (zombie)" or "", ps.uid or -1, ps.gid or -1, ps.pid or 0, ps.ppid or 0,
+    ps.pgrp or 0, ps.sid or 0, ps.nice or 0, ps.flags or 0, ps.psargs or "")
+end
+
 local function text(result, color)
   local out = {}
   local function add(s) out[#out + 1] = s end
@@ -119,6 +138,8 @@ local function text(result, color)
   add(string.format("snag analyze: %s %s%s (%s)%s", t.kind, t.pid and ("pid " .. t.pid) or "",
     t.name and (" " .. t.name) or "", t.executable or "?", t.python and (", Python " .. t.python) or ""))
   if tree then add(process_list(result.processes)) end
+  if t.kind == "core" and t.signal then add("signal: " .. M.signal_text(t.signal)) end
+  if t.kind == "core" and t.psinfo then add("process: " .. M.psinfo_text(t.psinfo)) end
   if #result.findings == 0 then add("no findings (" .. #result.rules_run .. " rules run)") end
   for _, f in ipairs(result.findings) do
     local sev = f.severity:upper()

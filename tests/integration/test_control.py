@@ -2,6 +2,7 @@
 field case, conditions/tbreak/ignore, multi-threaded hits, trace counts, and the safety test
 (snag killed by SIGTERM/SIGINT/SIGHUP while breakpoints are inserted: the target survives with
 its original code bytes)."""
+import json
 import os
 import random
 import re
@@ -516,6 +517,58 @@ def jit_siginfo():
     out, _ = child.communicate(timeout=30)
     h.check("received SIGSEGV" in w.stderr and "signal=11 code=1 addr=0x10 " in out and child.returncode == 7,
             "watch: %r %r %d" % (w.stderr[-800:], out, child.returncode))
+
+
+SECCOMP_C = r"""
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void) {
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {sizeof filter / sizeof filter[0], filter};
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+    return (int)syscall(SYS_getppid);
+}
+"""
+
+
+@h.case("jit_siginfo_psinfo_in_analyze")
+def jit_siginfo_psinfo():
+    """A seccomp trap's core: analyze shows the whole siginfo (SYS_SECCOMP, the denied system call
+    by name, arch, call address) and psinfo (state, ids, args), in text, JSON and crash evidence."""
+    if not h.has_subcommand("run"):
+        h.skip("snag run not built")
+    d = h.scratch()
+    src, exe, core = os.path.join(d, "sys.c"), os.path.join(d, "sys"), os.path.join(d, "sys.core")
+    open(src, "w").write(SECCOMP_C)
+    if subprocess.run(["gcc", "-g", "-O0", "-o", exe, src]).returncode != 0:
+        h.skip("no C compiler or seccomp headers")
+    r = h.snag("run", "--on-crash", "dump", "-o", core, "--", exe, timeout=120)
+    h.check(r.returncode == 128 + signal.SIGSYS, "exit %d:\n%s" % (r.returncode, r.stderr[-1500:]))
+    pid = int(re.search(r"process (\d+) received SIGSYS", r.stderr).group(1))
+    text = h.snag("analyze", core, timeout=120).stdout
+    h.check("signal: SIGSYS code 1 (SYS_SECCOMP) errno 0, system call getppid (110), arch 0xc000003e" in text, text)
+    h.check("seccomp denied system call getppid, number 110" in text, text)
+    want_ps = "process: state t, uid %d gid %d, pid %d ppid " % (os.getuid(), os.getgid(), pid)
+    h.check(want_ps in text and text.split("args: ")[1].startswith(exe), "%r in %s" % (want_ps, text))
+    result = json.loads(h.snag("analyze", core, "--format", "json", timeout=120).stdout)
+    sig, ps = result["target"]["signal"], result["target"]["psinfo"]
+    h.check(sig["signo"] == signal.SIGSYS and sig["syscall"] == 110 and sig["syscall_name"] == "getppid"
+            and sig["call_address"] > 0, "signal %s" % sig)
+    h.check(ps["pid"] == pid and ps["fname"] == "sys" and ps["uid"] == os.getuid() and ps["gid"] == os.getgid()
+            and ps["pgrp"] > 0 and ps["sid"] > 0, "psinfo %s" % ps)
+    crash = [f for f in result["findings"] if f["rule"] == "crash"][0]
+    h.check(crash["evidence"]["siginfo"]["syscall_name"] == "getppid" and crash["evidence"]["psinfo"]["pid"] == pid,
+            "crash evidence %s" % crash["evidence"])
 
 
 def repl_pty(argv):
