@@ -451,6 +451,25 @@ def test_nginx_idle():
         stop_pid(proc)
 
 
+@h.case("python-lock-held-in-io")
+def test_lock_held_in_io():
+    """Debian's python3: a plain Lock held by a thread blocked in a socket read gives one wait chain
+    (waiter, probable owner, the socket's peer), live and on a snag dump core; no hang, no deadlock."""
+    scenario = os.path.join(h.SCENARIOS, "py_lock_held_in_io.py")
+    with h.start_scenario(["/usr/bin/python3", scenario]) as s:
+        tids = {t["name"]: t["native_id"] for t in s.truth["threads"]}
+        core = os.path.join(s.dir, "core")
+        h.snag("dump", s.pid, "-o", core, check=True)
+        for target, mode in ((str(s.pid), "live"), (core, "snag dump core")):
+            found = loud(analyze(target, "--duration", "0.3"))
+            ok = (len(found) == 1 and found[0]["rule"] == "wait-chain" and found[0]["threads"] == [tids["worker"], tids["refresher"]]
+                  and "probable owner refresher" in found[0]["message"]
+                  and "tcp socket connected to %s" % s.truth["upstream"] in found[0]["message"])
+            record("python3 plain Lock held by a thread blocked in a socket read, %s" % mode,
+                   "wait-chain: worker -> refresher (probable owner) -> its recv and peer", found, ok)
+            h.check(ok, "%s: %s" % (mode, summary(found)))
+
+
 REDOS = """
 import os, re
 EMAIL = re.compile(r"^([a-z]+)+@$")   # compiled before ready: the snapshot must land in the match
