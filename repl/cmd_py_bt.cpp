@@ -148,8 +148,10 @@ Printed print(Target& target, Symbolizer& symbols, Collected& collected, const P
                                                       options.native ? native : decltype(native){},
                                                       options.native);
     report.target = describe_target(target);
-    if (collected.stopped_ms >= 0)
+    if (collected.stopped_ms >= 0) {
         report.target.emplace_back("stopped_ms", std::to_string(static_cast<int64_t>(collected.stopped_ms)));
+        report.target.emplace_back("stops", std::to_string(collected.stops));
+    }
     std::ostringstream out;
     if (options.json) python::print_py_json(out, report);
     else python::print_py_text(out, report, options.verbose, options.positions);
@@ -171,10 +173,11 @@ double ms_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
-// snag tasks, live: the walk runs once on the running process to learn which pages it reads,
-// then on copies of those pages made during a short stop (target/snapshot_target.hpp). A walk
-// that needs pages the copy lacks is redone on a new copy with them; after kSnapshotRounds the caller
-// falls back to reading while stopped. collected.stopped_ms adds up the stops.
+// snag tasks and py-bt --tasks, live: the walk runs once on the running process to learn which
+// pages it reads, then on copies of those pages (and of each thread's innermost stack, for the
+// native unwind) made during a short stop (target/snapshot_target.hpp). A walk that needs pages
+// the copy lacks is redone on a new copy with them; after kSnapshotRounds the caller falls back
+// to reading while stopped. collected.stopped_ms adds up the stops.
 constexpr int kSnapshotRounds = 3;
 
 std::unique_ptr<Target> read_from_snapshots(Target& running, int pid, const TargetOptions& attach, Symbolizer& symbols,
@@ -189,8 +192,8 @@ std::unique_ptr<Target> read_from_snapshots(Target& running, int pid, const Targ
         auto start = std::chrono::steady_clock::now();
         auto stopped = attach_process(pid, attach);
         if (!stopped) return nullptr;
-        auto snap = std::make_unique<SnapshotTarget>(**stopped, pid, pages);
-        (*stopped)->detach();
+        auto snap = std::make_unique<SnapshotTarget>(std::move(*stopped), pid, pages);
+        snap->detach();
         stopped_ms += ms_since(start);
         Collected collected;
         read_stopped(*snap, symbols, runtime, options, collected);
@@ -226,7 +229,7 @@ Expected<Printed> run(const TargetSpec& spec, const PyBtOptions& options) {
         return std::unexpected(runtime.error());
     }
     Collected collected;
-    if (two_phase && options.table) {
+    if (two_phase && options.tasks && !options.native) {
         if (auto snap = read_from_snapshots(**target, std::stoi(spec.spec), spec.options, **symbols, *runtime, options, collected))
             return print(*snap, **symbols, collected, options);
     }

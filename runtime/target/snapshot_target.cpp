@@ -10,6 +10,7 @@ namespace snag {
 namespace {
 
 constexpr size_t kIovecs = 1024;  // IOV_MAX on Linux
+constexpr uint64_t kStackPages = 16;  // 64 KiB: most stacks' frames down to the interpreter loop
 
 uint64_t page_of(uint64_t addr) { return addr & ~(kSnapshotPage - 1); }
 
@@ -23,15 +24,21 @@ size_t RecordingTarget::read(uint64_t addr, void* out, size_t len) {
     return inner_.read(addr, out, len);
 }
 
-SnapshotTarget::SnapshotTarget(Target& stopped, int pid, const std::set<uint64_t>& pages)
-    : stopped_(stopped),
-      process_(stopped.process()),
-      threads_(stopped.threads()),
-      mappings_(stopped.mappings()),
-      auxv_(stopped.auxv()),
-      signal_(stopped.signal()),
-      warnings_(stopped.warnings()) {
-    copy(pid, std::vector<uint64_t>(pages.begin(), pages.end()));
+SnapshotTarget::SnapshotTarget(std::unique_ptr<Target> stopped, int pid, const std::set<uint64_t>& pages)
+    : stopped_(std::move(stopped)),
+      process_(stopped_->process()),
+      threads_(stopped_->threads()),
+      mappings_(stopped_->mappings()),
+      auxv_(stopped_->auxv()),
+      signal_(stopped_->signal()),
+      warnings_(stopped_->warnings()) {
+    std::set<uint64_t> all = pages;
+    // The innermost part of each thread's stack, which an unwinder reads from its registers:
+    // the first walk ran without them.
+    for (const auto& t : threads_)
+        if (t.has_registers)
+            for (uint64_t i = 0, p = page_of(t.regs.rsp - 128); i < kStackPages; ++i, p += kSnapshotPage) all.insert(p);
+    copy(pid, std::vector<uint64_t>(all.begin(), all.end()));
 }
 
 // Batches of single-page iovecs: one syscall copies up to 4 MiB. A batch stops at the first
@@ -56,12 +63,19 @@ void SnapshotTarget::copy(int pid, const std::vector<uint64_t>& pages) {
             full = got > 0 ? static_cast<size_t>(got) / kSnapshotPage : 0;
         }
         if (!vm_readv)
-            while (full < batch && stopped_.read(pages[done + full], buffers[full].get(), kSnapshotPage) == kSnapshotPage)
+            while (full < batch && stopped_->read(pages[done + full], buffers[full].get(), kSnapshotPage) == kSnapshotPage)
                 ++full;
         for (size_t i = 0; i < full; ++i) data_[pages[done + i]] = std::move(buffers[i]);
         done += full;
         if (full < batch) data_[pages[done++]] = nullptr;  // unreadable: a hole
     }
+}
+
+bool SnapshotTarget::read_only(uint64_t page) const {
+    for (const auto& m : mappings_)
+        if (page >= m.start && page < m.end)
+            return !m.path.empty() && m.path[0] == '/' && m.perms.size() > 1 && m.perms[1] != 'w';
+    return false;
 }
 
 size_t SnapshotTarget::read(uint64_t addr, void* out, size_t len) {
@@ -70,6 +84,11 @@ size_t SnapshotTarget::read(uint64_t addr, void* out, size_t len) {
     while (done < len) {
         uint64_t at = addr + done, page = page_of(at);
         auto it = data_.find(page);
+        if (it == data_.end() && read_only(page)) {  // code an unwinder reads: it cannot change
+            auto bytes = std::make_unique<uint8_t[]>(kSnapshotPage);
+            bool ok = stopped_->read(page, bytes.get(), kSnapshotPage) == kSnapshotPage;
+            it = data_.emplace(page, ok ? std::move(bytes) : nullptr).first;
+        }
         if (it == data_.end()) {
             misses_.insert(page);
             return done;

@@ -5,7 +5,8 @@
 // those pages are copied in a few batched process_vm_readv calls into a SnapshotTarget, and the
 // process is resumed; the reader runs again on the snapshot. Pages it needs that the copy lacks
 // (the process changed between the two runs) are its misses: the caller takes a new snapshot
-// with them added, so every result comes from memory copied during one stop.
+// with them added, so every result comes from memory copied during one stop. Pages of files
+// mapped read-only (code, which unwinders read) cannot change and are read when asked.
 #pragma once
 
 #include <cstdint>
@@ -45,11 +46,13 @@ private:
 };
 
 // The threads, mappings and the given pages of a stopped process, readable after it resumes.
+// It owns the stopped target (for file lookups); detach() resumes the process.
 class SnapshotTarget : public Target {
 public:
-    // Copies now: call while `stopped` is stopped. Pages that cannot be read are remembered as
-    // holes (reads there fail, as they would live), not as misses.
-    SnapshotTarget(Target& stopped, int pid, const std::set<uint64_t>& pages);
+    // Copies now: call while `stopped` is stopped: the pages, and 64 KiB of each thread's stack
+    // from its stack pointer. Pages that cannot be read are remembered as holes (reads there
+    // fail, as they would live), not as misses.
+    SnapshotTarget(std::unique_ptr<Target> stopped, int pid, const std::set<uint64_t>& pages);
 
     TargetKind kind() const override { return TargetKind::Process; }
     const ProcessInfo& process() const override { return process_; }
@@ -58,9 +61,10 @@ public:
     const std::vector<AuxvEntry>& auxv() const override { return auxv_; }
     std::optional<SignalInfo> signal() const override { return signal_; }
     size_t read(uint64_t addr, void* out, size_t len) override;
-    std::string local_path(const std::string& recorded_path) const override { return stopped_.local_path(recorded_path); }
+    std::string local_path(const std::string& recorded_path) const override { return stopped_->local_path(recorded_path); }
     const std::vector<std::string>& warnings() const override { return warnings_; }
-    int files_missing_or_different() const override { return stopped_.files_missing_or_different(); }
+    int files_missing_or_different() const override { return stopped_->files_missing_or_different(); }
+    void detach() override { stopped_->detach(); }
 
     // Pages a read wanted that the snapshot did not copy.
     const std::set<uint64_t>& misses() const { return misses_; }
@@ -69,8 +73,10 @@ public:
 
 private:
     void copy(int pid, const std::vector<uint64_t>& pages);
+    // A page of a file mapped without write permission: read from the process when asked.
+    bool read_only(uint64_t page) const;
 
-    Target& stopped_;
+    std::unique_ptr<Target> stopped_;
     ProcessInfo process_;
     std::vector<Thread> threads_;
     std::vector<Mapping> mappings_;

@@ -227,12 +227,19 @@ def many_tasks_stop():
     interp = [i for i in pythons() if i.version[:2] == (3, 12)] or pythons()[-1:]
     with h.py_scenario(interp[0], "py_asyncio_many.py", timeout=120) as s:
         docs = [h.snag_json("tasks", s.pid, "--json") for _ in range(3)]
+        trees = [h.snag_json("py-bt", s.pid, "--tasks", "--json") for _ in range(3)]
+    for doc in trees:
+        h.check(doc["asyncio"]["task_count"] == 10001 and doc["threads"] and doc["threads"][0]["frames"],
+                "py-bt --tasks lost tasks or frames: %d tasks" % doc["asyncio"]["task_count"])
+    best_tree = min(int(d["target"]["stopped_ms"]) for d in trees)
+    h.check(best_tree < 200, "py-bt --tasks kept the process stopped %d ms at best" % best_tree)
     for doc in docs:
         h.check(doc["asyncio"]["task_count"] == 10001, "snag saw %d tasks" % doc["asyncio"]["task_count"])
         h.check(int(doc["target"]["stops"]) >= 1, "no stop recorded: %s" % doc["target"])
     best = min(int(d["target"]["stopped_ms"]) for d in docs)
-    print("snag tasks on 10,001 tasks: stopped %s ms (load %.1f)"
-          % ([d["target"]["stopped_ms"] for d in docs], os.getloadavg()[0]), flush=True)
+    print("snag tasks on 10,001 tasks: stopped %s ms; py-bt --tasks %s ms (load %.1f)"
+          % ([d["target"]["stopped_ms"] for d in docs], [d["target"]["stopped_ms"] for d in trees],
+             os.getloadavg()[0]), flush=True)
     h.check(best < 150, "snag tasks kept the process stopped %d ms at best" % best)
 
 

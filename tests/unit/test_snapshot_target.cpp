@@ -14,7 +14,8 @@
 using namespace snag;
 
 TEST_CASE("snapshot target: recorded pages are copied, others are misses, unmapped ones holes") {
-    test::SelfTarget self;
+    auto owned = std::make_unique<test::SelfTarget>();
+    test::SelfTarget& self = *owned;
     // Three pages of our own, the middle one unmapped.
     auto* area = static_cast<uint8_t*>(::mmap(nullptr, 3 * kSnapshotPage, PROT_READ | PROT_WRITE,
                                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
@@ -30,7 +31,7 @@ TEST_CASE("snapshot target: recorded pages are copied, others are misses, unmapp
     CHECK(recording.read(base + kSnapshotPage + 5, &byte, 1) == 0);  // unmapped
     CHECK(recording.pages() == std::set<uint64_t>{base, base + kSnapshotPage});
 
-    SnapshotTarget snap(self, getpid(), recording.pages());
+    SnapshotTarget snap(std::move(owned), getpid(), recording.pages());
     std::memset(area, 0x22, kSnapshotPage);  // the process moves on; the copy does not
     uint8_t got[2] = {};
     CHECK(snap.read(base + 10, got, 1) == 1);
@@ -47,14 +48,15 @@ TEST_CASE("snapshot target: recorded pages are copied, others are misses, unmapp
 }
 
 TEST_CASE("snapshot target: a read across copied pages joins them") {
-    test::SelfTarget self;
+    auto owned = std::make_unique<test::SelfTarget>();
+    test::SelfTarget& self = *owned;
     std::vector<uint8_t> buffer(3 * kSnapshotPage);
     for (size_t i = 0; i < buffer.size(); ++i) buffer[i] = static_cast<uint8_t>(i * 7);
     uint64_t at = reinterpret_cast<uint64_t>(buffer.data()) + 100;
     RecordingTarget recording(self);
     std::vector<uint8_t> live(2 * kSnapshotPage);
     REQUIRE(recording.read(at, live.data(), live.size()) == live.size());
-    SnapshotTarget snap(self, getpid(), recording.pages());
+    SnapshotTarget snap(std::move(owned), getpid(), recording.pages());
     std::vector<uint8_t> copied(live.size());
     CHECK(snap.read(at, copied.data(), copied.size()) == copied.size());
     CHECK(copied == live);
