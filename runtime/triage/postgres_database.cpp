@@ -92,7 +92,7 @@ Expected<std::unique_ptr<Database>> open_postgres(const std::string& conninfo) {
         for (char& c : why) if (c == '\n') c = ' ';
         return fail("cannot connect to the triage store " + redacted(conninfo) + ": " + why);
     }
-    (void)PQexec(conn, "SET client_min_messages = warning");
+    PQclear(PQexec(conn, "SET client_min_messages = warning"));
     return std::unique_ptr<Database>(std::make_unique<PostgresDatabase>(conn, redacted(conninfo)));
 }
 
