@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli.hpp"
+#include "report/frame_args.hpp"
 #include "report/native_stacks.hpp"
 #include "subcommands.hpp"
 #include "symbols/symbolizer.hpp"
@@ -37,6 +38,7 @@ std::vector<uint64_t> all_pcs(const std::vector<NativeStack>& stacks) {
 int cmd_bt(Args& args) {
     bool json = args.flag("--json");
     bool stats = args.flag("--stats");
+    bool no_args = args.flag("--no-args");
     auto spec = take_target(args);
     if (!spec) return report(spec.error());
 
@@ -46,7 +48,7 @@ int cmd_bt(Args& args) {
     Target& t = **target;
     double open_ms = ms_since(opened);
     // The symbolizer records modules and build-ids from target memory: build it before detaching.
-    auto symbols = make_symbolizer(t);
+    auto symbols = make_symbolizer(t, SymbolizerOptions{.source_lines = true, .location_lists = !no_args});
     if (!symbols) {
         t.detach();
         return report(symbols.error());
@@ -62,6 +64,9 @@ int cmd_bt(Args& args) {
     (*symbols)->prepare(all_pcs(stacks));  // native_report would too; here it is timed on its own
     double debug_ms = ms_since(symbolize_start);
     StackReport stack_report = native_report(t, **symbols, stacks);
+    // Live: the threads run again; values kept in registers are those of the stop, values on the
+    // stack are read now (a blocked thread's frames do not change).
+    if (!no_args) add_frame_args(t, **symbols, stacks, stack_report);
     if (t.kind() == TargetKind::Core) stack_report.target.emplace_back("core", spec->spec);
     else stack_report.target.emplace_back("stopped_ms", std::to_string(int64_t(stopped_ms)));
     double symbolize_ms = ms_since(symbolize_start);

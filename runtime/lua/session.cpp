@@ -222,7 +222,9 @@ std::optional<std::vector<LocalVariable>> Session::frame_locals(int tid, size_t 
     state.cfa = natives[f.physical].cfa;
     state.regs = state.innermost ? thread->regs : natives[f.physical].regs;
     if (!frame_locals_)
-        frame_locals_ = std::make_unique<FrameLocals>(*target_, [this](uint64_t a) { return symbolic_address(a); });
+        frame_locals_ = std::make_unique<FrameLocals>(
+            *target_, [this](uint64_t a) { return symbolic_address(a); },
+            [this](const Module& m) { return symbols_->dwarf_at(m.start); });
     return frame_locals_->locals(*f.symbol.module, state, inline_depth, kind);
 }
 

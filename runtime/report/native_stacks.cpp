@@ -34,9 +34,12 @@ std::vector<FrameReport> symbolize_stack(SymbolMemo& symbols, const NativeStack&
         // Return addresses point after the call; the frame above a signal frame was interrupted
         // exactly at its pc, and the signal trampoline itself is entered at its first byte.
         bool call_site = i > 0 && !stack.frames[i - 1].is_signal_frame && !native.is_signal_frame;
+        size_t depth = 0;
         for (const Symbol& symbol : symbols.at(native.pc, call_site)) {
             FrameReport frame;
             frame.pc = native.pc;
+            frame.physical = i;
+            frame.inline_depth = depth++;
             frame.function = symbol.function;
             frame.offset = symbol.offset;
             if (symbol.module) frame.module = symbol.module->path;

@@ -12,6 +12,13 @@ std::string basename_of(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// gdb's frame-line argument list: "(lock=0x7f…, microseconds=<optimized out>)".
+std::string argument_list(const std::vector<std::pair<std::string, std::string>>& args) {
+    std::string out = "(";
+    for (const auto& [name, value] : args) out += (out.size() > 1 ? ", " : "") + name + "=" + value;
+    return out + ")";
+}
+
 std::string thread_header(const ThreadReport& thread) {
     std::string line = "Thread " + std::to_string(thread.tid);
     if (!thread.name.empty()) line += " \"" + thread.name + "\"";
@@ -38,6 +45,7 @@ std::string native_frame(size_t index, const FrameReport& frame) {
         std::snprintf(offset, sizeof offset, "+0x%" PRIx64, frame.offset);
         line += offset;
     }
+    if (frame.args) line += " " + argument_list(*frame.args);
     if (!frame.module.empty()) line += " (" + basename_of(frame.module) + ")";
     if (!frame.file.empty()) {
         line += " " + frame.file;

@@ -21,6 +21,11 @@ struct FrameReport {
     int line = 0;              // 0 = unknown
     int end_line = 0, column = -1, end_column = -1;  // Python 3.11+: the instruction's source range
     bool inlined = false;      // native: an inlined call at the same pc
+    size_t physical = 0;       // native: index of the unwound frame this one comes from
+    size_t inline_depth = 0;   // native: inlined calls nearer the innermost frame at that pc
+    // native: the function's arguments as gdb's frame lines show them ("lock", "0x7f…"), from
+    // DWARF; nullopt when not computed or the function has no DWARF.
+    std::optional<std::vector<std::pair<std::string, std::string>>> args;
     std::vector<std::pair<std::string, std::string>> locals;  // name, repr (Python --locals)
     std::string note;          // e.g. "<shim>", "stack walk stopped: ..." shown after the frame
 };

@@ -34,6 +34,11 @@ json frame_json(const FrameReport& frame) {
         out["pc"] = frame.pc;
         out["offset"] = frame.offset;
         out["inlined"] = frame.inlined;
+        if (frame.args) {
+            json args = json::array();
+            for (const auto& [name, value] : *frame.args) args.push_back({{"name", name}, {"value", value}});
+            out["args"] = std::move(args);
+        }
     }
     if (!frame.note.empty()) out["note"] = frame.note;
     if (!frame.locals.empty()) {

@@ -245,7 +245,8 @@ bool unit_of(Dwarf* dw, uint64_t pc, Dwarf_Die* cu) {
 
 }  // namespace
 
-FrameLocals::FrameLocals(Target& target, Symbolic symbolic) : target_(target), symbolic_(std::move(symbolic)) {}
+FrameLocals::FrameLocals(Target& target, Symbolic symbolic, DwarfSource dwarf)
+    : target_(target), symbolic_(std::move(symbolic)), dwarf_(std::move(dwarf)) {}
 
 FrameLocals::~FrameLocals() {
     for (auto& [path, handle] : open_) {
@@ -257,6 +258,8 @@ FrameLocals::~FrameLocals() {
 Dwarf* FrameLocals::dwarf_of(const Module& module) {
     const std::string& path = !module.debug_file.empty() ? module.debug_file : module.local_path;
     if (module.debug_source == DebugSource::None || path.empty() || !module.file_matches) return nullptr;
+    if (dwarf_)
+        if (Dwarf* shared = dwarf_(module)) return shared;
     auto it = open_.find(path);
     if (it != open_.end()) return it->second.second;
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

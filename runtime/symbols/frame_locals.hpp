@@ -40,7 +40,10 @@ class FrameLocals {
 public:
     // symbolic(addr) → "main+4" for pointers gdb annotates with <...>; nullopt when none.
     using Symbolic = std::function<std::optional<std::string>(uint64_t)>;
-    FrameLocals(Target& target, Symbolic symbolic);
+    // dwarf(module): the module's DWARF already loaded elsewhere (the symbolizer's); when it gives
+    // nullptr, or is not set, the debug file is opened here.
+    using DwarfSource = std::function<Dwarf*(const Module&)>;
+    FrameLocals(Target& target, Symbolic symbolic, DwarfSource dwarf = nullptr);
     ~FrameLocals();
     FrameLocals(const FrameLocals&) = delete;
     FrameLocals& operator=(const FrameLocals&) = delete;
@@ -57,6 +60,7 @@ private:
 
     Target& target_;
     Symbolic symbolic_;
+    DwarfSource dwarf_;
     std::map<std::string, std::pair<int, Dwarf*>> open_;  // debug file → fd, handle (nullptr: none)
 };
 

@@ -29,9 +29,12 @@ namespace {
 constexpr int kPopulateRead = 22;   // MADV_POPULATE_READ
 constexpr int kPopulateWrite = 23;  // MADV_POPULATE_WRITE
 
-// Location lists describe where variables live; nothing in snag evaluates them, and they are
-// a quarter of python3.11's compressed DWARF. Left out of the copy (SHT_NOBITS: libdw skips it).
-bool unused_section(std::string_view name) { return name == ".debug_loc" || name == ".debug_loclists"; }
+// Location lists describe where variables live: only locals and arguments need them, and they
+// are a quarter of python3.11's compressed DWARF. Otherwise left out of the copy (SHT_NOBITS:
+// libdw skips it).
+bool unused_section(std::string_view name, bool location_lists) {
+    return !location_lists && (name == ".debug_loc" || name == ".debug_loclists");
+}
 
 // One piece of the new file: bytes copied as they are, or a zlib stream inflated.
 struct Piece {
@@ -81,7 +84,7 @@ std::optional<T> read_at(const uint8_t* data, size_t size, size_t offset) {
 }
 
 // Section headers and their names, or nullopt for anything but a sane little-endian ELF64.
-std::optional<Plan> plan_copy(const uint8_t* data, size_t size) {
+std::optional<Plan> plan_copy(const uint8_t* data, size_t size, bool location_lists) {
     auto ehdr = read_at<Elf64_Ehdr>(data, size, 0);
     if (!ehdr || memcmp(ehdr->e_ident, ELFMAG, SELFMAG) != 0 || ehdr->e_ident[EI_CLASS] != ELFCLASS64 ||
         ehdr->e_ident[EI_DATA] != ELFDATA2LSB || ehdr->e_shentsize != sizeof(Elf64_Shdr) || ehdr->e_shnum == 0 ||
@@ -131,7 +134,7 @@ std::optional<Plan> plan_copy(const uint8_t* data, size_t size) {
             continue;
         }
         s.sh_flags &= ~uint64_t{SHF_COMPRESSED};
-        if (unused_section(name_of(s))) {
+        if (unused_section(name_of(s), location_lists)) {
             s.sh_type = SHT_NOBITS;
             continue;
         }
@@ -160,7 +163,7 @@ struct Build {
 };
 
 // Original mapped and its copy allocated; nullptr when there is nothing to inflate.
-std::unique_ptr<Build> start_build(const std::string& path) {
+std::unique_ptr<Build> start_build(const std::string& path, bool location_lists) {
     int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (in < 0) return nullptr;
     struct stat st;
@@ -171,7 +174,7 @@ std::unique_ptr<Build> start_build(const std::string& path) {
             Mapping(mmap(nullptr, st.st_size, PROT_READ, MAP_PRIVATE, in, 0), st.st_size);
     ::close(in);
     if (build->original.data == MAP_FAILED) return nullptr;
-    auto plan = plan_copy(build->original.bytes(), build->original.size);
+    auto plan = plan_copy(build->original.bytes(), build->original.size, location_lists);
     if (!plan || !plan->worth_it) return nullptr;
     build->plan = std::move(*plan);
     build->fd = memfd_create("snag-inflated-debug", MFD_CLOEXEC);
@@ -278,7 +281,7 @@ void InflatedDebugFiles::prepare(const std::vector<std::string>& paths) {
     for (const auto& path : paths) {
         if (path.empty() || images_.count(path)) continue;
         images_[path] = -1;
-        if (auto build = start_build(path)) builds.push_back(std::move(build));
+        if (auto build = start_build(path, location_lists_)) builds.push_back(std::move(build));
     }
     std::vector<Job> jobs;
     for (auto& build : builds)

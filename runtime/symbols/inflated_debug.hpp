@@ -26,6 +26,8 @@ public:
 
     // Whether open() prepares a file not prepared yet (default) or hands out the file itself.
     void inflate_on_open(bool on) { inflate_on_open_ = on; }
+    // Whether copies keep .debug_loc/.debug_loclists (locals and arguments read them).
+    void keep_location_lists(bool on) { location_lists_ = on; }
 
     // A descriptor the caller owns: the inflated copy of path (prepared now if it was not and
     // inflate_on_open), else the file itself, also when it has nothing to inflate or inflating
@@ -34,6 +36,7 @@ public:
 
 private:
     bool inflate_on_open_ = true;
+    bool location_lists_ = false;
     std::map<std::string, int> images_;  // path -> memfd of the inflated copy, -1: use the file
 };
 

@@ -93,6 +93,8 @@ public:
     DwflSymbolizer(Target& target, std::vector<Module> modules, const SymbolizerOptions& options)
         : modules_(std::move(modules)), dwfl_(dwfl_begin(&kCallbacks)) {
         inflated_.inflate_on_open(options.source_lines);
+        inflated_.keep_location_lists(options.location_lists);
+        location_lists_ = options.location_lists;
         entry_ = entry_point(target);
         report_modules(target);
         compute_lookup_order(target);
@@ -171,6 +173,13 @@ public:
                     return at ? std::optional(pc - at->second) : std::nullopt;
                 });
         return tail_calls_->between(caller_return_pc, callee_pc);
+    }
+
+    Dwarf* dwarf_at(uint64_t address) override {
+        if (!location_lists_) return nullptr;  // the copies lack the location lists locals need
+        Dwfl_Module* dm = dwfl_ ? dwfl_addrmodule(dwfl_, address) : nullptr;
+        Dwarf_Addr bias = 0;
+        return dm ? dwfl_module_getdwarf(dm, &bias) : nullptr;
     }
 
     std::optional<std::pair<std::string, uint64_t>> symbol_at(uint64_t address) override {
@@ -361,6 +370,7 @@ private:
     std::vector<DebugHook> hooks_;             // parallel to modules_
     std::map<const Module*, std::vector<PltStub>> plt_stubs_;  // filled on first lookup per module
     InflatedDebugFiles inflated_;              // debug files handed to libdwfl
+    bool location_lists_ = false;              // SymbolizerOptions::location_lists
     std::optional<uint64_t> entry_;
     std::vector<size_t> lookup_order_;  // link-map order of module indexes
     std::unordered_map<uint64_t, std::vector<Symbol>> memo_;

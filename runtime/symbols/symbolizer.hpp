@@ -13,6 +13,8 @@
 #include "symbols/types.hpp"
 #include "target/target.hpp"
 
+struct Dwarf;
+
 namespace snag {
 
 struct SourceLocation {
@@ -84,6 +86,14 @@ public:
         return Extent{at->first, address - at->second, 0};
     }
 
+    // The DWARF of the module holding address, as this symbolizer loaded it (debug file found,
+    // compressed sections inflated once): frame locals and arguments read it too. Owned by the
+    // symbolizer; nullptr when the module has none.
+    virtual Dwarf* dwarf_at(uint64_t address) {
+        (void)address;
+        return nullptr;
+    }
+
     // DWARF type by C spelling ("struct _ts", "PyThreadState", "long", "char *", "libpython!_ts"),
     // searched in every module with DWARF; nullptr when none defines it. See symbols/types.hpp.
     // The TypeInfo graph is owned by the Symbolizer and lives as long as it.
@@ -105,6 +115,9 @@ struct SymbolizerOptions {
     // is inflated whole at once (libdeflate, parallel) so its DWARF is ready. Off, a symbol-only
     // caller (py-bt) skips inflating DWARF it never reads; DWARF read later costs libdw's zlib.
     bool source_lines = true;
+    // The caller reads locals or arguments through dwarf_at(): keep the location lists that a
+    // stack of names and lines does without.
+    bool location_lists = false;
 };
 
 // Collects modules from the target's mappings and loads their symbols lazily.

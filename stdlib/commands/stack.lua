@@ -36,16 +36,18 @@ command{
 }
 
 command{
-  name = "bt", aliases = {"backtrace", "where"}, args = "[full] [N|-N]",
-  help = "Print the selected thread's native stack, innermost frame first.\n" ..
+  name = "bt", aliases = {"backtrace", "where"}, args = "[full] [-no-args] [N|-N]",
+  help = "Print the selected thread's native stack, innermost frame first, with each function's\n" ..
+         "arguments from DWARF as gdb shows them (-no-args: without, gdb's -frame-arguments none).\n" ..
          "N shows the innermost N frames, -N the outermost N. `full` adds each frame's local\n" ..
          "variables from DWARF, innermost block first, as gdb prints them (<optimized out>\n" ..
          "where the location is not one snag evaluates).",
   run = function(ctx, args)
     local th = selected_thread(ctx)
-    local full, limit = false, nil
+    local full, limit, with_args = false, nil, true
     for _, w in ipairs(args) do
       if w == "full" or w == "-full" then full = true
+      elseif w == "-no-args" then with_args = false
       elseif math.tointeger(tonumber(w)) then limit = math.tointeger(tonumber(w))
       else ctx:fail('No symbol "%s" in current context.', w) end
     end
@@ -55,7 +57,7 @@ command{
     if limit and limit < 0 then first = math.max(1, #stack + limit + 1) end
     for i = first, last do
       local f = stack[i]
-      ctx:print(fmt.frame_line(f))
+      ctx:print(fmt.frame_line(f, with_args))
       if full then print_locals(ctx, f, "        ") end
     end
     if last < #stack then ctx:print("(More stack frames follow...)") end

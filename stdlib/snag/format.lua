@@ -12,14 +12,28 @@ function M.pad(text, width) return text .. string.rep(" ", width - #text) end
 -- Base name of a path: "/usr/lib/libc.so.6" → "libc.so.6".
 function M.basename(path) return (path:match("[^/]+$")) or path end
 
+-- gdb's frame-line arguments, "(lock=0x7f…, n=3)", of frame f when it has DWARF; "()" otherwise
+-- or when with_args is false (bt -no-args). Structs and arrays print as "...", as gdb's
+-- default `print frame-arguments scalars` does.
+function M.frame_args(f, with_args)
+  local ok, args = false, nil
+  if with_args ~= false and f.args then ok, args = pcall(f.args, f) end
+  if not ok or type(args) ~= "table" then return "()" end
+  local parts = {}
+  for _, a in ipairs(args) do
+    parts[#parts + 1] = a.name .. "=" .. (a.value:sub(1, 1) == "{" and "..." or a.value)
+  end
+  return "(" .. table.concat(parts, ", ") .. ")"
+end
+
 -- "func (...) at file:line" or "0x... in func () from module", like gdb's frame lines.
-function M.frame_body(f, with_address)
+function M.frame_body(f, with_address, with_args)
   local name = f["function"] or "??"
   local text
   if with_address and not f.inlined then
-    text = M.addr16(f.pc) .. " in " .. name .. " ()"
+    text = M.addr16(f.pc) .. " in " .. name .. " " .. M.frame_args(f, with_args)
   else
-    text = name .. " ()"
+    text = name .. " " .. M.frame_args(f, with_args)
   end
   if f.file and f.line and f.line > 0 then
     text = text .. " at " .. f.file .. ":" .. f.line
@@ -31,8 +45,8 @@ end
 
 -- "#3  0x... in f () at x.c:12"; gdb shows frame 0's pc only when it is not a line start, which
 -- snag does not know, so only inlined frames omit it.
-function M.frame_line(f)
-  return string.format("#%-2d %s", f.level, M.frame_body(f, true))
+function M.frame_line(f, with_args)
+  return string.format("#%-2d %s", f.level, M.frame_body(f, true, with_args))
 end
 
 -- gdb's thread label: 'Thread 0x7f.. (LWP 1234) "name"' (pthread_t when known); no name

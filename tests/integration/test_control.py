@@ -216,11 +216,11 @@ def break_file_line():
         bts = re.findall(r"^#0 .*$", out, re.M)
         h.check(len(bts) == 2, "two stops:\n" + out)
         # Either stop may come first (the tbreak on tick is hit from caller_a or caller_b).
-        h.check(any(re.search(r"in worker \(\) at \S*call_loop.c:%d$" % b_call, bt) for bt in bts),
+        h.check(any(re.search(r"in worker \(arg=0x[0-9a-f]+\) at \S*call_loop.c:%d$" % b_call, bt) for bt in bts),
                 "frame #0 at the line:\n" + out)
-        h.check(any(re.search(r"in tick \(\) at \S*call_loop.c:%d$" % tick_line, bt) for bt in bts),
+        h.check(any(re.search(r"in tick \(counter=0x[0-9a-f]+ <g_ticks>\) at \S*call_loop.c:%d$" % tick_line, bt) for bt in bts),
                 "tick's line:\n" + out)
-        h.check(re.search(r"^#1 .* in caller_[ab] \(\)", out, re.M), "tick called from caller_a/b:\n" + out)
+        h.check(re.search(r"^#1 .* in caller_[ab] \(counter=0x[0-9a-f]+ <g_ticks>\)", out, re.M), "tick called from caller_a/b:\n" + out)
         h.check(status_of(sc.pid)["TracerPid"] == "0", "detached")
         if not shutil.which("gdb"):
             return
@@ -314,8 +314,8 @@ def pending():
         listings = out.split("Num     Type")
         h.check(re.search(r"^1\s.*<PENDING>\s+late_fn$", listings[1], re.M), "pending in info breakpoints:\n" + out)
         h.check(re.search(r"hit Breakpoint 1, 0x[0-9a-f]+ in late_fn", out), "stops in late_fn:\n" + out)
-        h.check(re.search(r"^#0 .* in late_fn \(\) at \S*late.c:%d$" % decl_line, out, re.M), "bt in the library:\n" + out)
-        h.check(re.search(r"^#1 .* in main \(\)", out, re.M), out)
+        h.check(re.search(r"^#0 .* in late_fn \(x=-?\d+\) at \S*late.c:%d$" % decl_line, out, re.M), "bt in the library:\n" + out)
+        h.check(re.search(r"^#1 .* in main \(argc=4, argv=0x[0-9a-f]+\)", out, re.M), out)
         h.check(re.search(r"^1\s.*in late_fn at \S*late.c:%d$" % decl_line, listings[2], re.M), "resolved:\n" + out)
         h.check("breakpoint already hit 100 times" in listings[3], "every call counted:\n" + out)
         h.check(wait_file(done, timeout=10).strip() == "100", "the program ran to its end")
@@ -442,7 +442,7 @@ def jit():
     core = os.path.join(h.scratch(), "seg.core")
     r = h.snag("run", "--on-crash", "dump", "-o", core, "--", exe, "segv", timeout=120)
     h.check(r.returncode == 128 + signal.SIGSEGV, "exit %d:\n%s" % (r.returncode, r.stderr))
-    h.check("received SIGSEGV" in r.stderr and "in fault_here ()" in r.stderr, r.stderr)
+    h.check("received SIGSEGV" in r.stderr and "in fault_here (p=0x0)" in r.stderr, r.stderr)
     h.check(os.path.getsize(core) > 0, "core written")
     bt = h.snag("bt", core, timeout=120)
     h.check("fault_here" in bt.stdout, "the core shows the faulting frame:\n" + bt.stdout + bt.stderr)
@@ -586,8 +586,8 @@ def jit_repl():
         t.expect(r"received SIGSEGV")
         t.expect(r"^\(snag\) ")
         t.line("bt")
-        t.expect(r"^#0 .* in fault_here \(\) at \S*crash.c:\d+")
-        t.expect(r"^#1 .* in main \(\)")
+        t.expect(r"^#0 .* in fault_here \(p=0x0\) at \S*crash.c:\d+")
+        t.expect(r"^#1 .* in main \(argc=2, argv=0x[0-9a-f]+\)")
         t.expect(r"^\(snag\) ")
         t.line("kill")  # at a terminal: asks first; "n" keeps the process
         t.expect(r"Kill the program being debugged\? \(y or n\) ")
@@ -624,7 +624,7 @@ def jit_repl():
         t.expect(r"received SIGSEGV")
         t.expect(r"^\(snag\) ")
         t.line("bt")
-        t.expect(r"^#0 .* in fault_here \(\)")
+        t.expect(r"^#0 .* in fault_here \(p=0x0\)")
         t.line("quit")
         code = t.exit_status()
         h.check(code == 128 + signal.SIGSEGV, "watch: exit status %r:\n%s" % (code, t.seen))

@@ -23,7 +23,7 @@ TEST_CASE("commands: the stdlib registers gdb's names, and help explains them") 
     CHECK(contains(help, "bt -- Print the selected thread's native stack"));
     CHECK(contains(help, "info threads -- Display the target's threads"));
     std::string bt_help = run(*s, "help bt");
-    CHECK(contains(bt_help, "Usage: bt [full] [N|-N]"));
+    CHECK(contains(bt_help, "Usage: bt [full] [-no-args] [N|-N]"));
     CHECK(contains(bt_help, "Aliases: backtrace, where"));
     CHECK(run(*s, "help nonsense") == "ERROR: Undefined command: \"nonsense\".  Try \"help\".");
     CHECK(run(*s, "nonsense 1") == "ERROR: Undefined command: \"nonsense\".  Try \"help\".");
@@ -42,7 +42,7 @@ TEST_CASE("commands: matching multi-word names, aliases and unique prefixes") {
     auto infos = s->commands();
     auto bt = std::find_if(infos.begin(), infos.end(), [](auto& c) { return c.name == "bt"; });
     REQUIRE(bt != infos.end());
-    CHECK(bt->args == "[full] [N|-N]");
+    CHECK(bt->args == "[full] [-no-args] [N|-N]");
     CHECK(contains(bt->source, "stdlib/commands/stack.lua"));
 }
 

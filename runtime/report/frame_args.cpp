@@ -1,0 +1,47 @@
+#include "report/frame_args.hpp"
+
+#include "symbols/frame_locals.hpp"
+
+namespace snag {
+
+namespace {
+
+// gdb prints scalars in frame lines and "..." for structs, unions and arrays.
+std::string frame_line_value(const std::string& value) { return value.starts_with("{") ? "..." : value; }
+
+FrameState state_of(const Thread* thread, const NativeStack& stack, size_t physical) {
+    const NativeFrame& native = stack.frames[physical];
+    FrameState state;
+    state.pc = native.pc;
+    state.innermost = physical == 0;
+    state.call_site = physical > 0 && !stack.frames[physical - 1].is_signal_frame && !native.is_signal_frame;
+    state.cfa = native.cfa;
+    state.regs = state.innermost && thread ? thread->regs : native.regs;
+    return state;
+}
+
+}  // namespace
+
+void add_frame_args(Target& target, Symbolizer& symbols, const std::vector<NativeStack>& stacks, StackReport& report) {
+    FrameLocals locals(target, [&symbols](uint64_t addr) -> std::optional<std::string> {
+        auto at = symbols.symbol_at(addr);
+        if (!at) return std::nullopt;
+        return at->second ? at->first + "+" + std::to_string(at->second) : at->first;
+    }, [&symbols](const Module& m) { return symbols.dwarf_at(m.start); });
+    for (size_t t = 0; t < stacks.size() && t < report.threads.size(); ++t) {
+        const NativeStack& stack = stacks[t];
+        const Thread* thread = target.thread(stack.tid);
+        for (FrameReport& frame : report.threads[t].frames) {
+            if (frame.kind != FrameReport::Kind::Native || frame.physical >= stack.frames.size()) continue;
+            const Module* module = symbols.module_at(frame.pc);
+            if (!module || frame.function.empty()) continue;
+            auto args = locals.locals(*module, state_of(thread, stack, frame.physical), frame.inline_depth,
+                                      FrameLocals::Kind::Arguments);
+            if (!args) continue;
+            frame.args.emplace();
+            for (const auto& a : *args) frame.args->emplace_back(a.name, frame_line_value(a.value));
+        }
+    }
+}
+
+}  // namespace snag
