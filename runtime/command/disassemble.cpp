@@ -1,5 +1,7 @@
 #include "command/disassemble.hpp"
 
+#include "base/hex.hpp"
+
 #include <cstdio>
 
 #include "disasm/disassembler.hpp"
@@ -7,12 +9,6 @@
 namespace snag::command {
 
 namespace {
-
-std::string hex(uint64_t v, int width = 0) {
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "0x%0*llx", width, static_cast<unsigned long long>(v));
-    return buf;
-}
 
 std::optional<uint64_t> current_pc(Evaluator& eval) {
     auto pc = eval.host().register_value("pc");

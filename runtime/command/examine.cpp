@@ -1,5 +1,6 @@
 #include "command/examine.hpp"
 
+#include "base/hex.hpp"
 #include "command/disassemble.hpp"
 
 #include <cctype>
@@ -9,12 +10,6 @@
 namespace snag::command {
 
 namespace {
-
-std::string hex(uint64_t v) {
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-    return buf;
-}
 
 uint64_t unit_size(char unit) { return unit == 'b' ? 1 : unit == 'h' ? 2 : unit == 'w' ? 4 : 8; }
 

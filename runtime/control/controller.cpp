@@ -1,5 +1,7 @@
 #include "control/controller.hpp"
 
+#include "base/hex.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/ptrace.h>
@@ -26,12 +28,6 @@ constexpr double kStopTimeoutSeconds = 3.0;
 using Clock = std::chrono::steady_clock;
 
 double now_seconds() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
-
-std::string hex(uint64_t value) {
-    char text[32];
-    std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
-    return text;
-}
 
 long as_data(int signal) { return static_cast<long>(signal); }
 

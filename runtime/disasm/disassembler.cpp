@@ -1,5 +1,7 @@
 #include "disasm/disassembler.hpp"
 
+#include "base/hex.hpp"
+
 #include <capstone/capstone.h>
 
 #include <algorithm>
@@ -50,22 +52,16 @@ std::string gdb_numbers(std::string_view ops) {
     return out;
 }
 
-std::string hex_of(uint64_t v) {
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-    return buf;
-}
-
 // binutils writes an immediate as an unsigned number of the operand's size: $0xffffffff, not $-0x1.
 void unsigned_immediates(const cs_x86& x86, std::string& ops) {
     for (uint8_t i = 0; i < x86.op_count; ++i) {
         const cs_x86_op& op = x86.operands[i];
         if (op.type != X86_OP_IMM || op.imm >= 0) continue;
-        std::string negative = "$-" + hex_of(static_cast<uint64_t>(-op.imm));
+        std::string negative = "$-" + hex(static_cast<uint64_t>(-op.imm));
         size_t at = ops.find(negative);
         if (at == std::string::npos) continue;
         uint64_t mask = op.size >= 8 ? ~uint64_t{0} : (uint64_t{1} << (op.size * 8)) - 1;
-        ops.replace(at, negative.size(), "$" + hex_of(static_cast<uint64_t>(op.imm) & mask));
+        ops.replace(at, negative.size(), "$" + hex(static_cast<uint64_t>(op.imm) & mask));
     }
 }
 

@@ -1,6 +1,8 @@
 // Session lifetime, stacks and selection, and the accessors the command language evaluates with.
 #include "lua/session.hpp"
 
+#include "base/hex.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -19,12 +21,6 @@ namespace snag {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string hex(uint64_t v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-    return buf;
-}
 
 // An explicit directory (option, $SNAG_STDLIB) wins over the stdlib compiled into the binary.
 std::string explicit_stdlib(const SessionOptions& options) {

@@ -1,5 +1,7 @@
 #include "python/py_report.hpp"
 
+#include "base/hex.hpp"
+
 #include <cinttypes>
 #include <cstdio>
 
@@ -12,12 +14,6 @@ namespace snag::python {
 namespace {
 
 using nlohmann::json;
-
-std::string hex(uint64_t v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-    return buf;
-}
 
 std::string wait_text(const WaitTarget& w) {
     std::string text = "waiting on " + w.type + " at " + hex(w.address);

@@ -1,5 +1,7 @@
 #include "symbols/dwarf_value_text.hpp"
 
+#include "base/hex.hpp"
+
 #include <dwarf.h>
 
 #include <algorithm>
@@ -49,12 +51,6 @@ int64_t sign_extend(uint64_t v, size_t size) {
     if (size >= 8 || size == 0) return static_cast<int64_t>(v);
     unsigned shift = 64 - 8 * static_cast<unsigned>(size);
     return static_cast<int64_t>(v << shift) >> shift;
-}
-
-std::string hex(uint64_t v) {
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-    return buf;
 }
 
 bool is_char_type(Dwarf_Die* type) {

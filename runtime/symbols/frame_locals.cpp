@@ -1,5 +1,7 @@
 #include "symbols/frame_locals.hpp"
 
+#include "base/hex.hpp"
+
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <fcntl.h>
@@ -151,12 +153,6 @@ std::optional<uint64_t> frame_base(Dwarf_Die* function, uint64_t rel_pc, const E
     Location loc = evaluate(ops, n, base);
     if (loc.kind == Location::Memory || loc.kind == Location::Value) return loc.number;
     return std::nullopt;
-}
-
-std::string hex(uint64_t v) {
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-    return buf;
 }
 
 // DW_AT_const_value: a variable the compiler folded into a constant.

@@ -1,5 +1,7 @@
 #include "target/decompress.hpp"
 
+#include "base/fd_io.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -27,18 +29,6 @@ Expected<int> open_temp_file() {
     if (fd < 0) return fail("cannot create a temporary file in " + base + ": " + std::strerror(errno));
     ::unlink(name.c_str());
     return fd;
-}
-
-bool write_all(int fd, const void* data, size_t len) {
-    auto* p = static_cast<const char*>(data);
-    while (len > 0) {
-        ssize_t n = ::write(fd, p, len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        p += n;
-        len -= static_cast<size_t>(n);
-    }
-    return true;
 }
 
 // Receives decompressed bytes; returns false when it wants no more.

@@ -1,5 +1,7 @@
 #include "triage/collect.hpp"
 
+#include "base/fd_io.hpp"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -52,17 +54,6 @@ bool take_rate_slot(const std::string& spool, int max_per_hour) {
     ::flock(fd, LOCK_UN);
     ::close(fd);
     return allowed;
-}
-
-bool write_all(int fd, const char* p, size_t len) {
-    while (len > 0) {
-        ssize_t n = ::write(fd, p, len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        p += n;
-        len -= static_cast<size_t>(n);
-    }
-    return true;
 }
 
 // Compresses fd's stream into out until EOF; refused is set when a limit is crossed.
