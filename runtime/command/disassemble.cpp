@@ -2,8 +2,6 @@
 
 #include "base/hex.hpp"
 
-#include <cstdio>
-
 #include "disasm/disassembler.hpp"
 
 namespace snag::command {
@@ -15,12 +13,17 @@ std::optional<uint64_t> current_pc(Evaluator& eval) {
     return pc ? std::optional(*pc) : std::nullopt;
 }
 
-// Up to n bytes from addr: a read that runs off the end of a mapping keeps what can be read.
+// Up to n bytes from addr: a read that runs off the end of a mapping keeps what can be read
+// (reads are all or nothing, so the readable prefix is found by halving the interval).
 Expected<std::string> read_code(Evaluator& eval, uint64_t addr, size_t n) {
-    for (size_t len = n;; len /= 2) {
-        auto bytes = eval.read(addr, len);
-        if (bytes || len <= 1) return bytes;
+    auto all = eval.read(addr, n);
+    if (all) return all;
+    size_t readable = 0, unreadable = n;
+    while (unreadable - readable > 1) {
+        size_t mid = readable + (unreadable - readable) / 2;
+        (eval.read(addr, mid) ? readable : unreadable) = mid;
     }
+    return readable ? eval.read(addr, readable) : all;
 }
 
 // "call   0x401030 <puts@plt>": a direct branch names where it goes.
@@ -129,11 +132,13 @@ Expected<void> disassemble_command(Evaluator& eval, std::string_view args, std::
                                                                 : "for function " + range->function) << ":\n";
     for (uint64_t addr = range->start; addr < range->end;) {
         if (eval.host().interrupted()) return fail("Quit");
-        auto code = read_code(eval, addr, std::min<uint64_t>(range->end - addr, 4096));
+        // An instruction that starts before the end is shown whole, as gdb shows it.
+        auto code = read_code(eval, addr, std::min<uint64_t>(range->end - addr, 4096) + kMaxInstructionBytes - 1);
         if (!code) return std::unexpected(code.error());
         auto batch = disassemble(*code, addr, 0);
         if (!batch) return std::unexpected(batch.error());
         for (const auto& ins : *batch) {
+            if (ins.address >= range->end) break;
             std::string where = range->function.empty() ? symbol_suffix(ins.address, ctx)
                                                         : " <+" + std::to_string(ins.address - range->start) + ">";
             out << (pc && *pc == ins.address ? "=> " : "   ") << hex(ins.address, 16) << where << ":\t"

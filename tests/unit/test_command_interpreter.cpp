@@ -201,6 +201,11 @@ TEST_CASE("x/i and disassemble decode x86-64 as gdb prints it, => at $pc") {
           "   0x0000000000401210 <tiny+16>:\t5d\tpop    %rbp\n"
           "   0x0000000000401211 <tiny+17>:\tc3\tret\n"
           "End of assembler dump.\n");
+    // A range that ends inside an instruction still shows it whole, as gdb does.
+    CHECK(f.run("disassemble 0x40120b,+2") ==
+          "Dump of assembler code from 0x40120b to 0x40120d:\n"
+          "   0x000000000040120b <tiny+11>:\tcall   0x401200 <tiny>\n"
+          "End of assembler dump.\n");
     CHECK(f.error("disassemble 0x10") == "No function contains specified address.");
     CHECK(f.error("x/i 0x10") == "Cannot access memory at address 0x10");
 }
