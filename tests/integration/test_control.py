@@ -565,7 +565,8 @@ def jit_siginfo_psinfo():
     h.check(sig["signo"] == signal.SIGSYS and sig["syscall"] == 110 and sig["syscall_name"] == "getppid"
             and sig["call_address"] > 0, "signal %s" % sig)
     h.check(ps["pid"] == pid and ps["fname"] == "sys" and ps["uid"] == os.getuid() and ps["gid"] == os.getgid()
-            and ps["pgrp"] > 0 and ps["sid"] > 0, "psinfo %s" % ps)
+            and ps["pgrp"] == os.getpgrp() and ps["sid"] == os.getsid(0), "psinfo %s, test pgrp %d sid %d"
+            % (ps, os.getpgrp(), os.getsid(0)))
     crash = [f for f in result["findings"] if f["rule"] == "crash"][0]
     h.check(crash["evidence"]["siginfo"]["syscall_name"] == "getppid" and crash["evidence"]["psinfo"]["pid"] == pid,
             "crash evidence %s" % crash["evidence"])
