@@ -62,15 +62,16 @@ void read_stopped(Target& target, Symbolizer& symbols, const python::PythonRunti
     for (const auto& thread : target.threads()) {
         bool holder = false;
         for (const auto& t : out.state.threads) holder = holder || (t.tid == thread.tid && t.holds_gil);
-        if (holder && !options.native) continue;
+        if (holder && !options.native && !out.state.gc_collecting) continue;
         out.stacks.push_back(unwinder->unwind(thread, kDefaultMaxDepth));
     }
 }
 
-// ELF symbol names only, innermost frames up to the eval loop: enough to spot take_gil & co.
-// Lookups are memoized by pc (thread stacks repeat the same return addresses).
+// ELF symbol names only, innermost frames up to the eval loop: enough to spot take_gil & co.;
+// whole: every frame, for the collector under a finalizer. Lookups are memoized by pc (thread
+// stacks repeat the same return addresses).
 std::vector<FrameReport> function_names(Symbolizer& symbols, const NativeStack& stack,
-                                        std::unordered_map<uint64_t, std::string>& memo) {
+                                        std::unordered_map<uint64_t, std::string>& memo, bool whole) {
     std::vector<FrameReport> frames;
     for (size_t i = 0; i < stack.frames.size(); ++i) {
         FrameReport f;
@@ -83,7 +84,7 @@ std::vector<FrameReport> function_names(Symbolizer& symbols, const NativeStack& 
         }
         f.function = it->second;
         frames.push_back(std::move(f));
-        if (python::is_eval_loop(frames.back().function)) break;
+        if (!whole && python::is_eval_loop(frames.back().function)) break;
     }
     return frames;
 }
@@ -139,7 +140,9 @@ Printed print(Target& target, Symbolizer& symbols, Collected& collected, const P
     std::map<int, std::vector<FrameReport>> native;
     std::unordered_map<uint64_t, std::string> memo;
     for (const auto& stack : collected.stacks)
-        native[stack.tid] = options.native ? symbolize_stack(symbols, stack) : function_names(symbols, stack, memo);
+        native[stack.tid] = options.native ? symbolize_stack(symbols, stack)
+                                           : function_names(symbols, stack, memo, collected.state.gc_collecting);
+    python::mark_collecting_threads(collected.state, native);
     for (auto& t : collected.state.threads) {
         auto it = native.find(t.tid);
         if (!collected.state.gil_disabled && !t.holds_gil && it != native.end()) t.waiting_for_gil = python::native_stack_waits_for_gil(it->second);

@@ -34,8 +34,10 @@ Expected<PythonCache*> python_cache(Session& s) {
 namespace {
 
 // ELF symbol names of the innermost frames up to the eval loop: all that tells a wait for the
-// GIL (take_gil & co.), without DWARF line tables. Memoized by pc: thread stacks repeat.
-std::vector<FrameReport> gil_frames(Session& s, int tid, std::unordered_map<uint64_t, std::string>& memo) {
+// GIL (take_gil & co.), without DWARF line tables; whole: every frame (the collector under a
+// finalizer). Memoized by pc: thread stacks repeat.
+std::vector<FrameReport> function_names(Session& s, int tid, std::unordered_map<uint64_t, std::string>& memo,
+                                        bool whole) {
     std::vector<FrameReport> out;
     const auto& frames = s.native_stack(tid).frames;
     for (size_t i = 0; i < frames.size(); ++i) {
@@ -49,7 +51,7 @@ std::vector<FrameReport> gil_frames(Session& s, int tid, std::unordered_map<uint
         r.pc = frames[i].pc;
         r.function = it->second;
         out.push_back(std::move(r));
-        if (python::is_eval_loop(out.back().function)) break;
+        if (!whole && python::is_eval_loop(out.back().function)) break;
     }
     return out;
 }
@@ -66,7 +68,13 @@ const python::PythonState& python_state(Session& s, PythonCache& c, bool locals)
         std::unordered_map<uint64_t, std::string> memo;
         for (auto& t : slot->threads)
             if (!slot->gil_disabled && !t.holds_gil && t.tid != 0)
-                t.waiting_for_gil = python::native_stack_waits_for_gil(gil_frames(s, t.tid, memo));
+                t.waiting_for_gil = python::native_stack_waits_for_gil(function_names(s, t.tid, memo, false));
+        // A collection shows as the collector on the native stack of the thread running it.
+        std::map<int, std::vector<FrameReport>> whole;
+        if (slot->gc_collecting)
+            for (const auto& t : slot->threads)
+                if (t.tid != 0 && !whole.count(t.tid)) whole[t.tid] = function_names(s, t.tid, memo, true);
+        python::mark_collecting_threads(*slot, whole);
     }
     return *slot;
 }

@@ -218,8 +218,10 @@ FrameChain FrameWalker::walk(uint64_t first, bool with_locals, const ReprLimits&
                 break;
             }
             int owner = mem_.value<uint8_t>(f + l_.fr_owner).value_or(0);
-            if (l_.minor >= 12 && owner >= kOwnedByCStack312 && !chain.frames.empty())
-                chain.frames.back().entry = true;
+            if (l_.minor >= 12 && owner >= kOwnedByCStack312) {
+                if (!chain.frames.empty()) chain.frames.back().entry = true;
+                chain.c_stack_entry = f;
+            }
             continue;
         }
         chain.frames.push_back(std::move(frame));

@@ -30,6 +30,7 @@ struct PyFrame {
 struct FrameChain {
     std::vector<PyFrame> frames;  // innermost first
     std::string error;            // why the walk stopped early
+    uint64_t c_stack_entry = 0;   // 3.12+: the outermost entry frame, which lives on the C stack
 };
 
 // What a frame needs from its code object, read once per code object.

@@ -1,5 +1,8 @@
 #include "python/merge.hpp"
 
+#include <set>
+#include <string_view>
+
 namespace snag::python {
 
 // GCC may split it (".cold") or rename a clone (".lto_priv.0"): the return address names the part.
@@ -21,6 +24,32 @@ bool is_eval_wrapper(const std::vector<FrameReport>& native, size_t i) {
 }
 
 }  // namespace
+
+bool native_stack_collects_garbage(const std::vector<FrameReport>& native) {
+    // The collector's static helpers may be inlined into their callers: any of them will do.
+    static const char* collectors[] = {
+        "collect", "collect_with_callback", "collect_generations", "gc_collect_main", "gc_collect_with_callback",
+        "gc_collect_generations", "gc_collect_full", "gc_collect_young", "gc_collect_increment",
+        "gc_collect_region", "gc_collect_internal", "_PyGC_Collect", "PyGC_Collect", "_PyGC_CollectNoFail",
+        "_Py_RunGC", "gc_collect", "gc_collect_impl", "finalize_garbage", "handle_legacy_finalizers",
+        "handle_weakrefs", "delete_garbage", "invoke_gc_callback"};
+    for (const auto& f : native) {
+        std::string_view name = f.function;
+        name = name.substr(0, name.find('.'));  // collect.constprop.0, gc_collect_main.lto_priv.0
+        for (const char* collector : collectors)
+            if (name == collector) return true;
+    }
+    return false;
+}
+
+void mark_collecting_threads(PythonState& state, const std::map<int, std::vector<FrameReport>>& native) {
+    if (!state.gc_collecting) return;
+    std::set<int> collecting;
+    for (const auto& [tid, frames] : native)
+        if (native_stack_collects_garbage(frames)) collecting.insert(tid);
+    if (collecting.empty()) return;
+    for (auto& t : state.threads) t.gc_running = t.tid && collecting.count(t.tid);
+}
 
 FrameReport python_frame_report(const PyFrame& frame) {
     FrameReport out;

@@ -1,10 +1,12 @@
 // Merged stacks: native frames of the eval loop replaced by the Python frames they execute.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
 #include "python/frames.hpp"
+#include "python/threads.hpp"
 #include "report/stack_report.hpp"
 
 namespace snag::python {
@@ -23,6 +25,14 @@ MergedStack merge_stacks(const std::vector<FrameReport>& native, const std::vect
 
 // A thread inside take_gil/PyEval_RestoreThread/PyGILState_Ensure is waiting for the GIL.
 bool native_stack_waits_for_gil(const std::vector<FrameReport>& native);
+
+// A thread whose native stack holds CPython's collector (gc_collect_main & co., 3.6–3.14) runs
+// a garbage collection, even while a finalizer it called waits without the GIL.
+bool native_stack_collects_garbage(const std::vector<FrameReport>& native);
+
+// Marks the threads whose native stack (TID → whole stack) runs the collector; where none does
+// (no symbols), read_python_state's guess, the GIL holder, stays.
+void mark_collecting_threads(PythonState& state, const std::map<int, std::vector<FrameReport>>& native);
 
 FrameReport python_frame_report(const PyFrame& frame);
 

@@ -2,6 +2,7 @@
 
 #include "base/hex.hpp"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 
@@ -43,6 +44,11 @@ json python_json(const PyThreadView& v) {
                 {"gc", t.gc_running}, {"status", v.status}, {"interpreter", t.interpreter_id},
                 {"thread_state", t.thread_state}};
     if (t.attach_state >= 0) out["attached"] = t.attach_state == 1;
+    if (!v.entered_from.empty()) {  // innermost first: this interpreter, then the ones it was entered from
+        json ids = json::array({t.interpreter_id});
+        for (const PyThread* outer : v.entered_from) ids.push_back(outer->interpreter_id);
+        out["interpreters"] = std::move(ids);
+    }
     if (t.waiting_on) {
         json w = {{"function", t.waiting_on->function}, {"type", t.waiting_on->type},
                   {"address", t.waiting_on->address}};
@@ -65,6 +71,7 @@ json frame_json(const FrameReport& f) {
                 {"function", f.function.empty() ? json(nullptr) : json(f.function)},
                 {"file", f.file.empty() ? json(nullptr) : json(f.file)},
                 {"line", f.line > 0 ? json(f.line) : json(nullptr)}};
+    if (!native && f.interpreter >= 0) out["interpreter"] = f.interpreter;
     if (!native && f.column >= 0) {  // 3.11+ positions, as co_positions gives them
         out["end_line"] = f.end_line > 0 ? json(f.end_line) : json(nullptr);
         out["column"] = f.column;
@@ -110,31 +117,77 @@ std::string thread_status(const PythonState& state, const PyThread& t, char os_s
 }
 
 
+namespace {
+
+// The thread states one OS thread runs, innermost interpreter first: a thread that entered a
+// subinterpreter (run_string) keeps its outer thread state, whose eval loops sit deeper on the
+// same C stack (higher addresses). Thread states without frames add nothing and are left out
+// unless the thread has no other.
+std::vector<std::vector<const PyThread*>> threads_by_os_thread(const PythonState& state) {
+    std::vector<std::vector<const PyThread*>> out;
+    std::map<int, size_t> slot;
+    for (const auto& t : state.threads) {
+        auto it = t.tid ? slot.find(t.tid) : slot.end();
+        if (it == slot.end()) {
+            if (t.tid) slot[t.tid] = out.size();
+            out.push_back({&t});
+        } else {
+            out[it->second].push_back(&t);
+        }
+    }
+    for (auto& group : out) {
+        bool any_frames = false;
+        for (const PyThread* t : group) any_frames = any_frames || !t->stack.frames.empty();
+        if (any_frames) std::erase_if(group, [](const PyThread* t) { return t->stack.frames.empty(); });
+        else group.resize(1);
+        std::stable_sort(group.begin(), group.end(), [](const PyThread* a, const PyThread* b) {
+            if ((a->c_stack != 0) != (b->c_stack != 0)) return a->c_stack != 0;
+            if (a->c_stack != b->c_stack) return a->c_stack < b->c_stack;
+            return a->interpreter_id > b->interpreter_id;  // unknown: the newer one is entered last
+        });
+    }
+    return out;
+}
+
+}  // namespace
+
 PyReport build_py_report(const PythonState& state, const std::vector<Thread>& os_threads,
                          const std::map<int, std::vector<FrameReport>>& native_frames, bool merge) {
     PyReport report;
     report.state = &state;
     report.warnings = state.warnings;
-    for (const auto& t : state.threads) {
+    for (const auto& group : threads_by_os_thread(state)) {
+        const PyThread& t = *group.front();
         PyThreadView v;
         v.python = &t;
+        v.entered_from.assign(group.begin() + 1, group.end());
         v.tid = t.tid;
-        v.name = t.name;
+        for (auto it = group.rbegin(); it != group.rend() && v.name.empty(); ++it) v.name = (*it)->name;
         for (const auto& os : os_threads)
             if (os.tid == t.tid) {
                 v.state = os.state;
                 if (v.name.empty()) v.name = os.name;
             }
+        std::vector<PyFrame> python;
+        std::vector<int64_t> interpreters;
+        for (const PyThread* part : group) {
+            python.insert(python.end(), part->stack.frames.begin(), part->stack.frames.end());
+            interpreters.insert(interpreters.end(), part->stack.frames.size(), part->interpreter_id);
+            if (v.error.empty()) v.error = part->stack.error;
+        }
         auto native = native_frames.find(t.tid);
         if (merge && native != native_frames.end()) {
-            MergedStack merged = merge_stacks(native->second, t.stack.frames);
+            MergedStack merged = merge_stacks(native->second, python);
             v.frames = std::move(merged.frames);
             if (!merged.merged) report.warnings.push_back("thread " + std::to_string(t.tid) + ": " + merged.note);
         } else {
-            for (const auto& f : t.stack.frames) v.frames.push_back(python_frame_report(f));
+            for (const auto& f : python) v.frames.push_back(python_frame_report(f));
         }
+        // Python frames keep their order through the merge: the k-th is python[k].
+        size_t k = 0;
+        for (auto& f : v.frames)
+            if (f.kind == FrameReport::Kind::Python && k < interpreters.size()) f.interpreter = interpreters[k++];
         v.status = thread_status(state, t, v.state);
-        v.error = t.stack.error;
         report.threads.push_back(std::move(v));
     }
     if (merge) {  // OS threads that never ran Python keep their native stacks
@@ -184,10 +237,25 @@ void print_no_gil_line(std::ostream& out, const PyReport& report) {
         << (n == 1 ? "" : "s") << " attached, running Python" << (n ? ": " + attached : "") << "\n\n";
 }
 
+// ", interpreter 1" (entered from 0)": said only where the process runs several interpreters.
+std::string interpreter_text(const PyThreadView& v) {
+    std::string text = ", interpreter " + std::to_string(v.python->interpreter_id);
+    for (size_t i = 0; i < v.entered_from.size(); ++i)
+        text += (i ? ", from " : " entered from ") + std::to_string(v.entered_from[i]->interpreter_id);
+    return text;
+}
+
+bool several_interpreters(const PythonState& state) {
+    for (const auto& t : state.threads)
+        if (t.interpreter_id != state.threads.front().interpreter_id) return true;
+    return false;
+}
+
 }  // namespace
 
 void print_py_text(std::ostream& out, const PyReport& report, bool verbose, bool positions) {
     const PythonState& state = *report.state;
+    bool interpreters = several_interpreters(state);
     print_namespace_note(out, report);
     if (verbose) {
         out << "Python " << state.version << " in " << state.module << " (found by " << state.found_by
@@ -200,11 +268,18 @@ void print_py_text(std::ostream& out, const PyReport& report, bool verbose, bool
         first = false;
         out << "Thread " << v.tid;
         if (!v.name.empty()) out << " \"" << v.name << "\"";
-        if (v.python) out << " (" << v.status << ", thread id " << hex(v.python->thread_id) << ")";
+        if (v.python)
+            out << " (" << v.status << ", thread id " << hex(v.python->thread_id)
+                << (interpreters ? interpreter_text(v) : "") << ")";
         else out << " (" << v.status << ")";
         out << '\n';
+        int64_t running = v.python ? v.python->interpreter_id : -1;
         for (size_t i = 0; i < v.frames.size(); ++i) {
             const FrameReport& f = v.frames[i];
+            if (f.kind == FrameReport::Kind::Python && f.interpreter >= 0 && f.interpreter != running) {
+                out << "    -- entered from interpreter " << f.interpreter << " --\n";
+                running = f.interpreter;
+            }
             char head[48];
             if (f.kind == FrameReport::Kind::Python) {
                 std::snprintf(head, sizeof head, "#%-2zu ", i);

@@ -14,6 +14,9 @@ namespace snag::python {
 
 struct PyThreadView {
     const PyThread* python = nullptr;  // null for OS threads without a thread state (--native)
+    // Thread states of the interpreters this thread entered `python` from (run_string into a
+    // subinterpreter), innermost first: their frames follow python's in `frames`.
+    std::vector<const PyThread*> entered_from;
     int tid = 0;
     std::string name;                  // Python name, else the OS thread name
     char state = '?';

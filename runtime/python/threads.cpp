@@ -101,7 +101,27 @@ std::optional<ThreadException> thread_exception(Memory& mem, Objects& obj, const
     return std::nullopt;
 }
 
+// Where this thread state's innermost eval loop keeps its C-stack state (see PyThread::c_stack).
+uint64_t c_stack_anchor(Memory& mem, const Layout& l, uint64_t ts, const FrameChain& chain) {
+    if (chain.frames.empty()) return 0;
+    if (chain.c_stack_entry) return chain.c_stack_entry;
+    return l.minor == 11 && l.ts_cframe >= 0 ? mem.ptr(ts + l.ts_cframe) : 0;
+}
+
 }  // namespace
+
+const Thread* thread_owning_stack_address(Target& target, uint64_t addr) {
+    const Mapping* mapping = nullptr;
+    for (const auto& m : target.mappings())
+        if (addr && addr >= m.start && addr < m.end) mapping = &m;
+    if (!mapping) return nullptr;
+    const Thread* best = nullptr;
+    for (const auto& t : target.threads())
+        if (t.has_registers && t.regs.rsp >= mapping->start && t.regs.rsp <= addr &&
+            (!best || t.regs.rsp > best->regs.rsp))
+            best = &t;
+    return best;
+}
 
 int tid_for_pthread(Target& target, uint64_t thread_id) {
     if (!thread_id) return 0;
@@ -162,13 +182,20 @@ PythonState read_python_state(Target& target, const PythonRuntime& rt, const Rea
                 if (const Thread* os = target.thread_seen_inside(static_cast<int>(mem.i64(ts + l.ts_native_thread_id).value_or(0))))
                     t.tid = os->tid;
             if (!t.tid) t.tid = tid_for_pthread(target, t.thread_id);
-            if (auto it = names.find(t.thread_id); it != names.end()) t.name = it->second;
             t.holds_gil = holder && *holder == ts;
             if (l.ts_state >= 0) t.attach_state = mem.i32(ts + l.ts_state).value_or(-1);
             t.gc_running = collecting && t.holds_gil;
             uint64_t chunk = l.ts_datastack_chunk >= 0 ? mem.ptr(ts + l.ts_datastack_chunk) : 0;
             t.stack = walker.walk(first_frame(mem, l, ts), options.locals, options.limits, options.max_frames,
                                   chunk);
+            // The thread that made a thread state need not run it: 3.12's run_string borrows
+            // the subinterpreter's first one, made by the thread that created the interpreter.
+            t.c_stack = c_stack_anchor(mem, l, ts, t.stack);
+            if (const Thread* runs = thread_owning_stack_address(target, t.c_stack); runs && runs->tid != t.tid) {
+                t.tid = runs->tid;
+                t.thread_id = runs->regs.fs_base;
+            }
+            if (auto it = names.find(t.thread_id); it != names.end()) t.name = it->second;
             std::string unverified;
             if (!t.stack.frames.empty() && !t.holds_gil)
                 t.waiting_on = find_wait_target(mem, obj, l, t.stack.frames.front(), t.thread_id, &unverified);

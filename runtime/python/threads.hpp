@@ -25,6 +25,9 @@ struct PyThread {
     // stop-the-world pause; -1 unknown. Without a GIL, the attached threads are what runs.
     int attach_state = -1;
     bool gc_running = false;
+    // An address on the C stack of the OS thread running it (3.11+: an eval loop's entry frame
+    // or cframe), 0 when unknown: orders the thread states of nested interpreters on one thread.
+    uint64_t c_stack = 0;
     FrameChain stack;
     std::optional<WaitTarget> waiting_on;
     std::vector<HeldLock> with_locks;  // plain Locks held by open `with` blocks (probable ownership)
@@ -54,5 +57,9 @@ PythonState read_python_state(Target& target, const PythonRuntime& runtime, cons
 
 // The OS TID of a thread whose pthread_self() is thread_id (x86_64 glibc: pthread_self == fs_base).
 int tid_for_pthread(Target& target, uint64_t thread_id);
+
+// The OS thread whose C stack holds addr (its stack pointer is the nearest below addr in the
+// same mapping); null when no thread's registers tell.
+const Thread* thread_owning_stack_address(Target& target, uint64_t addr);
 
 }  // namespace snag::python

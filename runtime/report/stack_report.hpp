@@ -27,6 +27,7 @@ struct FrameReport {
     // DWARF; nullopt when not computed or the function has no DWARF.
     std::optional<std::vector<std::pair<std::string, std::string>>> args;
     std::vector<std::pair<std::string, std::string>> locals;  // name, repr (Python --locals)
+    int64_t interpreter = -1;  // Python: the id of the interpreter running the frame
     std::string note;          // e.g. "<shim>", "stack walk stopped: ..." shown after the frame
 };
 
