@@ -11,6 +11,7 @@ enum class DebugSource {
     Embedded,    // .debug_info in the mapped file
     BuildIdDir,  // DEBUGDIR/.build-id/xx/yyyy.debug (DEBUGDIR: $SNAG_DEBUG_FILE_DIRECTORY or /usr/lib/debug)
     DebugLink,   // .gnu_debuglink next to the file or under DEBUGDIR
+    Debuginfod,  // fetched by build-id from $DEBUGINFOD_URLS into the debuginfod client cache
 };
 
 const char* to_string(DebugSource source);

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 
+#include "symbols/debuginfod.hpp"
 #include "symbols/elf_facts.hpp"
 
 namespace snag {
@@ -18,6 +19,7 @@ const char* to_string(DebugSource source) {
     case DebugSource::Embedded: return "embedded";
     case DebugSource::BuildIdDir: return "build-id";
     case DebugSource::DebugLink: return "debuglink";
+    case DebugSource::Debuginfod: return "debuginfod";
     }
     return "none";
 }
@@ -65,7 +67,36 @@ bool same_build(Module& m, const std::string& debug_file) {
     return false;
 }
 
-// Search order of gdb and libdwfl: the file itself, the build-id tree, then .gnu_debuglink.
+// .gnu_debuglink: next to the file, in its .debug/ subdirectory, under DEBUGDIR/<recorded dir>.
+bool locate_debug_link(Target& target, Module& m, const ElfFacts& facts, const std::string& debug_dir) {
+    if (facts.debuglink.empty() || m.local_path.empty()) return false;
+    std::string recorded_dir = dirname_of(m.path);
+    std::string local_dir = dirname_of(m.local_path);
+    const std::string candidates[] = {
+        local_dir + "/" + facts.debuglink,
+        local_dir + "/.debug/" + facts.debuglink,
+        debug_dir + recorded_dir + "/" + facts.debuglink,
+    };
+    for (const auto& candidate : candidates) {
+        std::string found = find_file(target, candidate);
+        if (found.empty() || found == m.local_path || !same_build(m, found)) continue;
+        m.debug_source = DebugSource::DebugLink;
+        m.debug_file = found;
+        return true;
+    }
+    return false;
+}
+
+// Last, as gdb: ask the debuginfod servers (none unless $DEBUGINFOD_URLS names one).
+void fetch_debug_file(Module& m) {
+    DebuginfodFetch fetched = debuginfod_debug_file(m.build_id, m.path);
+    if (!fetched.warning.empty() && m.debug_warning.empty()) m.debug_warning = fetched.warning;
+    if (fetched.path.empty() || !same_build(m, fetched.path)) return;
+    m.debug_source = DebugSource::Debuginfod;
+    m.debug_file = fetched.path;
+}
+
+// Search order of gdb and libdwfl: the file itself, the build-id tree, .gnu_debuglink, debuginfod.
 void locate_debug_info(Target& target, Module& m, const ElfFacts& facts) {
     if (facts.has_debug_info) {
         m.debug_source = DebugSource::Embedded;
@@ -81,21 +112,8 @@ void locate_debug_info(Target& target, Module& m, const ElfFacts& facts) {
             return;
         }
     }
-    if (facts.debuglink.empty() || m.local_path.empty()) return;
-    std::string recorded_dir = dirname_of(m.path);
-    std::string local_dir = dirname_of(m.local_path);
-    const std::string candidates[] = {
-        local_dir + "/" + facts.debuglink,
-        local_dir + "/.debug/" + facts.debuglink,
-        debug_dir + recorded_dir + "/" + facts.debuglink,
-    };
-    for (const auto& candidate : candidates) {
-        std::string found = find_file(target, candidate);
-        if (found.empty() || found == m.local_path || !same_build(m, found)) continue;
-        m.debug_source = DebugSource::DebugLink;
-        m.debug_file = found;
-        return;
-    }
+    if (locate_debug_link(target, m, facts, debug_dir)) return;
+    fetch_debug_file(m);
 }
 
 constexpr uint64_t kMaxVdsoBytes = 1 << 20;          // real vDSOs are two or three pages
