@@ -108,20 +108,38 @@ uint64_t c_stack_anchor(Memory& mem, const Layout& l, uint64_t ts, const FrameCh
     return l.minor == 11 && l.ts_cframe >= 0 ? mem.ptr(ts + l.ts_cframe) : 0;
 }
 
-}  // namespace
+struct StackOwner {
+    const Thread* thread = nullptr;
+    uint64_t pthread = 0;  // its pthread_self()
+};
 
-const Thread* thread_owning_stack_address(Target& target, uint64_t addr) {
+// Stopped: the thread whose stack pointer is the nearest below addr in its mapping. Without
+// registers (live --no-stop) the mapping tells: "[stack]" is the main thread's, another one
+// holds the struct pthread of the thread it belongs to (glibc puts it at the top).
+StackOwner owner_of_stack_address(Target& target, uint64_t addr, const std::vector<uint64_t>& pthreads) {
+    StackOwner owner;
     const Mapping* mapping = nullptr;
     for (const auto& m : target.mappings())
         if (addr && addr >= m.start && addr < m.end) mapping = &m;
-    if (!mapping) return nullptr;
-    const Thread* best = nullptr;
-    for (const auto& t : target.threads())
+    if (!mapping) return owner;
+    bool registers = false;
+    for (const auto& t : target.threads()) {
+        registers = registers || t.has_registers;
         if (t.has_registers && t.regs.rsp >= mapping->start && t.regs.rsp <= addr &&
-            (!best || t.regs.rsp > best->regs.rsp))
-            best = &t;
-    return best;
+            (!owner.thread || t.regs.rsp > owner.thread->regs.rsp))
+            owner = {&t, t.regs.fs_base};
+    }
+    if (registers) return owner;
+    bool main_stack = mapping->path == "[stack]";
+    for (uint64_t p : pthreads) {
+        if (!main_stack && (p < mapping->start || p >= mapping->end)) continue;
+        int tid = tid_for_pthread(target, p);
+        if (tid && (!main_stack || tid == target.process().pid)) return {target.thread(tid), p};
+    }
+    return owner;
 }
+
+}  // namespace
 
 int tid_for_pthread(Target& target, uint64_t thread_id) {
     if (!thread_id) return 0;
@@ -144,6 +162,8 @@ PythonState read_python_state(Target& target, const PythonRuntime& rt, const Rea
     Objects obj(mem, l);
     FrameWalker walker(mem, obj, l);
     std::unordered_set<uint64_t> seen_interps, seen_threads;
+    std::unordered_map<uint64_t, std::unordered_map<uint64_t, std::string>> names_of;  // per interpreter
+    std::vector<uint64_t> interp_of;  // each thread state's interpreter
     state.gil_known = true;
     state.free_threaded = l.free_threaded;
     uint64_t interp = mem.ptr(rt.interp_head_at);
@@ -158,7 +178,7 @@ PythonState read_python_state(Target& target, const PythonRuntime& rt, const Rea
         state.gil_disabled = state.gil_disabled || gil_disabled(mem, l, interp);
         bool collecting = gc_collecting(mem, rt, interp);
         state.gc_collecting = state.gc_collecting || collecting;
-        auto names = thread_names(mem, obj, l, interp);
+        names_of[interp] = thread_names(mem, obj, l, interp);
         uint64_t ts = mem.ptr(interp + l.is_threads_head);
         for (; ts; ts = mem.ptr(ts + l.ts_next)) {
             if (!seen_threads.insert(ts).second) {
@@ -188,24 +208,31 @@ PythonState read_python_state(Target& target, const PythonRuntime& rt, const Rea
             uint64_t chunk = l.ts_datastack_chunk >= 0 ? mem.ptr(ts + l.ts_datastack_chunk) : 0;
             t.stack = walker.walk(first_frame(mem, l, ts), options.locals, options.limits, options.max_frames,
                                   chunk);
-            // The thread that made a thread state need not run it: 3.12's run_string borrows
-            // the subinterpreter's first one, made by the thread that created the interpreter.
-            t.c_stack = c_stack_anchor(mem, l, ts, t.stack);
-            if (const Thread* runs = thread_owning_stack_address(target, t.c_stack); runs && runs->tid != t.tid) {
-                t.tid = runs->tid;
-                t.thread_id = runs->regs.fs_base;
-            }
-            if (auto it = names.find(t.thread_id); it != names.end()) t.name = it->second;
-            std::string unverified;
-            if (!t.stack.frames.empty() && !t.holds_gil)
-                t.waiting_on = find_wait_target(mem, obj, l, t.stack.frames.front(), t.thread_id, &unverified);
-            t.with_locks = find_with_locks(mem, obj, l, t.stack);
-            std::string note = "cannot tell whether a thread waits on the " + unverified;
-            if (!unverified.empty() && std::find(state.warnings.begin(), state.warnings.end(), note) == state.warnings.end())
-                state.warnings.push_back(note);
             t.exception = thread_exception(mem, obj, l, ts, options.limits);
+            t.c_stack = c_stack_anchor(mem, l, ts, t.stack);
             state.threads.push_back(std::move(t));
+            interp_of.push_back(interp);
         }
+    }
+    std::vector<uint64_t> pthreads;
+    for (const auto& t : state.threads) pthreads.push_back(t.thread_id);
+    for (size_t i = 0; i < state.threads.size(); ++i) {
+        PyThread& t = state.threads[i];
+        // The thread that made a thread state need not run it: 3.12's run_string borrows the
+        // subinterpreter's first one, made by the thread that created the interpreter.
+        if (StackOwner runs = owner_of_stack_address(target, t.c_stack, pthreads); runs.thread && runs.thread->tid != t.tid) {
+            t.tid = runs.thread->tid;
+            t.thread_id = runs.pthread;
+        }
+        const auto& names = names_of[interp_of[i]];
+        if (auto it = names.find(t.thread_id); it != names.end()) t.name = it->second;
+        std::string unverified;
+        if (!t.stack.frames.empty() && !t.holds_gil)
+            t.waiting_on = find_wait_target(mem, obj, l, t.stack.frames.front(), t.thread_id, &unverified);
+        t.with_locks = find_with_locks(mem, obj, l, t.stack);
+        std::string note = "cannot tell whether a thread waits on the " + unverified;
+        if (!unverified.empty() && std::find(state.warnings.begin(), state.warnings.end(), note) == state.warnings.end())
+            state.warnings.push_back(note);
     }
     return state;
 }

@@ -58,8 +58,4 @@ PythonState read_python_state(Target& target, const PythonRuntime& runtime, cons
 // The OS TID of a thread whose pthread_self() is thread_id (x86_64 glibc: pthread_self == fs_base).
 int tid_for_pthread(Target& target, uint64_t thread_id);
 
-// The OS thread whose C stack holds addr (its stack pointer is the nearest below addr in the
-// same mapping); null when no thread's registers tell.
-const Thread* thread_owning_stack_address(Target& target, uint64_t addr);
-
 }  // namespace snag::python

@@ -3,8 +3,8 @@
 subinterpreters-*: examples/scenarios/py_subinterpreters.py on the pyenv 3.12 and 3.13 builds.
 Every thread of every interpreter is found; the thread that entered the subinterpreter is one
 thread whose Python frames are the subinterpreter's, then the main interpreter's, in call order,
-each frame with its interpreter's id; live (py-bt, --native merged), on a gcore core and on a
-`snag dump` core, against the threads' own records.
+each frame with its interpreter's id; live (py-bt, --no-stop, --native merged), on a gcore core
+and on a `snag dump` core, against the threads' own records.
 gc-collecting-*: examples/scenarios/py_gc_collecting.py on 3.6-3.13: only the thread whose
 gc.collect() stopped in a __del__ is collecting garbage (py-bt text and JSON, the Lua API), live
 and on a gcore core.
@@ -60,6 +60,7 @@ def register_subinterpreters(interp):
         # The truth has a record per interpreter a thread runs: 4 for 3 OS threads.
         with h.py_scenario(interp, "py_subinterpreters.py", settle_tasks=False) as s:
             check_subinterpreters(h.snag_json("py-bt", s.pid, "--json"), s.truth, interp, "live")
+            check_subinterpreters(h.snag_json("py-bt", s.pid, "--json", "--no-stop"), s.truth, interp, "--no-stop")
             merged = h.snag_json("py-bt", s.pid, "--json", "--native")
             check_subinterpreters(merged, s.truth, interp, "live --native")
             h.check(not [w for w in merged["warnings"] if "unmerged" in w], "not merged: %s" % merged["warnings"])
