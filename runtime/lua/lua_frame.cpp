@@ -50,7 +50,7 @@ int l_frame_registers(lua_State* L) {
     });
 }
 
-// frame:locals() / frame:args() → {{name=, value=}, ...} as gdb's `bt full` / `info args`
+// frame:locals() / frame:args() → {{name=, value= [, entry_value=]}, ...} as gdb's `bt full` / `info args`
 // print them (locals: innermost block first); nil and "No symbol table info available." without
 // DWARF.
 int frame_variables(lua_State* L, FrameLocals::Kind kind) {
@@ -66,9 +66,10 @@ int frame_variables(lua_State* L, FrameLocals::Kind kind) {
         }
         lua_createtable(L, static_cast<int>(locals->size()), 0);
         for (size_t i = 0; i < locals->size(); ++i) {
-            lua_createtable(L, 0, 2);
+            lua_createtable(L, 0, 3);
             set_field(L, "name", (*locals)[i].name);
             set_field(L, "value", (*locals)[i].value);
+            if ((*locals)[i].entry_value) set_field(L, "entry_value", *(*locals)[i].entry_value);
             lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
         }
         return 1;

@@ -211,17 +211,22 @@ std::optional<std::vector<LocalVariable>> Session::frame_locals(int tid, size_t 
     const auto& natives = native_stack(tid).frames;
     size_t inline_depth = 0;  // inlined calls at this pc nearer the innermost frame
     for (size_t i = index; i > 0 && all[i - 1].physical == f.physical; --i) ++inline_depth;
-    FrameState state;
-    state.pc = f.pc;
-    state.innermost = f.physical == 0;
-    state.call_site = f.physical > 0 && !natives[f.physical - 1].is_signal_frame;
-    state.cfa = natives[f.physical].cfa;
-    state.regs = state.innermost ? thread->regs : natives[f.physical].regs;
+    // This frame and the ones above it: entry values are read from the callers' call sites.
+    std::vector<CallerFrame> chain;
+    for (size_t i = f.physical; i < natives.size(); ++i) {
+        FrameState state;
+        state.pc = natives[i].pc;
+        state.innermost = i == 0;
+        state.call_site = i > 0 && !natives[i - 1].is_signal_frame && !natives[i].is_signal_frame;
+        state.cfa = natives[i].cfa;
+        state.regs = state.innermost ? thread->regs : natives[i].regs;
+        chain.push_back({symbols_->module_at(state.pc), state});
+    }
     if (!frame_locals_)
         frame_locals_ = std::make_unique<FrameLocals>(
             *target_, [this](uint64_t a) { return symbolic_address(a); },
-            [this](const Module& m) { return symbols_->dwarf_at(m.start); });
-    return frame_locals_->locals(*f.symbol.module, state, inline_depth, kind);
+            [this](const Module& m) { return symbols_->dwarf_at(m.start); }, [this] { return symbols_->call_sites(); });
+    return frame_locals_->locals(*f.symbol.module, chain[0].state, inline_depth, kind, std::span(chain).subspan(1));
 }
 
 Expected<void> Session::select_thread(int tid) {

@@ -27,19 +27,27 @@ void add_frame_args(Target& target, Symbolizer& symbols, const std::vector<Nativ
         auto at = symbols.symbol_at(addr);
         if (!at) return std::nullopt;
         return at->second ? at->first + "+" + std::to_string(at->second) : at->first;
-    }, [&symbols](const Module& m) { return symbols.dwarf_at(m.start); });
+    }, [&symbols](const Module& m) { return symbols.dwarf_at(m.start); }, [&symbols] { return symbols.call_sites(); });
     for (size_t t = 0; t < stacks.size() && t < report.threads.size(); ++t) {
         const NativeStack& stack = stacks[t];
         const Thread* thread = target.thread(stack.tid);
+        std::vector<CallerFrame> frames(stack.frames.size());
+        for (size_t i = 0; i < frames.size(); ++i)
+            frames[i] = {symbols.module_at(stack.frames[i].pc), state_of(thread, stack, i)};
         for (FrameReport& frame : report.threads[t].frames) {
             if (frame.kind != FrameReport::Kind::Native || frame.physical >= stack.frames.size()) continue;
             const Module* module = symbols.module_at(frame.pc);
             if (!module || frame.function.empty()) continue;
-            auto args = locals.locals(*module, state_of(thread, stack, frame.physical), frame.inline_depth,
-                                      FrameLocals::Kind::Arguments);
+            auto args = locals.locals(*module, frames[frame.physical].state, frame.inline_depth,
+                                      FrameLocals::Kind::Arguments, std::span(frames).subspan(frame.physical + 1));
             if (!args) continue;
             frame.args.emplace();
-            for (const auto& a : *args) frame.args->emplace_back(a.name, frame_line_value(a.value));
+            for (const auto& a : *args) {
+                // gdb compares the values themselves: equal ones print as x=x@entry=V.
+                std::optional<std::string> entry;
+                if (a.entry_value) entry = *a.entry_value == a.value ? frame_line_value(a.value) : frame_line_value(*a.entry_value);
+                frame.args->push_back({a.name, frame_line_value(a.value), entry});
+            }
         }
     }
 }

@@ -12,10 +12,17 @@ std::string basename_of(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-// gdb's frame-line argument list: "(lock=0x7f…, microseconds=<optimized out>)".
-std::string argument_list(const std::vector<std::pair<std::string, std::string>>& args) {
+// gdb's frame-line argument list, `print entry-values default`: "(lock=0x7f…, n=n@entry=3,
+// m=<optimized out>, m@entry=1)": "x=x@entry=V" when the entry value equals the value.
+std::string argument_list(const std::vector<FrameArgument>& args) {
     std::string out = "(";
-    for (const auto& [name, value] : args) out += (out.size() > 1 ? ", " : "") + name + "=" + value;
+    for (const auto& a : args) {
+        out += (out.size() > 1 ? ", " : "") + a.name + "=";
+        if (a.entry_value && *a.entry_value == a.value)
+            out += a.name + "@entry=" + a.value;
+        else
+            out += a.value + (a.entry_value ? ", " + a.name + "@entry=" + *a.entry_value : "");
+    }
     return out + ")";
 }
 

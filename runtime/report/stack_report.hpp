@@ -10,6 +10,13 @@
 
 namespace snag {
 
+// One argument of a native frame, as gdb's frame line shows it.
+struct FrameArgument {
+    std::string name;
+    std::string value;                       // "0x7f…", "<optimized out>", "..." for structs
+    std::optional<std::string> entry_value;  // gdb's `name@entry`: what the caller passed, when known
+};
+
 struct FrameReport {
     enum class Kind { Native, Python };
     Kind kind = Kind::Native;
@@ -25,7 +32,7 @@ struct FrameReport {
     size_t inline_depth = 0;   // native: inlined calls nearer the innermost frame at that pc
     // native: the function's arguments as gdb's frame lines show them ("lock", "0x7f…"), from
     // DWARF; nullopt when not computed or the function has no DWARF.
-    std::optional<std::vector<std::pair<std::string, std::string>>> args;
+    std::optional<std::vector<FrameArgument>> args;
     std::vector<std::pair<std::string, std::string>> locals;  // name, repr (Python --locals)
     int64_t interpreter = -1;  // Python: the id of the interpreter running the frame
     std::string note;          // e.g. "<shim>", "stack walk stopped: ..." shown after the frame

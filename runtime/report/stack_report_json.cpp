@@ -36,7 +36,11 @@ json frame_json(const FrameReport& frame) {
         out["inlined"] = frame.inlined;
         if (frame.args) {
             json args = json::array();
-            for (const auto& [name, value] : *frame.args) args.push_back({{"name", name}, {"value", value}});
+            for (const auto& a : *frame.args) {
+                json arg = {{"name", a.name}, {"value", a.value}};
+                if (a.entry_value) arg["entry_value"] = *a.entry_value;
+                args.push_back(std::move(arg));
+            }
             out["args"] = std::move(args);
         }
     }

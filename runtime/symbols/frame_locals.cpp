@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "symbols/dwarf_value_text.hpp"
+#include "symbols/tail_calls.hpp"
 
 namespace snag {
 
@@ -61,8 +62,29 @@ struct Evaluation {
     uint64_t bias;
     std::optional<uint64_t> frame_base;
     const std::function<bool(uint64_t, void*, size_t)>& read;
-    Dwarf_Attribute* attr;  // for DW_OP_implicit_value's block
+    Dwarf_Attribute* attr;  // for DW_OP_implicit_value's and DW_OP_entry_value's blocks
+    // A DWARF register's value at the entry of the frame's function, from its caller; unset: unknown.
+    std::function<std::optional<uint64_t>(int64_t)> entry_register = nullptr;
 };
+
+std::optional<int64_t> register_of(const Dwarf_Op& op) {
+    if (op.atom >= DW_OP_reg0 && op.atom <= DW_OP_reg31) return op.atom - DW_OP_reg0;
+    if (op.atom == DW_OP_regx) return static_cast<int64_t>(op.number);
+    return std::nullopt;
+}
+
+// DW_OP_entry_value(DW_OP_regN), the only form GCC emits for values (gdb also takes a
+// dereferenced register, for references, which needs DW_AT_call_data_value).
+std::optional<uint64_t> entry_register_value(const Dwarf_Op& op, const Evaluation& ev) {
+    Dwarf_Attribute block;
+    Dwarf_Op* ops;
+    size_t n;
+    if (!ev.entry_register || !ev.attr || dwarf_getlocation_attr(ev.attr, &op, &block) != 0 ||
+        dwarf_getlocation(&block, &ops, &n) != 0 || n != 1)
+        return std::nullopt;
+    auto reg = register_of(ops[0]);
+    return reg ? ev.entry_register(*reg) : std::nullopt;
+}
 
 // The common operations of -O0 and -O2 code; anything else makes the value unavailable.
 Location evaluate(const Dwarf_Op* ops, size_t n, const Evaluation& ev) {
@@ -134,7 +156,13 @@ Location evaluate(const Dwarf_Op* ops, size_t n, const Evaluation& ev) {
                 case DW_OP_piece:
                     if (i + 1 != n) return {};  // several pieces: not done
                     break;
-                default: return {};  // entry values, parameter refs, typed stack ops...
+                case DW_OP_entry_value: case DW_OP_GNU_entry_value: {
+                    auto v = entry_register_value(op, ev);
+                    if (!v) return {};
+                    stack.push_back(*v);
+                    break;
+                }
+                default: return {};  // parameter refs, typed stack ops...
             }
         }
     }
@@ -149,7 +177,7 @@ std::optional<uint64_t> frame_base(Dwarf_Die* function, uint64_t rel_pc, const E
     size_t n;
     if (!dwarf_attr(function, DW_AT_frame_base, &attr) || dwarf_getlocation_addr(&attr, rel_pc, &ops, &n, 1) != 1)
         return std::nullopt;
-    Evaluation base{ev.frame, ev.bias, std::nullopt, ev.read, &attr};
+    Evaluation base{ev.frame, ev.bias, std::nullopt, ev.read, &attr, ev.entry_register};
     Location loc = evaluate(ops, n, base);
     if (loc.kind == Location::Memory || loc.kind == Location::Value) return loc.number;
     return std::nullopt;
@@ -182,7 +210,7 @@ std::string variable_text(Dwarf_Die* var, uint64_t rel_pc, const Evaluation& ev,
     size_t n;
     if (!dwarf_attr(var, DW_AT_location, &attr) || dwarf_getlocation_addr(&attr, rel_pc, &ops, &n, 1) != 1 || n == 0)
         return kOptimizedOut;
-    Evaluation here{ev.frame, ev.bias, ev.frame_base, ev.read, &attr};
+    Evaluation here{ev.frame, ev.bias, ev.frame_base, ev.read, &attr, ev.entry_register};
     Location loc = evaluate(ops, n, here);
     std::string bytes(size, '\0');
     switch (loc.kind) {
@@ -195,6 +223,42 @@ std::string variable_text(Dwarf_Die* var, uint64_t rel_pc, const Evaluation& ev,
         case Location::Bytes: bytes = loc.bytes; bytes.resize(size, '\0'); break;
     }
     return printer.text(&type, bytes);
+}
+
+bool is_reference(Dwarf_Die* type) {
+    int tag = dwarf_tag(type);
+    return tag == DW_TAG_reference_type || tag == DW_TAG_rvalue_reference_type;
+}
+
+// Where an argument is at its function's entry, when that is a register or a stack slot a call
+// site can bind (gdb's value_of_dwarf_block_entry); constants and computed places have no entry value.
+bool entry_slot(Dwarf_Die* param, uint64_t entry_rel, FrameLocals::Slot* slot) {
+    Dwarf_Attribute attr;
+    Dwarf_Op* ops;
+    size_t n;
+    if (dwarf_attr_integrate(param, DW_AT_const_value, &attr) || !dwarf_attr(param, DW_AT_location, &attr) ||
+        dwarf_getlocation_addr(&attr, entry_rel, &ops, &n, 1) != 1 || n != 1)
+        return false;
+    if (auto reg = register_of(ops[0])) *slot = {true, *reg};
+    else if (ops[0].atom == DW_OP_fbreg) *slot = {false, static_cast<int64_t>(ops[0].number)};
+    else return false;
+    return true;
+}
+
+// Does this DW_TAG_call_site_parameter set that slot (DW_OP_regN, or DW_OP_breg7 off: rsp-based)?
+bool binds(Dwarf_Die* param, const FrameLocals::Slot& slot) {
+    Dwarf_Attribute attr;
+    Dwarf_Op* ops;
+    size_t n;
+    if (!dwarf_attr(param, DW_AT_location, &attr) || dwarf_getlocation(&attr, &ops, &n) != 0 || n != 1) return false;
+    if (slot.is_register) return register_of(ops[0]) == slot.number;
+    return ops[0].atom == DW_OP_breg7 && static_cast<int64_t>(ops[0].number) == slot.number;
+}
+
+bool uses_frame_base(const Dwarf_Op* ops, size_t n) {
+    for (size_t i = 0; i < n; ++i)
+        if (ops[i].atom == DW_OP_fbreg) return true;
+    return false;
 }
 
 bool is_function_scope(Dwarf_Die* die) {
@@ -241,8 +305,8 @@ bool unit_of(Dwarf* dw, uint64_t pc, Dwarf_Die* cu) {
 
 }  // namespace
 
-FrameLocals::FrameLocals(Target& target, Symbolic symbolic, DwarfSource dwarf)
-    : target_(target), symbolic_(std::move(symbolic)), dwarf_(std::move(dwarf)) {}
+FrameLocals::FrameLocals(Target& target, Symbolic symbolic, DwarfSource dwarf, CallSites sites)
+    : target_(target), symbolic_(std::move(symbolic)), dwarf_(std::move(dwarf)), sites_(std::move(sites)) {}
 
 FrameLocals::~FrameLocals() {
     for (auto& [path, handle] : open_) {
@@ -264,8 +328,80 @@ Dwarf* FrameLocals::dwarf_of(const Module& module) {
     return dw;
 }
 
+// The frame base (DW_AT_frame_base) of the function a caller frame is in, for DW_OP_fbreg in
+// its call site values (the address of a local passed by pointer).
+std::optional<uint64_t> FrameLocals::caller_frame_base(const CallerFrame& caller) {
+    Dwarf* dw = caller.module ? dwarf_of(*caller.module) : nullptr;
+    if (!dw) return std::nullopt;
+    uint64_t rel = (caller.state.call_site ? caller.state.pc - 1 : caller.state.pc) - caller.module->bias;
+    Dwarf_Die cu;
+    if (!unit_of(dw, rel, &cu)) return std::nullopt;
+    std::vector<Dwarf_Die> scopes = containing_scopes(&cu, rel);
+    auto read = std::function<bool(uint64_t, void*, size_t)>(
+        [this](uint64_t addr, void* out, size_t n) { return target_.read(addr, out, n) == n; });
+    Evaluation ev{caller.state, caller.module->bias, std::nullopt, read, nullptr};
+    for (auto it = scopes.rbegin(); it != scopes.rend(); ++it)
+        if (dwarf_tag(&*it) == DW_TAG_subprogram) return frame_base(&*it, rel, ev);
+    return std::nullopt;
+}
+
+std::optional<uint64_t> FrameLocals::value_at_entry(uint64_t function_entry, Slot slot,
+                                                    std::span<const CallerFrame> callers, int depth) {
+    TailCalls* sites = sites_ ? sites_() : nullptr;
+    if (!sites || callers.empty() || depth > 8) return std::nullopt;
+    const CallerFrame& caller = callers[0];
+    const TailCalls::Site* site = caller.module ? sites->site_at(caller.state.pc) : nullptr;
+    if (!site) return std::nullopt;
+    Dwarf_Die die = site->die;
+    auto read = std::function<bool(uint64_t, void*, size_t)>(
+        [this](uint64_t addr, void* out, size_t n) { return target_.read(addr, out, n) == n; });
+    uint64_t caller_entry = site->owner_entry;
+    Evaluation ev{caller.state, site->bias, std::nullopt, read, nullptr,
+                  [&, caller_entry](int64_t reg) {
+                      return value_at_entry(caller_entry, Slot{true, reg}, callers.subspan(1), depth + 1);
+                  }};
+    Dwarf_Attribute attr;
+    Dwarf_Op* ops;
+    size_t n;
+    std::optional<uint64_t> target = sites->target_of(*site);
+    // An indirect call: gdb evaluates DW_AT_call_target in the caller's frame.
+    if (!target && (dwarf_attr(&die, DW_AT_call_target, &attr) || dwarf_attr(&die, DW_AT_GNU_call_site_target, &attr)) &&
+        dwarf_getlocation(&attr, &ops, &n) == 0 && n > 0) {
+        ev.attr = &attr;
+        if (uses_frame_base(ops, n)) ev.frame_base = caller_frame_base(caller);
+        Location loc = evaluate(ops, n, ev);
+        if (loc.kind == Location::Memory || loc.kind == Location::Value) target = loc.number;
+    }
+    if (!target || *target != function_entry || sites->may_call_itself(function_entry)) return std::nullopt;
+    Dwarf_Die param;
+    if (dwarf_child(&die, &param) != 0) return std::nullopt;
+    do {
+        int tag = dwarf_tag(&param);
+        if ((tag != DW_TAG_call_site_parameter && tag != DW_TAG_GNU_call_site_parameter) || !binds(&param, slot))
+            continue;
+        if ((!dwarf_attr(&param, DW_AT_call_value, &attr) && !dwarf_attr(&param, DW_AT_GNU_call_site_value, &attr)) ||
+            dwarf_getlocation(&attr, &ops, &n) != 0 || n == 0)
+            return std::nullopt;
+        // A value, not a place: gdb appends DW_OP_stack_value, which a register location refuses.
+        for (size_t i = 0; i < n; ++i)
+            if (register_of(ops[i]) || ops[i].atom == DW_OP_piece) return std::nullopt;
+        ev.attr = &attr;
+        ev.frame_base = uses_frame_base(ops, n) ? caller_frame_base(caller) : std::nullopt;
+        Location loc = evaluate(ops, n, ev);
+        if (loc.kind == Location::Memory || loc.kind == Location::Value) return loc.number;
+        if (loc.kind == Location::Bytes && loc.bytes.size() <= 8) {
+            uint64_t v = 0;
+            std::memcpy(&v, loc.bytes.data(), loc.bytes.size());
+            return v;
+        }
+        return std::nullopt;
+    } while (dwarf_siblingof(&param, &param) == 0);
+    return std::nullopt;
+}
+
 std::optional<std::vector<LocalVariable>> FrameLocals::locals(const Module& module, const FrameState& frame,
-                                                              size_t inline_depth, Kind kind) {
+                                                              size_t inline_depth, Kind kind,
+                                                              std::span<const CallerFrame> callers) {
     Dwarf* dw = dwarf_of(module);
     if (!dw) return std::nullopt;
     uint64_t rel = (frame.call_site ? frame.pc - 1 : frame.pc) - module.bias;
@@ -286,6 +422,11 @@ std::optional<std::vector<LocalVariable>> FrameLocals::locals(const Module& modu
     auto read = std::function<bool(uint64_t, void*, size_t)>(
         [this](uint64_t addr, void* out, size_t n) { return target_.read(addr, out, n) == n; });
     Evaluation ev{frame, module.bias, std::nullopt, read, nullptr};
+    // Entry values belong to the physical function (inlined frames share its caller), as in gdb.
+    TailCalls* sites = sites_ && !callers.empty() ? sites_() : nullptr;
+    uint64_t entry = sites ? sites->function_entry(rel + module.bias).value_or(0) : 0;  // 0: unknown
+    if (entry)
+        ev.entry_register = [&, entry](int64_t reg) { return value_at_entry(entry, Slot{true, reg}, callers); };
     if (physical) ev.frame_base = frame_base(physical, rel, ev);
     ValuePrinter printer{read, symbolic_};
     // Arguments are the formal parameters of the frame's function (the last scope of it).
@@ -293,6 +434,20 @@ std::optional<std::vector<LocalVariable>> FrameLocals::locals(const Module& modu
         if (mine.empty() || !is_function_scope(mine.back())) return std::vector<LocalVariable>{};
         mine = {mine.back()};
     }
+    // gdb's read_variable_at_entry: the argument's place at the function's entry, bound by the call.
+    auto entry_text = [&](Dwarf_Die* param, uint64_t at) -> std::optional<std::string> {
+        Dwarf_Die type;
+        Slot slot;
+        if (!entry_slot(param, at - module.bias, &slot) || !type_of(param, &type) || is_reference(&type))
+            return std::nullopt;
+        size_t size = type_size(&type).value_or(0);
+        if (size == 0 || size > 8) return std::nullopt;
+        auto value = value_at_entry(at, slot, callers);
+        if (!value) return std::nullopt;
+        std::string bytes(size, '\0');
+        std::memcpy(bytes.data(), &*value, size);
+        return printer.text(&type, bytes);
+    };
     int wanted = kind == Kind::Arguments ? DW_TAG_formal_parameter : DW_TAG_variable;
     std::vector<LocalVariable> out;
     for (Dwarf_Die* scope : mine) {
@@ -302,7 +457,8 @@ std::optional<std::vector<LocalVariable>> FrameLocals::locals(const Module& modu
             if (dwarf_tag(&child) != wanted) continue;
             const char* name = dwarf_diename(&child);
             if (!name) continue;
-            out.push_back({name, variable_text(&child, rel, ev, printer)});
+            out.push_back({name, variable_text(&child, rel, ev, printer), std::nullopt});
+            if (kind == Kind::Arguments && entry) out.back().entry_value = entry_text(&child, entry);
         } while (dwarf_siblingof(&child, &child) == 0);
     }
     return out;

@@ -165,6 +165,10 @@ public:
     }
 
     std::vector<uint64_t> tail_call_frames(uint64_t caller_return_pc, uint64_t callee_pc) override {
+        return call_sites()->between(caller_return_pc, callee_pc);
+    }
+
+    TailCalls* call_sites() override {
         if (!tail_calls_)
             tail_calls_ = std::make_unique<TailCalls>(
                 dwfl_, [this](std::string_view name) { return address_of(name); },
@@ -172,7 +176,7 @@ public:
                     auto at = symbol_at(pc);
                     return at ? std::optional(pc - at->second) : std::nullopt;
                 });
-        return tail_calls_->between(caller_return_pc, callee_pc);
+        return tail_calls_.get();
     }
 
     Dwarf* dwarf_at(uint64_t address) override {

@@ -17,6 +17,8 @@ struct Dwarf;
 
 namespace snag {
 
+class TailCalls;
+
 struct SourceLocation {
     std::string file;
     int line = 0;
@@ -64,6 +66,10 @@ public:
         (void)caller_return_pc, (void)callee_pc;
         return {};
     }
+
+    // The DWARF call sites of every module (symbols/tail_calls.hpp), for entry values of frame
+    // arguments; nullptr when none can be read.
+    virtual TailCalls* call_sites() { return nullptr; }
 
     // Address of a function or data symbol; "module!name" restricts the search.
     virtual std::optional<uint64_t> address_of(std::string_view name) = 0;

@@ -209,6 +209,36 @@ std::optional<uint64_t> TailCalls::target_of(const Site& site) {
     return *low + site.bias;
 }
 
+bool TailCalls::may_call_itself(uint64_t entry) {
+    if (auto it = calls_itself_.find(entry); it != calls_itself_.end()) return it->second;
+    bool reaches = false;
+    std::vector<uint64_t> todo{entry};
+    std::unordered_set<uint64_t> seen;
+    while (!todo.empty() && !reaches) {
+        uint64_t at = todo.back();
+        todo.pop_back();
+        Unit* unit = unit_at(at);
+        const Function* function = unit ? unit->function_at(at) : nullptr;
+        // gdb needs every function on the way to be a DWARF function entered at that address.
+        if (!function || function->entry != at) {
+            reaches = true;
+            break;
+        }
+        auto tails = unit->tail_sites.find(at);
+        if (tails == unit->tail_sites.end()) continue;
+        for (size_t i : tails->second) {
+            auto target = target_of(unit->sites[i]);
+            if (!target || *target == entry || seen.size() > 4096) {
+                reaches = true;
+                break;
+            }
+            if (seen.insert(*target).second) todo.push_back(*target);
+        }
+    }
+    calls_itself_.emplace(entry, reaches);
+    return reaches;
+}
+
 // Depth-first over the tail calls of each target; false when gdb would give up on the chain.
 bool TailCalls::explore(Search& search, const Site& site) {
     auto target = target_of(site);

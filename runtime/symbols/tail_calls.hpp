@@ -39,7 +39,6 @@ public:
     // The entry of the function holding pc, from DWARF (gdb's get_pc_function_start).
     std::optional<uint64_t> function_entry(uint64_t pc);
 
-private:
     struct Site {
         uint64_t return_pc = 0;  // runtime
         bool tail = false;
@@ -47,6 +46,15 @@ private:
         uint64_t owner_entry = 0;  // entry of the enclosing DW_TAG_subprogram, runtime
         uint64_t bias = 0;         // of the module whose DWARF holds the site
     };
+    // The DW_TAG_call_site whose call returns to return_pc (just past a tail jump for those).
+    const Site* site_at(uint64_t return_pc);
+    // Where a call site jumps, without a frame; nullopt for computed targets (DW_AT_call_target).
+    std::optional<uint64_t> target_of(const Site& site);
+    // gdb's func_verify_no_selftailcall: true when the function entered at entry may reach itself
+    // through tail calls, or that cannot be ruled out; its entry values are then not trusted.
+    bool may_call_itself(uint64_t entry);
+
+private:
     struct Function {
         uint64_t low = 0, high = 0, entry = 0;  // runtime
     };
@@ -54,8 +62,6 @@ private:
     struct Search;
 
     Unit* unit_at(uint64_t address);
-    const Site* site_at(uint64_t return_pc);
-    std::optional<uint64_t> target_of(const Site& site);
     bool explore(Search& search, const Site& site);
 
     Dwfl* dwfl_;
@@ -63,6 +69,7 @@ private:
     SymbolStart symbol_start_;
     std::unordered_map<const void*, std::unique_ptr<Unit>> units_;  // by CU DIE address
     std::map<std::pair<uint64_t, uint64_t>, std::vector<uint64_t>> memo_;
+    std::unordered_map<uint64_t, bool> calls_itself_;  // by function entry
 };
 
 }  // namespace snag

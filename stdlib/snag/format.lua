@@ -19,9 +19,17 @@ function M.frame_args(f, with_args)
   local ok, args = false, nil
   if with_args ~= false and f.args then ok, args = pcall(f.args, f) end
   if not ok or type(args) ~= "table" then return "()" end
+  local function scalar(v) return v:sub(1, 1) == "{" and "..." or v end
   local parts = {}
   for _, a in ipairs(args) do
-    parts[#parts + 1] = a.name .. "=" .. (a.value:sub(1, 1) == "{" and "..." or a.value)
+    -- gdb's `print entry-values default`: x=x@entry=V when the value is still the entry value.
+    local text = a.name .. "=" .. scalar(a.value)
+    if a.entry_value == a.value then
+      text = a.name .. "=" .. a.name .. "@entry=" .. scalar(a.value)
+    elseif a.entry_value then
+      text = text .. ", " .. a.name .. "@entry=" .. scalar(a.entry_value)
+    end
+    parts[#parts + 1] = text
   end
   return "(" .. table.concat(parts, ", ") .. ")"
 end

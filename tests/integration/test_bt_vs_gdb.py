@@ -121,33 +121,71 @@ def gdb_args(target, exe):
     return out
 
 
+def by_name(items):
+    """gdb's frame-line arguments as [(name, value, entry value or None)]: "x=x@entry=5" is
+    (x, 5, 5); "x=6", "x@entry=5" is (x, 6, 5); "x=6" is (x, 6, None)."""
+    out = []
+    for item in items:
+        name, value = item.split("=", 1)
+        if name.endswith("@entry") and out and out[-1][0] == name[:-len("@entry")]:
+            out[-1] = (out[-1][0], out[-1][1], value)
+        elif value.startswith(name + "@entry="):
+            value = value[len(name + "@entry="):]
+            out.append((name, value, value))
+        else:
+            out.append((name, value, None))
+    return out
+
+
+def snag_items(args):
+    """snag's JSON arguments in gdb's frame-line form (`print entry-values default`)."""
+    out = []
+    for a in args:
+        entry = a.get("entry_value")
+        if entry is not None and entry == a["value"]:
+            out.append("%s=%s@entry=%s" % (a["name"], a["name"], entry))
+        else:
+            out.append("%s=%s" % (a["name"], a["value"]))
+            if entry is not None:
+                out.append("%s@entry=%s" % (a["name"], entry))
+    return out
+
+
 def args_case(exe, core):
-    """Arguments frame by frame: same names; same values, gdb's `x=x@entry=V` read as `x=V`. Where
-    gdb needs the caller's call-site values (DW_OP_entry_value, `x@entry=V`), which snag does not
-    evaluate, snag says <optimized out>; it never shows another value."""
+    """Arguments frame by frame: same names, same values, same `x@entry` values (gdb's
+    DW_OP_entry_value and call-site values). Where snag cannot tell a value gdb can, it says
+    <optimized out> or leaves out x@entry; it never shows a value gdb does not."""
     gdb = gdb_args(core, exe)
     stacks = json.loads(h.snag("bt", core, "--json", check=True).stdout)
-    same, gdb_only, problems = 0, 0, []
+    same, gdb_only, entries, gdb_only_entries, problems = 0, 0, 0, 0, []
     for t in stacks["threads"]:
         for f, theirs in zip(t["frames"], gdb.get(t["tid"], [])):
             if f.get("args") is None:
                 continue
-            ours = ["%s=%s" % (a["name"], a["value"]) for a in f["args"]]
-            if len(ours) != len(theirs):
-                problems.append("%s: gdb %s, snag %s" % (f["function"], theirs, ours))
+            g_args, o_args = by_name(theirs), by_name(snag_items(f["args"]))
+            if [a[0] for a in g_args] != [a[0] for a in o_args]:
+                problems.append("%s: gdb %s, snag %s" % (f["function"], theirs, snag_items(f["args"])))
                 continue
-            for g, o in zip(theirs, ours):
-                name = o.split("=", 1)[0]
-                g = g.replace("%s=%s@entry=" % (name, name), name + "=")
-                if g == o:
+            for (name, gv, ge), (_, ov, oe) in zip(g_args, o_args):
+                if gv == ov:
                     same += 1
-                elif o == name + "=<optimized out>":
+                elif ov == "<optimized out>":
                     gdb_only += 1
                 else:
-                    problems.append("%s: gdb %s, snag %s" % (f["function"], g, o))
+                    problems.append("%s: gdb %s=%s, snag %s=%s" % (f["function"], name, gv, name, ov))
+                if ge == oe:
+                    entries += ge is not None
+                elif oe is None:
+                    gdb_only_entries += 1
+                else:
+                    problems.append("%s: gdb %s@entry=%s, snag %s@entry=%s" % (f["function"], name, ge, name, oe))
     h.check(not problems, "arguments differ from gdb's:\n" + "\n".join(problems[:20]))
+    print("  %d values the same, %d known to gdb only; %d x@entry values the same, %d known to gdb only"
+          % (same, gdb_only, entries, gdb_only_entries))
     h.check(same > 40 and same > 3 * gdb_only,
             "%d arguments the same, %d known to gdb only (entry values)" % (same, gdb_only))
+    h.check(entries > 5 and entries > 3 * gdb_only_entries,
+            "%d x@entry values the same, %d known to gdb only" % (entries, gdb_only_entries))
 
 
 @h.case("arguments-native-threads-core")

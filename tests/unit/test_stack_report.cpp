@@ -130,3 +130,22 @@ TEST_CASE("stacks JSON: bytes that are not UTF-8 (a damaged core's names) become
     CHECK(doc["threads"][0]["name"] == "w\xef\xbf\xbd\xef\xbf\xbdorker");
     CHECK(doc["threads"][0]["frames"][0]["function"] == "spin\xef\xbf\xbd");
 }
+
+TEST_CASE("frame arguments with entry values print as gdb's `print entry-values default`") {
+    StackReport report = sample_report();
+    report.threads[0].frames[1].args = std::vector<snag::FrameArgument>{
+        {"futex", "0x7f00", std::string("0x7f00")},          // still what the caller passed
+        {"val", "6", std::string("5")},                      // changed since the call
+        {"private", "<optimized out>", std::string("0")},    // only the passed value is known
+        {"n", "3", std::nullopt}};
+    std::ostringstream text;
+    snag::print_stacks_text(text, report);
+    CHECK(text.str().find("__lll_lock_wait+0x2b (futex=futex@entry=0x7f00, val=6, val@entry=5, "
+                          "private=<optimized out>, private@entry=0, n=3) (libc.so.6)") != std::string::npos);
+    std::ostringstream json;
+    snag::print_stacks_json(json, report);
+    auto args = nlohmann::json::parse(json.str())["threads"][0]["frames"][1]["args"];
+    CHECK(args[1]["value"] == "6");
+    CHECK(args[1]["entry_value"] == "5");
+    CHECK(!args[3].contains("entry_value"));
+}
