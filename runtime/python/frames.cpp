@@ -131,6 +131,10 @@ bool FrameWalker::read_interpreter_frame(uint64_t frame, PyFrame& out, bool with
     if (stackpointer_ >= 0) {
         uint64_t top = mem_.ptr(frame + stackpointer_);
         if (top >= stack && (top - stack) / 8 <= out.stack_values.size()) out.live_slots = static_cast<int>((top - stack) / 8);
+    } else if (l_.fr_stacktop >= 0) {
+        // Saved when the frame called a Python function, -1 while it runs (or calls C code).
+        int64_t top = mem_.i32(frame + l_.fr_stacktop).value_or(-1) - static_cast<int64_t>(info.local_names.size());
+        if (top >= 0 && static_cast<size_t>(top) <= out.stack_values.size()) out.live_slots = static_cast<int>(top);
     }
     return true;
 }

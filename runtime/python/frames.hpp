@@ -24,7 +24,7 @@ struct PyFrame {
     bool entry = false;        // first frame executed by its own C call of the eval loop
     std::vector<std::pair<std::string, std::string>> locals;  // name, repr (when asked)
     std::vector<uint64_t> stack_values;  // value-stack slots (bounded by co_stacksize)
-    int live_slots = -1;       // slots in use, where the build keeps a frame's stack pointer (3.14+)
+    int live_slots = -1;       // slots in use where known: 3.14+ always, 3.11–3.13 for a frame that called Python code
 };
 
 struct FrameChain {

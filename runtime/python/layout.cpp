@@ -67,6 +67,7 @@ void set_new_common_fields(Layout& l, int minor) {
     l.err_item_value = 0;
     l.err_item_previous = 8;
     l.fr_localsplus = minor >= 14 ? 80 : 72;
+    l.fr_stacktop = minor <= 13 ? 64 : kAbsent;  // 3.14+ keeps a stackpointer, named by its debug offsets
     l.fr_instr = 56;
     l.dict_keys_311 = true;
     l.exc_traceback = 40;

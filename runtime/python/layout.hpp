@@ -61,6 +61,7 @@ struct Layout {
     Off fr_instr = kAbsent;            // 3.11+ pointer into co_code_adaptive
     Off fr_localsplus = kAbsent, fr_valuestack = kAbsent;
     Off fr_owner = kAbsent, fr_is_entry = kAbsent;
+    Off fr_stacktop = kAbsent;         // 3.11–3.13 int: slots in use from localsplus, -1 while the frame runs
     bool tagged_refs = false;          // 3.14 _PyStackRef
     Off fr_tlbc_index = kAbsent;       // 3.14t: which thread-local bytecode copy runs
 
