@@ -590,8 +590,14 @@ class Pty(object):
         return code
 
     def close(self):
-        if self.exit_status(0) is None:
-            os.kill(self.pid, signal.SIGKILL)
+        """Ends the process and whatever it started: pty.fork made it a session and group leader,
+        so its traced children (stopped at a crash, say) go with it instead of staying in state T."""
+        alive = self.exit_status(0) is None
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if alive:
             os.waitpid(self.pid, 0)
         os.close(self.fd)
 
