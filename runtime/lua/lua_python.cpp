@@ -209,7 +209,9 @@ int l_threads(lua_State* L) {
     });
 }
 
-// py:thread(tid [, {locals = true}]) → the thread state running on OS thread tid, or nil.
+// py:thread(tid [, {locals = true}]) → the thread state running on OS thread tid, or nil; in a
+// thread that entered a subinterpreter, the innermost one, followed by the frames of the
+// interpreters it was entered from (all the Python frames on that native stack, as gdb's py-bt).
 // Commands run per thread (thread apply all py-bt) use this: it builds one table, not all.
 int l_thread(lua_State* L) {
     check_generation(L, 1, "python");
@@ -220,8 +222,11 @@ int l_thread(lua_State* L) {
         auto cache = python_cache(s);
         if (!cache) return std::unexpected(cache.error());
         const auto& state = python_state(s, **cache, locals);
-        for (const auto& t : state.threads) {
-            if (t.tid != tid) continue;
+        for (const auto& group : python::threads_by_os_thread(state)) {
+            if (group.front()->tid != tid) continue;
+            python::PyThread t = *group.front();
+            for (size_t i = 1; i < group.size(); ++i)
+                t.stack.frames.insert(t.stack.frames.end(), group[i]->stack.frames.begin(), group[i]->stack.frames.end());
             push_py_thread(L, t, status_of(s, state, t));
             return 1;
         }

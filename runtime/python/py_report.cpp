@@ -117,12 +117,6 @@ std::string thread_status(const PythonState& state, const PyThread& t, char os_s
 }
 
 
-namespace {
-
-// The thread states one OS thread runs, innermost interpreter first: a thread that entered a
-// subinterpreter (run_string) keeps its outer thread state, whose eval loops sit deeper on the
-// same C stack (higher addresses). Thread states without frames add nothing and are left out
-// unless the thread has no other.
 std::vector<std::vector<const PyThread*>> threads_by_os_thread(const PythonState& state) {
     std::vector<std::vector<const PyThread*>> out;
     std::map<int, size_t> slot;
@@ -148,8 +142,6 @@ std::vector<std::vector<const PyThread*>> threads_by_os_thread(const PythonState
     }
     return out;
 }
-
-}  // namespace
 
 PyReport build_py_report(const PythonState& state, const std::vector<Thread>& os_threads,
                          const std::map<int, std::vector<FrameReport>>& native_frames, bool merge) {

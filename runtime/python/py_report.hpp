@@ -32,6 +32,12 @@ struct PyReport {
     std::vector<std::string> warnings;
 };
 
+// The thread states each OS thread runs, innermost interpreter first: a thread that entered a
+// subinterpreter (run_string) keeps its outer thread state, whose eval loops sit deeper on the
+// same C stack (higher addresses). Thread states without frames add nothing and are left out
+// unless the thread has no other; thread states without an OS thread are one group each.
+std::vector<std::vector<const PyThread*>> threads_by_os_thread(const PythonState& state);
+
 // The thread header's word: "holds the GIL", "waiting for the GIL", "idle", "running without
 // the GIL" (idle but on a CPU: os_state 'R'), plus ", collecting garbage" / ", no OS thread".
 std::string thread_status(const PythonState& state, const PyThread& t, char os_state);

@@ -70,6 +70,12 @@ def register_subinterpreters(interp):
             h.check(header in text and "interpreter %d entered from %d)" % (s.truth["interpreters"]["sub"], 0) in text,
                     "text header of the nested thread: %s" % text[:1500])
             h.check(text.count("-- entered from interpreter 0 --") == 1, "text: %s" % text[:1500])
+            # The REPL's py-bt (Lua py:thread) shows the nested thread's frames of both interpreters.
+            repl = h.snag("exec", s.pid, "-ex", "thread apply all py-bt", check=True).stdout
+            part = repl[repl.index("(LWP %d)" % nester):]
+            part = part[:part.find("\nThread ")] if "\nThread " in part else part
+            order = [part.find(" in " + name + "\n") for name in ("park", "inside", "<module>", "nester")]
+            h.check(-1 not in order and order == sorted(order), "REPL py-bt of the nested thread: %s" % part)
             core = h.gcore(s.pid, os.path.join(s.dir, "core"))
             dumped = os.path.join(s.dir, "snag.core")
             h.snag("dump", s.pid, "-o", dumped, check=True)
