@@ -6,7 +6,8 @@ the process has its own PID namespace and its own files. Each case checks snag's
 ids (host TIDs, translated from the container's through NSpid) and lock states against the
 scenario's own truth, live, --no-stop, gcore and `snag dump` cores, with and without --sysroot.
 Lock states are also checked on every pyenv build (3.13.0's lock layout differs from 3.13.5's).
-Skips with a message where a root filesystem, unshare or gdb is unavailable.
+The bookworm scenario also runs under podman with runc (--rootfs): live py-bt, bt and analyze.
+Skips with a message where a root filesystem, unshare, podman or gdb is unavailable.
 """
 import ctypes
 import json
@@ -76,26 +77,41 @@ class Container(object):
         self.path = "/" + os.path.relpath(self.inner, root)  # as the container sees it
         for name in ("_scenario.py", script):
             shutil.copy(os.path.join(h.SCENARIOS, name), self.inner)
-        env = dict(os.environ, SNAG_READY=self.path + "/ready", SNAG_TRUTH=self.path + "/truth.json",
-                   PYTHONDONTWRITEBYTECODE="1", PATH="/usr/bin:/bin")
-        cmd = ["unshare", "--mount", "--pid", "--fork", "--mount-proc", "--root=" + root, "--wd=" + self.path,
-               python, self.path + "/" + script] + list(args)
-        self.log = open(os.path.join(self.inner, "log"), "w")
-        self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
+        self.env = {"SNAG_READY": self.path + "/ready", "SNAG_TRUTH": self.path + "/truth.json",
+                    "PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin"}
         self.script = self.path + "/" + script
+        self.log = open(os.path.join(self.inner, "log"), "w")
+        try:
+            self.start([python, self.script] + list(args))
+            self.wait_ready(script)
+        except BaseException:
+            self.stop()
+            raise
+
+    def start(self, argv):
+        cmd = ["unshare", "--mount", "--pid", "--fork", "--mount-proc", "--root=" + self.root,
+               "--wd=" + self.path] + argv
+        self.proc = subprocess.Popen(cmd, env=dict(os.environ, **self.env), stdout=self.log, stderr=self.log,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def running(self):
+        return self.proc.poll() is None
+
+    def find_pid(self):
+        kids = children(self.proc.pid)
+        h.check(len(kids) == 1, "unshare should have one child, has %s" % kids)
+        return kids[0]
+
+    def wait_ready(self, script):
         deadline = time.monotonic() + 60
         ready = os.path.join(self.inner, "ready")
-        while not os.path.exists(ready) and self.proc.poll() is None and time.monotonic() < deadline:
+        while not os.path.exists(ready) and self.running() and time.monotonic() < deadline:
             time.sleep(0.02)  # polling the ready file the scenario writes
         if not os.path.exists(ready):
-            self.stop()
             raise h.Failure("container scenario %s never became ready: %s" % (script, self.output()))
         with open(os.path.join(self.inner, "truth.json")) as f:
             self.truth = json.load(f)
-        kids = children(self.proc.pid)
-        h.check(len(kids) == 1, "unshare should have one child, has %s" % kids)
-        self.pid = kids[0]
+        self.pid = self.find_pid()
         want = len(self.truth["threads"])
         while len(h.tasks(self.pid)) != want and time.monotonic() < deadline:
             time.sleep(0.02)  # the reporter thread exits right after ready
@@ -115,12 +131,13 @@ class Container(object):
         return self.ns_to_host.get(truth_thread.get("native_id"))
 
     def stop(self):
-        if self.proc.poll() is None:
+        proc = getattr(self, "proc", None)
+        if proc and proc.poll() is None:
             try:
-                os.killpg(self.proc.pid, 9)
+                os.killpg(proc.pid, 9)
             except OSError:
                 pass
-            self.proc.wait(timeout=30)
+            proc.wait(timeout=30)
         self.log.close()
         shutil.rmtree(self.inner, ignore_errors=True)
 
@@ -130,6 +147,51 @@ class Container(object):
     def __exit__(self, *exc):
         self.stop()
         return False
+
+
+class PodmanContainer(Container):
+    """The same scenario as a podman container (runc, the root filesystem given with --rootfs):
+    PID 1 of its namespace under conmon, with podman's mounts, cgroup and seccomp profile."""
+
+    def start(self, argv):
+        self.name = "snag-test-%d-%s" % (os.getpid(), os.path.basename(self.inner))
+        # No network; rlimits no higher than this machine's (runc cannot raise them without
+        # CAP_SYS_RESOURCE, which a CI container often lacks).
+        cmd = ["podman", "run", "-d", "--name", self.name, "--runtime", "runc", "--network", "none",
+               "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "--workdir", self.path]
+        for key, value in sorted(self.env.items()):
+            cmd += ["-e", "%s=%s" % (key, value)]
+        r = h.run(cmd + ["--rootfs", self.root] + argv, timeout=120)
+        if r.returncode != 0:
+            h.skip("podman cannot run a container here: %s" % r.stderr.strip()[-400:])
+
+    def inspect(self, field):
+        r = h.run(["podman", "inspect", "--format", "{{%s}}" % field, self.name], timeout=60)
+        return r.stdout.strip() if r.returncode == 0 else ""
+
+    def running(self):
+        return self.inspect(".State.Running") == "true"
+
+    def find_pid(self):
+        pid = int(self.inspect(".State.Pid") or 0)
+        h.check(pid > 0, "podman inspect gives no PID for %s" % self.name)
+        return pid
+
+    def output(self):
+        return h.run(["podman", "logs", self.name], timeout=60).stderr[-2000:] if hasattr(self, "name") else ""
+
+    def stop(self):
+        if hasattr(self, "name"):
+            h.run(["podman", "rm", "--force", "--time", "0", self.name], timeout=120)
+        Container.stop(self)
+
+
+def need_podman():
+    missing = [tool for tool in ("podman", "runc") if not shutil.which(tool)]
+    if missing:
+        h.skip("%s not installed (Debian: apt-get install podman runc)" % " and ".join(missing))
+    if os.geteuid() != 0:
+        h.skip("podman --rootfs with the cached root filesystem needs root")
 
 
 # ---------------------------------------------------------------- checks against the truth
@@ -289,6 +351,47 @@ def test_sleeping_locks():
             rules = analyze_findings(str(c.pid))
             h.check("python-deadlock" not in rules and "wait-chain" not in rules,
                     "%s: analyze of a sleeping process reports %s" % (suite, rules))
+
+
+def check_native(c, doc, where):
+    """bt: every host TID of the process, each stack read through the container's own files
+    (its python3.11, whose -dbg file names the eval loop)."""
+    tids = sorted(t["tid"] for t in doc["threads"])
+    h.check(tids == sorted(h.tasks(c.pid)), "%s: bt TIDs %s, the process has %s" % (where, tids, h.tasks(c.pid)))
+    for t in doc["threads"]:
+        functions = [f.get("function") for f in t["frames"]]
+        h.check("_PyEval_EvalFrameDefault" in functions, "%s: thread %d has no eval loop: %s"
+                % (where, t["tid"], functions[:12]))
+
+
+@h.case("container-podman")
+def test_podman():
+    """The bookworm scenario under podman with runc: live py-bt (with and without stopping), bt
+    and analyze against the scenario's truth, with host TIDs."""
+    need_podman()
+    root = rootfs("bookworm")
+    python = SUITES["bookworm"]
+    with PodmanContainer(root, python, "py_lock_states.py", ["wait"]) as c:
+        for mode in ((), ("--no-stop",)):
+            doc = py_bt_json(str(c.pid), *mode)
+            check_threads(c, doc, "podman py-bt %s" % " ".join(mode))
+            check_waits(c.truth, doc, "podman py-bt %s" % " ".join(mode))
+            h.check(doc["target"].get("namespace_pid") == 1, "podman: JSON header lacks namespace_pid 1: %s"
+                    % doc["target"])
+        check_native(c, h.snag_json("bt", str(c.pid), "--json"), "podman bt")
+        r = h.snag("analyze", str(c.pid), "--format", "json", "--duration", "0")
+        h.check(r.returncode in (0, 1), "podman analyze exited %d: %s" % (r.returncode, r.stderr[-1500:]))
+        host = set(h.tasks(c.pid))
+        for f in json.loads(r.stdout)["findings"]:
+            h.check(set(f.get("threads") or []) <= host, "podman analyze: %s names TIDs %s, not the host's %s"
+                    % (f["rule"], f.get("threads"), sorted(host)))
+    with PodmanContainer(root, python, "py_lock_states.py", ["sleep"]) as c:
+        r = h.snag("py-bt", str(c.pid), "--locals")
+        h.check(r.returncode == 0, "podman py-bt --locals: %s" % r.stderr)
+        check_sleeper_locals(c.truth, r.stdout, "podman live")
+        rules = analyze_findings(str(c.pid))
+        h.check("python-deadlock" not in rules and "wait-chain" not in rules,
+                "podman: analyze of a sleeping process reports %s" % rules)
 
 
 @h.case("lock-states-pyenv")
