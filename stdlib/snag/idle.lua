@@ -95,12 +95,16 @@ local function syscall_of(th, native)
   return { name = known and known.name or frame["function"], kind = known and known.kind or "sync" }
 end
 
+-- The innermost frame that is the point, unless application code runs inside it: a pool worker
+-- in _worker is idle while it waits for a task, not while a task of it waits (render_page
+-- waiting for a Future queued behind itself is the task's wait).
 local function python_frame_matches(point, pyframes)
   local names = set_of(point.python)
   for _, f in ipairs(pyframes or {}) do
     local fn = f["function"] or ""
     local short = fn:match("[^.]*$")
     if (names[fn] or names[short]) and (not point.file or (f.file or ""):find(point.file)) then return f end
+    if app_frames.is_app(f) then return nil end
   end
   return nil
 end

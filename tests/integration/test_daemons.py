@@ -470,6 +470,28 @@ def test_lock_held_in_io():
             h.check(ok, "%s: %s" % (mode, summary(found)))
 
 
+@h.case("python-threadpool-self-deadlock")
+def test_pool_self_deadlock():
+    """Debian's python3: a ThreadPoolExecutor(1) task waiting for a task queued behind itself. One
+    finding at warning or above naming the pool's worker, whose frame is the application's
+    render_page, not the library's Condition.wait or Future.result (nor the worker called idle
+    because _worker is below); live and on a snag dump core."""
+    scenario = os.path.join(h.SCENARIOS, "py_pool_self_deadlock.py")
+    with h.start_scenario(["/usr/bin/python3", scenario]) as s:
+        tids = {t["name"]: t["native_id"] for t in s.truth["threads"]}
+        worker = [tid for name, tid in tids.items() if name.startswith("pool")]
+        core = os.path.join(s.dir, "core")
+        h.snag("dump", s.pid, "-o", core, check=True)
+        for target, mode in ((str(s.pid), "live"), (core, "snag dump core")):
+            found = loud(analyze(target, "--duration", "0.3"))
+            f = found[0] if len(found) == 1 else {"threads": [], "frames": []}
+            frame = (dict(zip(f["threads"], f["frames"])).get(worker[0]) or {}) if worker else {}
+            ok = len(found) == 1 and frame.get("function") == "render_page" and "render_page" in f["message"]
+            record("python3 ThreadPoolExecutor(1) self-deadlock, %s" % mode,
+                   "one finding naming the pool's worker at render_page", found, ok)
+            h.check(ok, "%s: %s; the worker's frame %s" % (mode, summary(found), frame))
+
+
 REDOS = """
 import os, re
 EMAIL = re.compile(r"^([a-z]+)+@$")   # compiled before ready: the snapshot must land in the match
