@@ -92,11 +92,14 @@ std::vector<std::string> completions(CommandSession& cs, const std::string& line
         out.insert(rest.substr(0, rest.find(' ')));
     }
     if (!word.empty() && word[0] == '$') {
-        static const char* registers[] = {"$rip", "$rsp", "$rbp", "$rax", "$rbx", "$rcx", "$rdx", "$rsi",
-                                          "$rdi", "$r8", "$r9", "$r10", "$r11", "$r12", "$r13", "$r14",
-                                          "$r15", "$eflags", "$pc", "$sp", "$fp"};
-        for (const char* r : registers)
-            if (std::string(r).rfind(word, 0) == 0) out.insert(r);
+        // Registers and convenience variables (gdb's `$<TAB>`), never C symbols.
+        std::vector<std::string> dollars = {"rip", "rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi",
+                                            "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "eflags",
+                                            "cs", "ss", "ds", "es", "fs", "gs", "pc", "sp", "fp"};
+        for (auto& name : cs.session->convenience_names()) dollars.push_back(std::move(name));
+        for (auto& name : cs.interpreter->evaluator().variable_names()) dollars.push_back(std::move(name));
+        for (const auto& name : dollars)
+            if (("$" + name).rfind(word, 0) == 0) out.insert("$" + name);
     } else if (auto command = command_of(cs, prefix)) {
         for (auto& c : cs.session->complete_argument(command->first, command->second, word)) out.insert(std::move(c));
     }

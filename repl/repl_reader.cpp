@@ -113,6 +113,7 @@ public:
         // '$' and '/' stay inside words so $variables and x/4ga complete as one token.
         static char breaks[] = " \t\n\"'`@><=;|&{(";
         rl_completer_word_break_characters = breaks;
+        rl_basic_word_break_characters = breaks;  // the one libedit reads: its default breaks at '$'
         using_history();
         stifle_history(2000);
         if (!history_path_.empty()) read_history(history_path_.c_str());

@@ -1,6 +1,8 @@
 #include "command/evaluator.hpp"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cctype>
 #include <cstring>
 
@@ -111,6 +113,8 @@ Expected<Value> Evaluator::evaluate(const Expr& e) {
         case Expr::Kind::String: return fail("string literals are only supported as printf and echo arguments");
         case Expr::Kind::Variable: return variable_value(e.text.substr(1));
         case Expr::Kind::Symbol: {
+            // The selected frame's locals and arguments hide globals, as in gdb.
+            if (auto var = host_.frame_variable(e.text)) return frame_value(e.text, *var);
             auto addr = host_.symbol_address(e.text);
             if (!addr) return fail("No symbol \"" + e.text + "\" in current context.");
             Value v;
@@ -140,6 +144,29 @@ Expected<Value> Evaluator::evaluate(const Expr& e) {
         }
     }
     return fail("unsupported expression");
+}
+
+// A frame variable known by its text: a number or pointer takes part in expressions (p fd + 1,
+// x/2gx ptr); a struct or string is printed as is and nothing more.
+Value Evaluator::frame_value(const std::string& name, const CommandHost::Variable& var) {
+    const std::string& text = var.text;
+    Value v;
+    if (var.pointer) {
+        v = make_value(types::data_pointer(), *var.pointer);
+        v.text = text;
+        return v;
+    }
+    const char* start = text.c_str();
+    char* end = nullptr;
+    bool pointer = text.starts_with("0x");
+    errno = 0;
+    uint64_t bits = pointer ? std::strtoull(start, &end, 16) : static_cast<uint64_t>(std::strtoll(start, &end, 10));
+    bool number = end != start && errno == 0 && (*end == '\0' || (pointer && *end == ' '));
+    if (number) v = make_value(pointer ? types::data_pointer() : types::long_(), bits);
+    else v.type = types::unknown();
+    v.symbol = name;
+    v.text = text;
+    return v;
 }
 
 Expected<Value> Evaluator::rvalue(Value v) {
@@ -200,6 +227,12 @@ std::optional<Value> Evaluator::variable(const std::string& name) {
     }
     if (it != variables_.end()) return it->second;
     return std::nullopt;
+}
+
+std::vector<std::string> Evaluator::variable_names() const {
+    std::vector<std::string> out;
+    for (const auto& [name, value] : variables_) out.push_back(name);
+    return out;
 }
 
 void Evaluator::set_variable(const std::string& name, const Value& v) {

@@ -25,6 +25,7 @@ public:
     size_t record(const Value& v);
     std::optional<Value> variable(const std::string& name);  // name without '$'
     void set_variable(const std::string& name, const Value& v);
+    std::vector<std::string> variable_names() const;  // without '$', for completion
 
     Expected<TypePtr> resolve_type(const std::string& name);
     // Reads type->size bytes at address into a value of that type.
@@ -45,6 +46,7 @@ private:
     Expected<Value> dereference(const Value& pointer);
     Expected<Value> member(const Expr& e);
     Expected<Value> rvalue(Value v);  // loads symbols of unknown type: an error, as in gdb
+    Value frame_value(const std::string& name, const CommandHost::Variable& var);
 
     CommandHost& host_;
     std::vector<Value> history_;

@@ -53,6 +53,16 @@ public:
     // Exactly n bytes or an error naming the unreadable address.
     virtual Expected<std::string> read_memory(uint64_t addr, size_t n) = 0;
     virtual Expected<uint64_t> symbol_address(std::string_view name) = 0;
+    // A local variable or argument of the selected frame, as `info locals`/`info args` print it
+    // (a PyObject * as gdb's libpython shows it); a pointer keeps its address for expressions.
+    struct Variable {
+        std::string text;
+        std::optional<uint64_t> pointer;
+    };
+    virtual std::optional<Variable> frame_variable(std::string_view name) {
+        (void)name;
+        return std::nullopt;
+    }
     // "main+4" for an address inside a symbol; nullopt when none covers it.
     virtual std::optional<std::string> symbolic_address(uint64_t addr) = 0;
     // The function (sized ELF symbol) containing addr: name, start, end; for `disassemble`.

@@ -1,5 +1,9 @@
 #include "command/session_host.hpp"
 
+#include <cstdlib>
+
+#include "lua/python_cache.hpp"
+
 namespace snag::command {
 
 std::vector<std::string> SessionHost::command_names() {
@@ -28,6 +32,39 @@ Expected<uint64_t> SessionHost::register_value(std::string_view name) { return s
 Expected<std::string> SessionHost::read_memory(uint64_t addr, size_t n) { return session_.read_memory(addr, n); }
 
 Expected<uint64_t> SessionHost::symbol_address(std::string_view name) { return session_.symbol_address(name); }
+
+namespace {
+
+// The pointer types gdb's libpython pretty-prints (its pretty_printer_lookup).
+bool python_object_pointer(const std::string& pointee) {
+    return pointee == "PyObject" || pointee == "PyFrameObject" || pointee == "PyUnicodeObject" ||
+           pointee == "wrapperobject";
+}
+
+}  // namespace
+
+// Innermost block first, then the arguments: the names gdb's expressions see in this frame.
+std::optional<CommandHost::Variable> SessionHost::frame_variable(std::string_view name) {
+    int tid = session_.selected_thread();
+    if (tid == 0) return std::nullopt;
+    for (auto kind : {FrameLocals::Kind::Locals, FrameLocals::Kind::Arguments}) {
+        auto vars = session_.frame_locals(tid, session_.selected_frame(), kind);
+        if (!vars) return std::nullopt;
+        for (const auto& v : *vars) {
+            if (v.name != name) continue;
+            Variable out{v.value, std::nullopt};
+            if (v.pointee.empty() || !v.value.starts_with("0x")) return out;
+            out.pointer = std::strtoull(v.value.c_str(), nullptr, 16);
+            auto cache = *out.pointer && python_object_pointer(v.pointee) ? python_cache(session_)
+                                                                          : Expected<PythonCache*>(nullptr);
+            if (cache && *cache) out.text = (*cache)->objects->repr(*out.pointer, python::ReprLimits{});
+            // gdb's print names a data pointer's type; char pointers show their string instead.
+            else if (v.pointee.find("char") == std::string::npos) out.text = "(" + v.pointee + " *) " + v.value;
+            return out;
+        }
+    }
+    return std::nullopt;
+}
 
 std::optional<std::string> SessionHost::symbolic_address(uint64_t addr) {
     auto text = session_.symbolic_address(addr);

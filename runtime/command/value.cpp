@@ -191,6 +191,7 @@ uint64_t unsigned_bits(const Value& v) {
 }  // namespace
 
 Expected<std::string> format_value(const Value& v, const PrintContext& ctx) {
+    if (!v.text.empty()) return v.text;
     switch (v.type->kind) {
         case CType::Kind::Void: return std::string("void");
         case CType::Kind::Unknown:

@@ -49,6 +49,7 @@ struct Value {
     uint64_t bits = 0;               // the value, truncated to type->size
     std::optional<uint64_t> address; // lvalues: where it lives in the target
     std::string symbol;              // Unknown-typed symbols: the name, for errors
+    std::string text;                // a frame's variable as `info locals` shows it: print shows this
 
     bool is_void() const { return type->kind == CType::Kind::Void; }
     int64_t as_signed() const;       // sign-extended from the type's size when signed

@@ -277,6 +277,30 @@ int l_type_name(lua_State* L) {
     });
 }
 
+// py:lookup(frame, name) → repr, "global" | "builtin": a name the frame's locals lack, looked up
+// as Python does next (libpython's py-print), or nil.
+int l_lookup(lua_State* L) {
+    check_generation(L, 1, "python");
+    uint64_t frame = check_address(L, 2);
+    std::string name = luaL_checkstring(L, 3);
+    Session& s = SessionAccess::of(L);
+    return guard(L, [&]() -> Expected<int> {
+        auto cache = python_cache(s);
+        if (!cache) return std::unexpected(cache.error());
+        python::Objects& obj = *(*cache)->objects;
+        auto scopes = python::frame_namespaces(*(*cache)->memory, obj, (*(*cache)->runtime)->layout, frame);
+        for (auto [dict, scope] : {std::pair{scopes.globals, "global"}, std::pair{scopes.builtins, "builtin"}}) {
+            auto value = dict ? obj.dict_get(dict, name) : std::nullopt;
+            if (!value) continue;
+            push_string(L, obj.repr(*value, python::ReprLimits{}));
+            lua_pushstring(L, scope);
+            return 2;
+        }
+        lua_pushnil(L);
+        return 1;
+    });
+}
+
 // py:modules() → sys.modules of the main interpreter: {name, file} sorted by name.
 int l_modules(lua_State* L) {
     Session& s = SessionAccess::of(L);
@@ -357,7 +381,7 @@ int l_target_index(lua_State* L) {
 
 const luaL_Reg kPythonMethods[] = {
     {"threads", l_threads}, {"thread", l_thread}, {"gil_holder", l_gil_holder}, {"repr", l_repr},
-    {"type_name", l_type_name}, {"modules", l_modules},
+    {"type_name", l_type_name}, {"modules", l_modules}, {"lookup", l_lookup},
     {nullptr, nullptr},
 };
 

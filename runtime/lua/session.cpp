@@ -257,6 +257,12 @@ std::optional<ConvenienceValue> Session::convenience(std::string_view name) cons
     return std::nullopt;
 }
 
+std::vector<std::string> Session::convenience_names() const {
+    std::vector<std::string> out;
+    for (const auto& [n, v] : convenience_) out.push_back(n);
+    return out;
+}
+
 void Session::set_convenience(std::string_view name, ConvenienceValue value) {
     for (auto& [n, v] : convenience_)
         if (n == name) {

@@ -166,6 +166,7 @@ public:
     // ---- expression support for the command language ----
     std::optional<ConvenienceValue> convenience(std::string_view name) const;  // name without '$'
     void set_convenience(std::string_view name, ConvenienceValue value);
+    std::vector<std::string> convenience_names() const;  // without '$', for completion
     // $rip, $pc, $sp, $fp, $eax, ... of the selected frame (name without '$'); gdb register names.
     Expected<uint64_t> register_value(std::string_view name);
     // Exactly n bytes, or an error naming the first unreadable address.

@@ -72,6 +72,16 @@ void FrameWalker::fill_locals(PyFrame& out, const CodeInfo& code, uint64_t slots
     }
 }
 
+namespace {
+
+// The opcode byte of the code unit at addr, or -1.
+int opcode_at(Memory& mem, uint64_t addr) {
+    auto byte = mem.value<uint8_t>(addr);
+    return byte ? *byte : -1;
+}
+
+}  // namespace
+
 bool FrameWalker::read_legacy(uint64_t frame, PyFrame& out, bool with_locals, const ReprLimits& limits) {
     uint64_t code = mem_.ptr(frame + l_.fr_code);
     const CodeInfo& info = code_info(code);
@@ -83,6 +93,8 @@ bool FrameWalker::read_legacy(uint64_t frame, PyFrame& out, bool with_locals, co
     out.code = code;
     out.line = line_for_offset(l_.line_format, info.linetable, info.firstlineno, offset);
     out.entry = true;  // ≤3.10: every frame object runs in its own eval-loop call
+    uint64_t bytecode = mem_.ptr(code + l_.co_code);
+    if (bytecode && offset >= 0) out.opcode = opcode_at(mem_, bytecode + l_.bytes_data + offset);
     if (with_locals) fill_locals(out, info, frame + l_.fr_localsplus, limits);
     uint64_t stack = mem_.ptr(frame + l_.fr_valuestack);
     size_t depth = std::min<size_t>(std::max(info.stacksize, 0), kMaxStackSlots);
@@ -102,6 +114,7 @@ bool FrameWalker::read_interpreter_frame(uint64_t frame, PyFrame& out, bool with
         return false;
     }
     uint64_t instr = mem_.ptr(frame + l_.fr_instr);
+    if (l_.minor == 11) out.opcode = opcode_at(mem_, instr);  // prev_instr: the one running
     uint64_t base = bytecode_of(frame, code);
     int64_t offset = static_cast<int64_t>(instr - base);
     bool generator_owned = owner == 1;
@@ -182,6 +195,16 @@ std::optional<uint64_t> FrameWalker::frame_below(uint64_t frame, uint64_t chunk)
         at = next;
     }
     return std::nullopt;
+}
+
+FrameNamespaces frame_namespaces(Memory& mem, Objects& obj, const Layout& l, uint64_t frame) {
+    Off globals = !l.interpreter_frames ? l.fr_code + 16 : l.minor == 11 ? 8 : 24;
+    Off builtins = !l.interpreter_frames ? l.fr_code + 8 : globals + 8;
+    auto dict_at = [&](Off off) {
+        uint64_t d = mem.ptr(frame + static_cast<uint64_t>(off));
+        return d && obj.type_name(d) == "dict" ? d : 0;
+    };
+    return {dict_at(globals), dict_at(builtins)};
 }
 
 FrameChain FrameWalker::walk(uint64_t first, bool with_locals, const ReprLimits& limits, size_t max_frames,

@@ -25,6 +25,7 @@ struct PyFrame {
     std::vector<std::pair<std::string, std::string>> locals;  // name, repr (when asked)
     std::vector<uint64_t> stack_values;  // value-stack slots (bounded by co_stacksize)
     int live_slots = -1;       // slots in use where known: 3.14+ always, 3.11–3.13 for a frame that called Python code
+    int opcode = -1;           // the instruction the frame runs (≤3.11); -1 = not read
 };
 
 struct FrameChain {
@@ -44,6 +45,15 @@ struct CodeInfo {
     std::vector<std::string> local_names;  // locals, then cells, then frees
     std::vector<uint8_t> local_kinds;      // 3.11+ kinds, parallel to local_names
 };
+
+// The namespaces a frame's names resolve in after its locals (py-print's global and builtin).
+struct FrameNamespaces {
+    uint64_t globals = 0, builtins = 0;  // dicts; 0 when unreadable
+};
+
+// f_globals and f_builtins of a frame: PyFrameObject's after f_code (≤3.10, 2.7), the
+// _PyInterpreterFrame's after f_func (3.11) or after f_funcobj (3.12+); checked to be dicts.
+FrameNamespaces frame_namespaces(Memory& memory, Objects& objects, const Layout& layout, uint64_t frame);
 
 class FrameWalker {
 public:

@@ -72,6 +72,12 @@ uint64_t bound_exit_self(Memory& mem, Objects& obj, const Layout& l, uint64_t v)
     return named_exit(mem, mem.ptr(v + head)) ? mem.ptr(v + head + 8) : 0;
 }
 
+// __exit__ as a method descriptor (PyDescr_COMMON: type, name, qualname, then d_method): what 3.14+
+// keeps below the manager of an open `with` block.
+bool exit_descriptor(Memory& mem, Objects& obj, const Layout& l, uint64_t v) {
+    return v >= 4096 && obj.type_name(v) == "method_descriptor" && named_exit(mem, mem.ptr(v + l.ob_type + 32));
+}
+
 // The lock a value-stack slot (with the one above it) shows a `with` block open on, or 0: a live
 // bound __exit__ whose self is a locked Lock (≤3.13); __exit__ as a method descriptor (PyDescr_COMMON:
 // type, name, qualname, then d_method) below the lock itself (3.14+).
@@ -80,11 +86,19 @@ uint64_t with_lock_at(Memory& mem, Objects& obj, const Layout& l, const std::vec
     uint64_t v = slots[i];
     if (v < 4096) return 0;
     uint64_t self = bound_exit_self(mem, obj, l, v);
-    if (!self && i + 1 < live && obj.type_name(v) == "method_descriptor" && named_exit(mem, mem.ptr(v + l.ob_type + 32)))
+    if (!self && i + 1 < live && exit_descriptor(mem, obj, l, v))
         self = slots[i + 1] & ~3ull;  // _PyStackRef tag bits
     if (self < 4096 || obj.type_name(self) != "_thread.lock") return 0;
     auto lock = read_lock(mem, obj, l, self);
     return lock && lock->state_known && lock->locked ? self : 0;
+}
+
+// ≤3.11 push a `with` block's bound __exit__ before its __enter__ runs: the thread is entering
+// (waiting for) that lock only while the frame runs the block's first instruction, SETUP_WITH
+// (2.7–3.10) or BEFORE_WITH (3.11); at any other instruction it holds the lock. Unknown: entering.
+bool entering_with(const Layout& l, const PyFrame& f) {
+    if (f.opcode < 0) return true;
+    return f.opcode == (l.major == 3 && l.minor == 11 ? 53 : 143);
 }
 
 }  // namespace
@@ -99,8 +113,11 @@ std::optional<WaitTarget> find_wait_target(Memory& mem, Objects& obj, const Layo
     for (size_t i = innermost.stack_values.size(); i-- > 0;) {
         uint64_t v = innermost.stack_values[i];
         // 3.12+ enters a `with` with the manager on the stack: a bound __exit__ there is a lock
-        // this thread holds, not one it waits for (≤3.11 pushes __exit__ before __enter__ blocks).
-        if (v < 4096 || (l.minor >= 12 && bound_exit_self(mem, obj, l, v))) continue;
+        // this thread holds, not one it waits for; ≤3.11 pushes __exit__ before __enter__ blocks.
+        if (v < 4096 || ((l.minor >= 12 || !entering_with(l, innermost)) && bound_exit_self(mem, obj, l, v))) continue;
+        // 3.14+: a lock right above an __exit__ descriptor is an open block's manager, held; a
+        // thread entering the block has it again above, as the receiver of the __enter__ call.
+        if (i > 0 && exit_descriptor(mem, obj, l, innermost.stack_values[i - 1])) continue;
         const std::string& type = obj.type_name(v);
         if (type == "builtin_function_or_method" || type == "method")  // ≤3.6 pushes bound methods
             v = mem.ptr(v + (type == "method" ? l.method_self : 24));

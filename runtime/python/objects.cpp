@@ -414,6 +414,17 @@ std::string Objects::repr_lock(uint64_t obj, const std::string& type) {
                          hex_addr(obj).c_str());
 }
 
+// As gdb's libpython shows a PyCFunctionObject (m_ml, then m_self after the object header): py-bt
+// and py-print name a built-in call the same way under both tools.
+std::string Objects::repr_builtin(uint64_t obj) {
+    uint64_t method_def = mem_.ptr(obj + static_cast<uint64_t>(l_.ob_type + 8));
+    uint64_t self = mem_.ptr(obj + static_cast<uint64_t>(l_.ob_type + 16));
+    auto name = method_def ? mem_.cstring(mem_.ptr(method_def), 200) : std::nullopt;
+    if (!name) return "<built-in function at remote " + hex_addr(obj) + ">";
+    if (!self) return "<built-in function " + *name + ">";
+    return "<built-in method " + *name + " of " + type_name(self) + " object at remote " + hex_addr(self) + ">";
+}
+
 std::string Objects::repr_instance(uint64_t obj, const std::string& type, int depth,
                                    const ReprLimits& limits) {
     std::string out = "<" + type + " object at " + hex_addr(obj);
@@ -471,6 +482,7 @@ std::string Objects::repr_at(uint64_t obj, int depth, const ReprLimits& limits) 
         return "<module " + (name ? quote_str(str(*name, 200).value_or("?")) : std::string("?")) + ">";
     }
     if (type == "_thread.lock" || type == "_thread.RLock") return repr_lock(obj, type);
+    if (type == "builtin_function_or_method") return repr_builtin(obj);
     if (flags & kBaseExcSubclass) {
         uint64_t args = mem_.ptr(obj + l_.exc_args);
         auto items = args ? sequence_items(args, limits.items) : std::vector<uint64_t>{};

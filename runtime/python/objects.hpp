@@ -79,6 +79,7 @@ private:
     std::string repr_instance(uint64_t obj, const std::string& type, int depth,
                               const ReprLimits& limits);
     std::string repr_lock(uint64_t obj, const std::string& type);
+    std::string repr_builtin(uint64_t obj);
     std::vector<std::pair<uint64_t, uint64_t>> keys_entries(uint64_t keys, uint64_t values,
                                                             size_t max);
     // Python 2.7 (objects27.cpp): str is PyStringObject, unicode has a separate buffer, dicts

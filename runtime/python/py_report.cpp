@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -14,17 +15,40 @@
 namespace snag::python {
 namespace {
 
+constexpr size_t kLongValue = 120;  // --locals: values this long are printed once per thread
+
 using nlohmann::json;
 
-std::string wait_text(const WaitTarget& w) {
+// A lock owner by its thread: "thread 1234 \"worker-1\", ident 0x7f…" (the ident alone when no
+// thread of the report has it).
+std::string owner_text(const PyReport& report, uint64_t ident) {
+    for (const auto& v : report.threads)
+        if (v.python && v.python->thread_id == ident)
+            return "thread " + std::to_string(v.tid) + (v.name.empty() ? "" : " \"" + v.name + "\"") + ", ident " + hex(ident);
+    return "thread ident " + hex(ident);
+}
+
+std::string wait_text(const PyReport& report, const WaitTarget& w) {
     std::string text = "waiting on " + w.type + " at " + hex(w.address);
     if (w.lock) {
         text += !w.lock->state_known ? " (state unknown" : w.lock->locked ? " (locked" : " (unlocked";
         if (w.lock->kind == "RLock" && w.lock->owner_thread_id)
-            text += ", owner thread " + hex(w.lock->owner_thread_id) + ", count " + std::to_string(w.lock->count);
+            text += ", owner " + owner_text(report, w.lock->owner_thread_id) + ", count " + std::to_string(w.lock->count);
         text += ")";
     }
     return text + " in " + w.function;
+}
+
+// The plain Locks a thread's open `with` blocks hold, save the one it is entering (the innermost
+// frame of a thread waiting on that lock): Python records no owner, so this is inferred.
+std::vector<std::string> held_texts(const PyThread& t) {
+    std::vector<std::string> out;
+    for (const auto& held : t.with_locks) {
+        if (held.frame == 0 && t.waiting_on && t.waiting_on->address == held.address) continue;
+        std::string where = held.frame < t.stack.frames.size() ? t.stack.frames[held.frame].function : "?";
+        out.push_back("holds Lock at " + hex(held.address) + " (inferred: its `with` block is open in " + where + ")");
+    }
+    return out;
 }
 
 json lock_json(const LockInfo& lock) {
@@ -54,6 +78,11 @@ json python_json(const PyThreadView& v) {
                   {"address", t.waiting_on->address}};
         if (t.waiting_on->lock) w["lock"] = lock_json(*t.waiting_on->lock);
         out["waiting_on"] = std::move(w);
+    }
+    if (!t.with_locks.empty()) {  // plain Locks held by open `with` blocks (inferred), frame index innermost 0
+        json holds = json::array();
+        for (const auto& held : t.with_locks) holds.push_back({{"address", held.address}, {"frame", held.frame}});
+        out["with_locks"] = std::move(holds);
     }
     if (t.exception) {
         json chain = json::array();
@@ -266,6 +295,7 @@ void print_py_text(std::ostream& out, const PyReport& report, bool verbose, bool
         else out << " (" << v.status << ")";
         out << '\n';
         int64_t running = v.python ? v.python->interpreter_id : -1;
+        std::map<std::string, std::string> shown;  // long value text → where it was first printed
         for (size_t i = 0; i < v.frames.size(); ++i) {
             const FrameReport& f = v.frames[i];
             if (f.kind == FrameReport::Kind::Python && f.interpreter >= 0 && f.interpreter != running) {
@@ -288,11 +318,23 @@ void print_py_text(std::ostream& out, const PyReport& report, bool verbose, bool
             }
             if (!f.note.empty()) out << "  " << f.note;
             out << '\n';
-            for (const auto& [name, repr] : f.locals) out << "        " << name << " = " << repr << '\n';
+            for (const auto& [name, repr] : f.locals) {
+                // A long value shown again (passed down a call chain) refers back to its first showing.
+                if (repr.size() >= kLongValue) {
+                    auto [earlier, fresh] = shown.emplace(repr, name + " in #" + std::to_string(i));
+                    if (!fresh) {
+                        out << "        " << name << " = <same as " << earlier->second << ", " << repr.size() << " characters>\n";
+                        continue;
+                    }
+                }
+                out << "        " << name << " = " << repr << '\n';
+            }
         }
         if (v.frames.empty()) out << "    (no Python frames)\n";
         if (!v.error.empty()) out << "    (stack incomplete: " << v.error << ")\n";
-        if (v.python && v.python->waiting_on) out << "    " << wait_text(*v.python->waiting_on) << '\n';
+        if (v.python && v.python->waiting_on) out << "    " << wait_text(report, *v.python->waiting_on) << '\n';
+        if (v.python)
+            for (const auto& line : held_texts(*v.python)) out << "    " << line << '\n';
         if (v.python && v.python->exception) {
             const auto& e = *v.python->exception;
             for (size_t i = 0; i < e.chain.size(); ++i) {

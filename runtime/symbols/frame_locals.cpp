@@ -261,6 +261,22 @@ bool uses_frame_base(const Dwarf_Op* ops, size_t n) {
     return false;
 }
 
+// What a pointer variable points to as C spells it, typedefs kept ("PyObject", "struct timespec");
+// "" otherwise.
+std::string pointee_name(Dwarf_Die* var) {
+    Dwarf_Die type, target;
+    if (!type_of(var, &type)) return "";
+    while (dwarf_tag(&type) == DW_TAG_const_type || dwarf_tag(&type) == DW_TAG_volatile_type)
+        if (!type_of(&type, &type)) return "";
+    if (dwarf_tag(&type) != DW_TAG_pointer_type || !type_of(&type, &target)) return "";
+    const char* name = dwarf_diename(&target);
+    if (!name) return "";
+    int tag = dwarf_tag(&target);
+    const char* keyword = tag == DW_TAG_structure_type ? "struct " : tag == DW_TAG_union_type ? "union "
+                        : tag == DW_TAG_enumeration_type ? "enum " : "";
+    return keyword + std::string(name);
+}
+
 bool is_function_scope(Dwarf_Die* die) {
     int tag = dwarf_tag(die);
     return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine;
@@ -457,7 +473,7 @@ std::optional<std::vector<LocalVariable>> FrameLocals::locals(const Module& modu
             if (dwarf_tag(&child) != wanted) continue;
             const char* name = dwarf_diename(&child);
             if (!name) continue;
-            out.push_back({name, variable_text(&child, rel, ev, printer), std::nullopt});
+            out.push_back({name, variable_text(&child, rel, ev, printer), std::nullopt, pointee_name(&child)});
             if (kind == Kind::Arguments && entry) out.back().entry_value = entry_text(&child, entry);
         } while (dwarf_siblingof(&child, &child) == 0);
     }

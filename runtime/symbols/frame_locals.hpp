@@ -36,6 +36,7 @@ struct LocalVariable {
     // Arguments only: the value at the function's entry as the caller passed it (gdb's `x@entry`),
     // when the location at the entry is a register or stack slot the call site describes.
     std::optional<std::string> entry_value;
+    std::string pointee;  // a pointer's target type as declared ("PyObject"), for pretty-printers
 };
 
 // Where a frame is: its pc, registers (innermost: all of them; outer: rip, rsp, rbp, rbx,

@@ -22,18 +22,26 @@ end
 
 command{
   name = "py-bt", args = "",
-  help = "Print the selected thread's Python stack, most recent call first, like a traceback.",
+  help = "Print the selected thread's Python stack, most recent call first, like a traceback: the\n" ..
+         "built-in calls between its frames as gdb shows them, the lock it waits on (with the\n" ..
+         "owner's thread) and the plain Locks its open `with` blocks probably hold.",
   run = function(ctx)
     local t, err = pyh.thread(false)
     if not t then ctx:fail(err) end
+    local calls, next_call = pyh.builtin_calls(t), 1
     -- One write per thread: `thread apply all py-bt` prints thousands of these lines.
     local out = {"Traceback (most recent call first):\n"}
-    for _, f in ipairs(t.frames) do
+    for i, f in ipairs(t.frames) do
+      while calls[next_call] and calls[next_call].level < i do
+        out[#out + 1] = "  " .. calls[next_call].text .. "\n"
+        next_call = next_call + 1
+      end
       out[#out + 1] = string.format('  File "%s", line %d, in %s\n', f.file, f.line, f["function"])
       local line = pyh.current_line(f)
       if line then out[#out + 1] = "    " .. line:gsub("^%s+", "") .. "\n" end
     end
     if t.frames.error then out[#out + 1] = string.format("  (stack walk stopped: %s)\n", t.frames.error) end
+    for _, line in ipairs(pyh.lock_lines(t)) do out[#out + 1] = "  " .. line .. "\n" end
     ctx:write(table.concat(out))
   end,
 }
@@ -53,13 +61,16 @@ command{
 
 local function show_selected(ctx)
   local f = need_frame(ctx, true)
+  local builtin = pyh.selected_builtin()
+  if builtin then return ctx:printf("#%d %s\n", builtin.native, builtin.text) end
   ctx:printf("#%d %s\n", f.level, pyh.summary(f))
   print_source(ctx, f)
 end
 
 command{
   name = "py-up", args = "",
-  help = "Select and print the Python frame that called the selected one (an older frame).",
+  help = "Select and print the Python frame that called the selected one (an older frame). As in\n" ..
+         "gdb, the first py-up in a built-in call selects the Python frame that made the call.",
   run = function(ctx)
     need_frame(ctx, false)
     if not pyh.move(1) then ctx:fail("Unable to find an older python frame") end
@@ -69,7 +80,8 @@ command{
 
 command{
   name = "py-down", args = "",
-  help = "Select and print the Python frame called by the selected one (a newer frame).",
+  help = "Select and print the Python frame called by the selected one (a newer frame), or the\n" ..
+         "built-in call the innermost frame is in.",
   run = function(ctx)
     need_frame(ctx, false)
     if not pyh.move(-1) then ctx:fail("Unable to find a newer python frame") end
@@ -79,9 +91,11 @@ command{
 
 command{
   name = "py-locals", args = "",
-  help = "Print the local variables of the selected Python frame (name = repr).",
+  help = "Print the local variables of the selected Python frame (name = repr) under\n" ..
+         "'Locals for FUNCTION', as gdb's libpython does.",
   run = function(ctx)
     local f = need_frame(ctx, true)
+    ctx:printf("Locals for %s\n", (f["function"] or "?"):match("([^.]*)$"))
     for _, v in ipairs(f.locals) do ctx:printf("%s = %s\n", v.name, v.value) end
   end,
 }
@@ -117,7 +131,8 @@ command{
 
 command{
   name = "py-print", args = "NAME",
-  help = "Print the local variable NAME of the selected Python frame.",
+  help = "Print NAME as the selected Python frame sees it: a local, else a global of its module,\n" ..
+         "else a builtin (libpython's local/global/builtin labels).",
   complete = function() return pyh.local_names() end,
   run = function(ctx, args)
     local name = args[1]
@@ -129,7 +144,9 @@ command{
         return
       end
     end
-    ctx:fail("'%s' not found (snag reads the frame's locals, not globals or builtins)", name)
+    local value, scope = target.python:lookup(f.address, name)
+    if not value then ctx:fail("'%s' not found", name) end
+    ctx:printf("%s '%s' = %s\n", scope, name, value)
   end,
 }
 

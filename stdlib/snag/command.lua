@@ -44,9 +44,20 @@ function M.lookup(name)
   return M.registry[name] or M.registry[M.aliases[name] or ""]
 end
 
--- The first line of a command's help, as `help` lists it.
+-- The first sentence of a command's help, as `help` lists it: whole even where the help wraps
+-- it over lines; a period inside parentheses ("(3.8-3.15)") or before a lowercase word does not end it.
 function M.summary(spec)
-  return (spec.help:match("^[^\n]*")) or ""
+  local text = spec.help:gsub("%s*\n%s*", " ")
+  local depth = 0
+  for i = 1, #text do
+    local c = text:sub(i, i)
+    if c == "(" then depth = depth + 1
+    elseif c == ")" then depth = math.max(depth - 1, 0)
+    elseif c == "." and depth == 0 and not text:sub(i + 1):match("^%s+[%l%d]") then
+      if i == #text or text:sub(i + 1, i + 1):match("%s") then return text:sub(1, i) end
+    end
+  end
+  return text
 end
 
 -- ctx: what a command's run function works with.

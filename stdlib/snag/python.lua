@@ -2,7 +2,7 @@
 -- kept per OS thread as gdb's py-up/py-down do.
 local M = {}
 
-local selection = { tid = nil, level = 0 }
+local selection = { tid = nil, level = 0, builtin = nil }
 
 -- The Python thread running on the selected OS thread, or nil and gdb's message.
 function M.thread(with_locals)
@@ -13,15 +13,57 @@ function M.thread(with_locals)
   return t
 end
 
--- The selected Python frame (innermost unless py-up/py-down moved it) and its thread.
+-- The address a native frame's argument holds ("0x7f..." as `info args` prints a pointer), or nil.
+local function arg_address(frame, name)
+  for _, a in ipairs(frame:args() or {}) do
+    if a.name == name then return tonumber((a.value or ""):match("^(0x%x+)")) end
+  end
+end
+
+-- An eval-loop call in a native stack (a 3.x PyEval_EvalFrameEx wrapper right outside one is the same call).
+local function eval_loop(f, previous)
+  local name = f["function"] or ""
+  if f.inlined then return false end
+  if name == "PyEval_EvalFrameEx" then return not (previous and (previous["function"] or ""):match("^_PyEval_EvalFrameDefault")) end
+  return name:match("^_PyEval_EvalFrameDefault$") ~= nil or name:match("^_PyEval_EvalFrameDefault%.") ~= nil
+end
+
+-- The built-in calls (PyCFunction objects) a thread's native stack runs among its Python frames,
+-- found as gdb's libpython finds them (cfunction_vectorcall_*, cfunction_call and their `func`):
+-- {{level = the Python frame that made the call, native = the native frame's level, text = repr}}.
+function M.builtin_calls(t)
+  local th = target:thread(t.tid)
+  local out, level, previous = {}, 0, nil
+  for _, nf in ipairs(th and th:stack() or {}) do
+    local name = nf["function"] or ""
+    if name:match("^cfunction_vectorcall_") or name == "cfunction_call" then
+      local func = arg_address(nf, "func")
+      out[#out + 1] = { level = level, native = nf.level,
+                        text = func and target.python:repr(func) or "PyCFunction invocation (unable to read func)" }
+    elseif eval_loop(nf, previous) then
+      -- This eval-loop call ran the Python frames from `level` to the next entry frame.
+      while t.frames[level + 1] and not t.frames[level + 1].entry do level = level + 1 end
+      level = level + 1
+    end
+    previous = nf
+  end
+  return out
+end
+
+-- The selected Python frame (innermost unless py-up/py-down moved it) and its thread. Like gdb's,
+-- the selection starts at the built-in call the innermost Python frame is in (level -1), when
+-- there is one: the first py-up selects the frame that called it. Level -1 reads frame 0.
 function M.frame(with_locals)
   local t, err = M.thread(with_locals)
   if not t then return nil, err end
   if #t.frames == 0 then return nil, "Unable to locate python frame" end
   if selection.tid ~= t.tid or selection.generation ~= snag.generation() then
-    selection.tid, selection.level, selection.generation = t.tid, 0, snag.generation()
+    local calls = M.builtin_calls(t)
+    selection.tid, selection.generation = t.tid, snag.generation()
+    selection.builtin = calls[1] and calls[1].level == 0 and calls[1] or nil
+    selection.level = selection.builtin and -1 or 0
   end
-  return t.frames[selection.level + 1], t
+  return t.frames[math.max(selection.level, 0) + 1], t
 end
 
 -- Moves the selection by delta frames; false when there is no frame there.
@@ -29,12 +71,17 @@ function M.move(delta)
   local f, t = M.frame(false)
   if not f then return false, t end
   local level = selection.level + delta
-  if level < 0 or level >= #t.frames then return false end
+  if level < (selection.builtin and -1 or 0) or level >= #t.frames then return false end
   selection.level = level
   return true
 end
 
 function M.selected_level() return selection.level end
+
+-- The built-in call selected by py-down past the innermost Python frame ({native, text}), or nil.
+function M.selected_builtin()
+  return selection.level == -1 and selection.builtin or nil
+end
 
 -- Selects Python frame `level` of the selected thread; false when there is no such frame.
 function M.select(level)
@@ -64,6 +111,42 @@ function M.local_names()
   local f = M.frame(true)
   local out = {}
   for _, v in ipairs(f and f.locals or {}) do out[#out + 1] = v.name end
+  return out
+end
+
+-- A lock owner by its thread, as `snag py-bt` names it: 'thread 1234 "worker-1", ident 0x7f...'.
+local function owner_text(ident)
+  for _, o in ipairs(target.python:threads()) do
+    if o.thread_id == ident then
+      return string.format("thread %d%s, ident 0x%x", o.tid, o.name ~= "" and (' "' .. o.name .. '"') or "", ident)
+    end
+  end
+  return string.format("thread ident 0x%x", ident)
+end
+
+-- The lines `snag py-bt` prints below a thread's frames about locks: the one it waits on (an
+-- RLock's owner by thread), and the plain Locks its open `with` blocks probably hold.
+function M.lock_lines(t)
+  local out, w = {}, t.waiting_on
+  if w then
+    local text = string.format("waiting on %s at 0x%x", w.type, w.address)
+    local lock = w.lock
+    if lock then
+      text = text .. (lock.locked == nil and " (state unknown" or lock.locked and " (locked" or " (unlocked")
+      if lock.kind == "RLock" and (lock.owner_thread_id or 0) ~= 0 then
+        text = text .. string.format(", owner %s, count %d", owner_text(lock.owner_thread_id), lock.count)
+      end
+      text = text .. ")"
+    end
+    out[#out + 1] = text .. " in " .. w["function"]
+  end
+  for _, held in ipairs(t.with_locks or {}) do
+    if not (held.frame == 1 and w and w.address == held.address) then
+      local f = t.frames[held.frame]
+      out[#out + 1] = string.format("holds Lock at 0x%x (inferred: its `with` block is open in %s)", held.address,
+                                    f and f["function"] or "?")
+    end
+  end
   return out
 end
 

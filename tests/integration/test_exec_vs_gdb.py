@@ -102,6 +102,23 @@ def test_thread_two():
     h.check(any("spin_forever" in l for l in keep(snag_lines)), "thread 2 is not the spinner: %r" % snag_lines)
 
 
+@h.case("print reads the selected frame's arguments and locals")
+def test_frame_variables():
+    # The recurser thread (announced 4th: thread 5) parks in pause() under recurse(depth=0),
+    # recurse(1)...; its -O0 frames keep `depth` on the stack. The sleeper (thread 4) has a
+    # struct local. Only value lines are compared: thread/frame banners differ.
+    commands = ["thread 5", "frame 2", "p depth", "p depth + 1", "p/x depth", "frame 3", "p depth",
+                "thread 4", "frame 2", "p ts"]
+    gdb_lines, _ = run_gdb(commands)
+    snag_lines, snag_err, _ = run_snag(commands)
+    h.check(gdb_lines is not None and snag_lines is not None, "a tool failed: %s" % snag_err)
+    keep = lambda lines: [l for l in lines if l.startswith("$")]
+    h.check(keep(gdb_lines)[:5] == keep(snag_lines)[:5], "gdb:\n%s\nsnag:\n%s\n%s"
+            % ("\n".join(gdb_lines), "\n".join(snag_lines), snag_err))
+    h.check(len(keep(snag_lines)) >= 5 and keep(snag_lines)[0] != keep(snag_lines)[4],
+            "two recurse frames gave the same depth: %r" % snag_lines)
+
+
 @h.case("registers and stack words: p, x/4ga, x/8xb, printf, if")
 def test_stack_words():
     compare([], [os.path.join(SCRIPTS, "stack_words.gdb")])

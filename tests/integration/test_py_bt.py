@@ -6,6 +6,7 @@ libpython, with and without the interpreter's -dbg files. Each scenario writes i
 file and line must equal them for every frame of every thread."""
 import json
 import os
+import re
 import struct
 import sys
 
@@ -209,6 +210,35 @@ def register_cases(interp):
                 h.check(owner in owners and owner != me, "RLock %#x owner %#x is not another thread" % (lock, owner))
             h.check(not any((t.get("python") or {}).get("gil") for t in doc["threads"]),
                     "no thread should hold the GIL in a deadlock")
+            # The owner by thread (TID and name), and the REPL's py-bt shows the CLI's wait lines.
+            names = {t["python"]["thread_id"]: (t["tid"], t["name"]) for t in doc["threads"] if t.get("python")}
+            text = h.snag("py-bt", s.pid, check=True).stdout
+            cli = sorted(l.strip() for l in text.splitlines() if re.match(r"waiting on \S*RLock ", l.strip()))
+            for _, _, owner in waits:
+                tid, name = names[owner]
+                want = 'owner thread %d "%s", ident %#x' % (tid, name, owner)
+                h.check(any(want in l for l in cli), "py-bt does not name the owner as %r:\n%s" % (want, "\n".join(cli)))
+            repl = h.snag("exec", s.pid, "-ex", "thread apply all py-bt", check=True).stdout
+            got = sorted(l.strip() for l in repl.splitlines() if re.match(r"waiting on \S*RLock ", l.strip()))
+            h.check(got == cli, "the REPL's py-bt wait lines differ from the CLI's:\n%s\n---\n%s" % (got, cli))
+
+    @h.case("lock-held-in-io-%s" % label)
+    def held_in_io():
+        # A plain Lock's probable holder, blocked in recv inside its `with` block, holds it (every
+        # version, ≤3.11 too, where the block's __exit__ was taken for a lock it waits on).
+        if tuple(interp.version[:2]) < (3, 9):
+            h.skip("probable Lock owners are read from 3.9 on")
+        with h.py_scenario(interp, "py_lock_held_in_io.py") as s:
+            doc = py_bt(s.pid)
+            by_name = {t["name"]: t.get("python") or {} for t in doc["threads"]}
+            worker, refresher = by_name.get("worker", {}), by_name.get("refresher", {})
+            lock = (worker.get("waiting_on") or {}).get("address")
+            h.check(lock, "worker waits on no lock: %s" % worker)
+            h.check(not refresher.get("waiting_on"), "the holder is said to wait: %s" % refresher.get("waiting_on"))
+            h.check(lock in [w["address"] for w in refresher.get("with_locks", [])],
+                    "refresher's `with` block on %#x is not seen: %s" % (lock, refresher))
+            text = h.snag("py-bt", s.pid, check=True).stdout
+            h.check("holds Lock at %#x (inferred: its `with` block is open in fetch_rates)" % lock in text, text)
 
     @h.case("gil-wait-%s" % label)
     def gil():
@@ -375,6 +405,33 @@ def register_py2_cases(interp):
 
 for interp in h.interpreters(lo=(2, 7), hi=(2, 7), extra=False):
     register_py2_cases(interp)
+
+
+LARGE_LOCAL = """
+import os, time
+def handle(rows, depth):
+    if depth:
+        return handle(rows, depth - 1)
+    ready = os.environ["SNAG_READY"]
+    open(ready + ".tmp", "w").write("ready\\n")
+    os.rename(ready + ".tmp", ready)
+    time.sleep(3600)
+handle([{"id": i, "name": "row %d" % i} for i in range(40)], 3)
+"""
+
+
+@h.case("locals-large-object-once")
+def large_local_once():
+    """--locals: a large value passed down four frames is printed once; the others refer to it."""
+    if not os.path.exists("/usr/bin/python3"):
+        h.skip("no /usr/bin/python3")
+    with h.start_scenario(["/usr/bin/python3", "-c", LARGE_LOCAL]) as s:
+        text = h.snag("py-bt", s.pid, "--locals", check=True).stdout
+    rows = [l.strip() for l in text.splitlines() if l.strip().startswith("rows = ")]
+    h.check(len(rows) == 4, "want rows in 4 frames: %s" % rows)
+    h.check(rows[0].startswith("rows = [{'id': 0"), "first showing: %s" % rows[0][:80])
+    h.check(all(re.match(r"rows = <same as rows in #\d+, \d+ characters>$", r) for r in rows[1:]),
+            "later frames repeat the value: %s" % [r[:80] for r in rows[1:]])
 
 
 def gdb_py_bt(core, exe):

@@ -6,6 +6,8 @@
 - Ctrl-C during a long command (`while 1`) returns to the prompt; the next command works;
   Ctrl-C at the prompt drops the line being typed
 - completion of multi-word stdlib commands (`info thr<TAB>`); Lua lines and multi-line chunks
+- `$<TAB>`: registers and convenience variables (`$ans<TAB>` after `set $answer`), never C symbols
+- `help`: every summary a whole sentence
 - completion of arguments: symbol names (`info symbol spin_fo<TAB>`, `break *pthread_mutex_unlo`,
   `x/2ga &parked_cou`), Python function names (`py-frame mai<TAB>`) and locals (`py-print thr`)
 - Ctrl-D leaves; a live target keeps running (not stopped, not traced)
@@ -97,6 +99,17 @@ def test_interactive():
         r.prompt()
         h.check(time.time() - started < 5, "Ctrl-C took %.1fs" % (time.time() - started))
         r.run("p $n > 100", r"\$4 = 1")
+        # `$` completes registers and convenience variables, never C symbols ($rsplit...).
+        r.send("x/2gx $rs\t\t")
+        r.expect(r"\$rsi\s+\$rsp")
+        r.expect(re.escape(PROMPT + "x/2gx $rs"))  # the listing reprints the line
+        h.check("rsplit" not in r.seen, "$rs<TAB> offered C symbols")
+        r.send("\x03")
+        r.prompt()
+        r.line("set $answer = 42")
+        r.prompt()
+        r.complete("p $ans", r"p \$answer")
+        r.run("", r"\$5 = 42")
         # Multi-word stdlib commands complete word by word.
         r.complete("info thr", "info threads")
         r.run("", r"LWP")
@@ -207,6 +220,15 @@ def test_python_completion():
         r.leave()
     finally:
         r.close()
+
+
+@h.case("help lists each command with a whole sentence")
+def test_help_sentences():
+    out = subprocess.run([h.SNAG, "repl", core()], input="help\n", capture_output=True, text=True, timeout=120)
+    entries = [l for l in out.stdout.splitlines() if " -- " in l]
+    h.check(len(entries) > 20, "help listed %d commands: %s" % (len(entries), out.stdout[-500:]))
+    cut = [l for l in entries if not re.search(r"[.)]$", l.split(" (live processes only)")[0])]
+    h.check(not cut, "summaries cut mid-sentence:\n%s" % "\n".join(cut))
 
 
 @h.case("piped stdin: no prompts, blocks still work")

@@ -82,11 +82,17 @@ TEST_CASE("lua python: py-bt, py-locals, info py-threads on a live interpreter")
 
     REQUIRE(s.eval_lua("for _, t in ipairs(target.python:threads()) do "
                        "if t.name == 'w1' then snag.select_thread(t.tid) end end", out));
-    CHECK(run(s, "py-locals") == "n = 1\nlocal_n = 8\n");
+    CHECK(run(s, "py-locals") == "Locals for worker\nn = 1\nlocal_n = 8\n");
     CHECK(run(s, "py-print local_n") == "local 'local_n' = 8\n");
+    CHECK(run(s, "py-print __name__") == "global '__name__' = '__main__'\n");
+    CHECK(contains(run(s, "py-print len"), "builtin 'len' = <built-in method len of module object at remote 0x"));
     CHECK(contains(run(s, "py-list"), "  >5        time.sleep(1000)"));
+    // As gdb's: the selection starts in the built-in call (time.sleep); py-up selects its caller.
+    CHECK(run(s, "py-down") == "ERROR: Unable to find a newer python frame");
+    CHECK(contains(run(s, "py-up"), "#0 Frame 0x"));
     CHECK(contains(run(s, "py-up"), "#1 Frame 0x"));
     CHECK(contains(run(s, "py-down"), "in worker (n=1, local_n=8)"));
+    CHECK(contains(run(s, "py-down"), "<built-in method sleep of module object at remote 0x"));
     CHECK(run(s, "py-down") == "ERROR: Unable to find a newer python frame");
     CHECK(contains(run(s, "py-modules threading"), "threading.py"));
     s.target().detach();
