@@ -45,7 +45,7 @@ function M.lookup(name)
 end
 
 -- The first sentence of a command's help, as `help` lists it: whole even where the help wraps
--- it over lines; a period inside parentheses ("(3.8-3.15)") or before a lowercase word does not end it.
+-- it over lines; a period inside parentheses or of an abbreviation ("e.g.") does not end it.
 function M.summary(spec)
   local text = spec.help:gsub("%s*\n%s*", " ")
   local depth = 0
@@ -53,8 +53,9 @@ function M.summary(spec)
     local c = text:sub(i, i)
     if c == "(" then depth = depth + 1
     elseif c == ")" then depth = math.max(depth - 1, 0)
-    elseif c == "." and depth == 0 and not text:sub(i + 1):match("^%s+[%l%d]") then
-      if i == #text or text:sub(i + 1, i + 1):match("%s") then return text:sub(1, i) end
+    elseif c == "." and depth == 0 and (i == #text or text:sub(i + 1, i + 1):match("%s"))
+           and not text:sub(1, i):match("%f[%w]%a%.%a%.$") and not text:sub(1, i):match("%f[%w]etc%.$") then
+      return text:sub(1, i)
     end
   end
   return text
