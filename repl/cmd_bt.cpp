@@ -72,6 +72,7 @@ int cmd_bt(Args& args) {
     double symbolize_ms = ms_since(symbolize_start);
 
     print_target_warnings(t, spec->options);
+    for (const auto& warning : incomplete_stack_warnings(t, stacks)) std::fprintf(stderr, "snag: warning: %s\n", warning.c_str());
     if (json) print_stacks_json(std::cout, stack_report);
     else print_stacks_text(std::cout, stack_report);
     std::cout.flush();

@@ -91,6 +91,20 @@ std::vector<std::pair<std::string, std::string>> describe_target(const Target& t
     return out;
 }
 
+std::vector<std::string> incomplete_stack_warnings(const Target& target, const std::vector<NativeStack>& stacks) {
+    std::vector<std::string> warnings;
+    for (const NativeStack& stack : stacks) {
+        if (stack.error.empty() || stack.depth_limited) continue;
+        const Thread* thread = target.thread(stack.tid);
+        // Where the readable part ends: the outermost frame's stack pointer.
+        uint64_t sp = !stack.frames.empty() ? stack.frames.back().sp : thread ? thread->regs.rsp : 0;
+        char at[40] = "";
+        if (sp) std::snprintf(at, sizeof at, " at 0x%" PRIx64, sp);
+        warnings.push_back("thread " + std::to_string(stack.tid) + ": stack incomplete" + at + ": " + stack.error);
+    }
+    return warnings;
+}
+
 StackReport native_report(const Target& target, Symbolizer& symbols,
                           const std::vector<NativeStack>& stacks) {
     StackReport report;
@@ -98,6 +112,7 @@ StackReport native_report(const Target& target, Symbolizer& symbols,
     report.warnings = target.warnings();
     for (const Module& m : symbols.modules())
         if (!m.debug_warning.empty()) report.warnings.push_back(m.debug_warning);
+    for (auto& warning : incomplete_stack_warnings(target, stacks)) report.warnings.push_back(std::move(warning));
     report.threads.reserve(stacks.size());
     std::vector<uint64_t> pcs;
     for (const NativeStack& stack : stacks)

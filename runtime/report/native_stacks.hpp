@@ -41,6 +41,10 @@ ThreadReport native_thread_report(const Thread& thread, SymbolMemo& symbols, con
 // The JSON "target" object: kind, pid, name, executable, cmdline, signal.
 std::vector<std::pair<std::string, std::string>> describe_target(const Target& target);
 
+// "thread N: stack incomplete at 0x…: why" for each walk that stopped early on what the stack
+// holds (unreadable or corrupt); the frames found up to there are still reported.
+std::vector<std::string> incomplete_stack_warnings(const Target& target, const std::vector<NativeStack>& stacks);
+
 // Symbolizes stacks collected by unwind_threads (safe after a live target was detached).
 StackReport native_report(const Target& target, Symbolizer& symbols,
                           const std::vector<NativeStack>& stacks);

@@ -194,6 +194,26 @@ private:
                                       "they were cut to fit");
     }
 
+    // NT_FILE entries are cut the same way: one file per address, so reads through a damaged
+    // note never come from a file the address was not mapped from.
+    void fit_files() {
+        auto& files = core_.files_;
+        size_t cut = 0;
+        for (size_t i = 0; i < files.size(); ++i) {
+            elf::FileMapping& file = files[i];
+            uint64_t limit = kUserSpaceEnd;
+            if (i + 1 < files.size()) limit = std::min(limit, files[i + 1].start);
+            if (file.end <= limit) continue;
+            file.end = std::max(file.start, limit);
+            ++cut;
+        }
+        std::erase_if(files, [](const elf::FileMapping& file) { return file.end == file.start; });
+        if (cut)
+            core_.warnings_.push_back(path() + " is damaged: " + std::to_string(cut) +
+                                      " file mapping(s) in its NT_FILE note overlap others or lie outside the "
+                                      "address space; they were cut to fit");
+    }
+
     Expected<void> take_notes(const Elf64_Phdr& ph) {
         auto notes = elf::parse_notes(bytes().substr(ph.p_offset, ph.p_filesz), 4);
         if (!notes) return fail(path() + " has malformed notes: " + notes.error().message);
@@ -246,6 +266,7 @@ private:
     void finish() {
         std::sort(core_.files_.begin(), core_.files_.end(),
                   [](const auto& a, const auto& b) { return a.start < b.start; });
+        fit_files();
         build_mappings();
         auto& threads = core_.threads_;
         bool any_times = std::any_of(threads.begin(), threads.end(),

@@ -318,7 +318,7 @@ void LibunwindUnwinder::walk(unw_cursor_t& cursor, WalkContext& context, const T
         }
         stack.frames.push_back(frame);
         if (stack.frames.size() >= max_depth) {
-            stack.truncated = true;
+            stack.truncated = stack.depth_limited = true;
             stack.error = "stack walk stopped at the depth limit of " + std::to_string(max_depth) + " frames";
             return;
         }

@@ -30,6 +30,7 @@ struct NativeStack {
     std::vector<NativeFrame> frames;  // innermost first
     std::string error;                // why the walk stopped early, empty when it ended normally
     bool truncated = false;           // hit the depth bound or a loop
+    bool depth_limited = false;       // stopped by the caller's bound, not by what the stack holds
 };
 
 class Unwinder {

@@ -2,7 +2,8 @@
 
 Inputs: a missing file, an empty file, a text file, a non-core ELF (/bin/true), a gcore core cut
 at several offsets (ELF header, program headers, notes, memory, the last byte), the same core
-with e_machine patched to AArch64, a vanished PID, a PID that is not a number-like target, and
+with e_machine patched to AArch64, the same core with one thread's stack trampled (every other
+thread exactly as before, a "stack incomplete" warning for that one), a vanished PID, a PID that is not a number-like target, and
 for `snag dump` a vanished PID and an unwritable output path. Labelled "asan": in the ASan
 build dir this runs that build's snag, and any sanitizer report fails the case.
 """
@@ -158,31 +159,39 @@ def other_arch():
     expect_clean_error(["bt", path], mention=r"arch|machine|aarch64|x86")
 
 
-def bt_threads(stdout):
-    """{tid: [frame lines without addresses]} of `snag bt` text output."""
+def bt_threads(stdout, exact=False):
+    """{tid: [frame lines without addresses]} of `snag bt` text output; exact: every line as printed."""
     threads, current = {}, None
     for line in stdout.splitlines():
         m = re.match(r"Thread (\d+)", line)
         if m:
             current = threads.setdefault(int(m.group(1)), [])
+        if current is not None and exact and line.strip():
+            current.append(line)
         elif current is not None and line.startswith("#"):
             current.append(re.sub(r"0x[0-9a-f]+", "ADDR", line))
     return threads
 
 
-def auxv_entry(data, phoff, phnum, wanted):
-    """The value of auxv entry `wanted` from the NT_AUXV note of a core's bytes, or None."""
+def notes(data, phoff, phnum):
+    """(n_type, desc offset, desc size) of every note in a core's bytes."""
     for i in range(phnum):
         p_type, _, p_offset, _, _, p_filesz = struct.unpack_from("<IIQQQQ", data, phoff + 56 * i)
         pos = p_offset
         while p_type == 4 and pos + 12 <= p_offset + p_filesz:
             namesz, descsz, ntype = struct.unpack_from("<III", data, pos)
             desc = pos + 12 + ((namesz + 3) & ~3)
-            for at in range(desc, desc + descsz - 15, 16) if ntype == 6 else ():
-                kind, value = struct.unpack_from("<QQ", data, at)
-                if kind == wanted:
-                    return value
+            yield ntype, desc, descsz
             pos = desc + ((descsz + 3) & ~3)
+
+
+def auxv_entry(data, phoff, phnum, wanted):
+    """The value of auxv entry `wanted` from the NT_AUXV note of a core's bytes, or None."""
+    for ntype, desc, descsz in notes(data, phoff, phnum):
+        for at in range(desc, desc + descsz - 15, 16) if ntype == 6 else ():
+            kind, value = struct.unpack_from("<QQ", data, at)
+            if kind == wanted:
+                return value
     return None
 
 
@@ -223,6 +232,51 @@ def stretched_segment():
         h.check(r.returncode in (0, 1) and not SANITIZER.search(r.stderr),
                 "snag %s exited %d: %s" % (sub[0], r.returncode, r.stderr[-1500:]))
     expect_partial(["bt", path, "--exe", EXE], original, r"damaged: .*segment")
+
+
+def thread_rsp(data, phoff, phnum, tid):
+    """(rsp, file offset of the stack bytes at rsp) of thread `tid` in a core's bytes."""
+    rsp = None
+    for ntype, desc, _ in notes(data, phoff, phnum):
+        if ntype == 1 and struct.unpack_from("<i", data, desc + 32)[0] == tid:  # NT_PRSTATUS pr_pid
+            rsp, = struct.unpack_from("<Q", data, desc + 112 + 19 * 8)  # pr_reg's rsp
+    for i in range(phnum):
+        p_type, _, p_offset, p_vaddr, _, p_filesz = struct.unpack_from("<IIQQQQ", data, phoff + 56 * i)
+        if p_type == 1 and rsp is not None and p_vaddr <= rsp < p_vaddr + p_filesz:
+            return rsp, p_offset + rsp - p_vaddr
+    raise h.Failure("no stack bytes for thread %d in the core" % tid)
+
+
+@h.case("bt on a core with one thread's stack damaged: the others exactly, a warning for that one")
+def damaged_stack():
+    core = real_core()
+    original = bt_threads(h.snag("bt", core, "--exe", EXE, check=True).stdout, exact=True)
+    deep = [tid for tid, lines in original.items() if sum(" recurse" in l for l in lines) >= 20]
+    h.check(len(deep) == 1, "no single thread 50 deep in recurse: %s" % list(original))
+    tid = deep[0]
+    data = bytearray(open(core, "rb").read())
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phnum, = struct.unpack_from("<H", data, 56)
+    rsp, at = thread_rsp(data, phoff, phnum, tid)
+    # Saved registers and return addresses from a few frames up are overwritten: a trampled stack.
+    data[at + 512:at + 1536] = b"\xa5" * 1024
+    path = os.path.join(h.scratch(), "damaged-stack.core")
+    open(path, "wb").write(data)
+    r = h.snag("bt", path, "--exe", EXE, timeout=120)
+    h.check(r.returncode == 0 and not SANITIZER.search(r.stderr), "exit %d: %s" % (r.returncode, r.stderr[-1500:]))
+    h.check(re.search(r"^snag: warning: thread %d: stack incomplete at 0x[0-9a-f]+: " % tid, r.stderr, re.M),
+            "no 'thread %d: stack incomplete' warning: %s" % (tid, r.stderr[-1500:]))
+    got = bt_threads(r.stdout, exact=True)
+    h.check(got.keys() == original.keys(), "threads differ: %s vs %s" % (list(got), list(original)))
+    for other in original:
+        if other != tid:
+            h.check(got[other] == original[other], "thread %d differs from the undamaged core:\n%s\n---\n%s"
+                    % (other, "\n".join(got[other]), "\n".join(original[other])))
+    frames = [l for l in got[tid] if l.startswith("#")]
+    same = next((i for i, (a, b) in enumerate(zip(got[tid], original[tid])) if a != b), len(got[tid]))
+    h.check(same >= 4 and len(frames) < sum(l.startswith("#") for l in original[tid]),
+            "damaged thread %d: %d leading lines as before, %d frames:\n%s" % (tid, same, len(frames), "\n".join(got[tid])))
+    print("  thread %d (rsp %#x): %d frames shown, then the warning" % (tid, rsp, len(frames)))
 
 
 @h.case("bt --allow-truncated on a core cut in its memory: a warning saying how much, every stack")

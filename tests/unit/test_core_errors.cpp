@@ -3,6 +3,7 @@
 #include <elf.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <random>
 
 #include "target/target.hpp"
@@ -148,4 +149,45 @@ TEST_CASE("core errors: notes that overrun their segment are malformed") {
     SyntheticCore files;
     files.note("CORE", NT_FILE, std::string("\xff\xff\xff\xff\xff\xff\xff\x0f", 8) + std::string(8, '\0'));
     CHECK(error_of(dir.file("files", files.bytes())).find("malformed notes: NT_FILE") != std::string::npos);
+}
+
+TEST_CASE("core errors: overlapping or out-of-range segments and NT_FILE entries are cut, with a warning") {
+    TempDir dir;
+    std::string a = std::string(4096, 'a') + std::string(4096, 'A'), b(4096, 'b');
+    std::string prog = dir.file("prog", std::string(8192, 'p')), lib = dir.file("lib", std::string(8192, 'l'));
+    SyntheticCore core;
+    core.thread(100, 0x400123, 0x600ff0);
+    core.files({{0x400000, 0x402000, 0, prog},
+                {0x401000, 0x403000, 0, lib},                          // overlaps prog's second page
+                {uint64_t{1} << 58, (uint64_t{1} << 58) + 4096, 0, lib}});  // past the address space
+    core.load(0x600000, a, 8192);  // its second page overlaps the next segment
+    core.load(0x601000, b, 4096);
+    core.load(uint64_t{1} << 60, std::string(16, 'x'), 4096);  // past the address space
+    auto target = snag::open_core(dir.file("core", core.bytes()), {});
+    REQUIRE(target);
+    auto& t = **target;
+    const auto& warnings = t.warnings();
+    auto warned = [&](const std::string& text) {
+        return std::any_of(warnings.begin(), warnings.end(),
+                           [&](const std::string& w) { return w.find(text) != std::string::npos; });
+    };
+    CHECK(warned("2 memory segment(s) overlap others or lie outside the address space; they were cut to fit"));
+    CHECK(warned("2 file mapping(s) in its NT_FILE note overlap others or lie outside the address space"));
+    // One owner per address: the later segment and the later file win, nothing lies past 2^57.
+    char c = 0;
+    CHECK(t.read(0x600800, &c, 1) == 1);
+    CHECK(c == 'a');
+    CHECK(t.read(0x601800, &c, 1) == 1);
+    CHECK(c == 'b');
+    CHECK(t.read(0x400800, &c, 1) == 1);
+    CHECK(c == 'p');
+    CHECK(t.read(0x401800, &c, 1) == 1);
+    CHECK(c == 'l');
+    CHECK(t.read(uint64_t{1} << 60, &c, 1) == 0);
+    CHECK(t.read(uint64_t{1} << 58, &c, 1) == 0);
+    for (const auto& m : t.mappings()) {
+        CHECK(m.end <= uint64_t{1} << 57);
+        CHECK(m.start < m.end);
+    }
+    for (size_t i = 1; i < t.mappings().size(); ++i) CHECK(t.mappings()[i - 1].end <= t.mappings()[i].start);
 }

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "memory_only_target.hpp"
+#include "report/native_stacks.hpp"
 #include "report/stack_report.hpp"
 
 namespace {
@@ -148,4 +150,26 @@ TEST_CASE("frame arguments with entry values print as gdb's `print entry-values 
     CHECK(args[1]["value"] == "6");
     CHECK(args[1]["entry_value"] == "5");
     CHECK(!args[3].contains("entry_value"));
+}
+
+TEST_CASE("stack warnings: a walk stopped by its stack says where; the depth limit does not warn") {
+    struct NoMemory : snag::test::MemoryOnlyTarget {
+        size_t read(uint64_t, void*, size_t) override { return 0; }
+    } target;  // no thread facts: the frames give the address
+    std::vector<snag::NativeStack> stacks(4);
+    stacks[0].tid = 1;
+    stacks[0].frames = {{.pc = 0x401000, .sp = 0x7ffe1000}};
+    stacks[1].tid = 2;
+    stacks[1].frames = {{.pc = 0x401000, .sp = 0x7ffe2000}, {.pc = 0x402000, .sp = 0x7ffe2040}};
+    stacks[1].error = "stack walk stopped: the stack pointer went backwards (corrupt stack?)";
+    stacks[2].tid = 3;
+    stacks[2].error = "stack walk stopped at the depth limit of 2 frames";
+    stacks[2].truncated = stacks[2].depth_limited = true;
+    stacks[3].tid = 4;
+    stacks[3].error = "no registers recorded for this thread";
+    auto warnings = snag::incomplete_stack_warnings(target, stacks);
+    REQUIRE(warnings.size() == 2);
+    CHECK(warnings[0] ==
+          "thread 2: stack incomplete at 0x7ffe2040: stack walk stopped: the stack pointer went backwards (corrupt stack?)");
+    CHECK(warnings[1] == "thread 4: stack incomplete: no registers recorded for this thread");
 }
