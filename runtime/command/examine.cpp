@@ -4,6 +4,7 @@
 #include "command/disassemble.hpp"
 
 #include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 
@@ -102,7 +103,9 @@ Expected<FormatSpec> parse_format(std::string_view text) {
     FormatSpec spec;
     size_t i = 0;
     while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-    if (i > 0) spec.count = std::stoull(std::string(text.substr(0, i)));
+    // A count past 2^64 is gdb's "Invalid number" too, not an exception out of the REPL.
+    if (i > 0 && std::from_chars(text.data(), text.data() + i, spec.count).ec != std::errc())
+        return fail(std::string("Invalid number \"") + std::string(text) + "\".");
     for (; i < text.size(); ++i) {
         char c = text[i];
         if (std::strchr("bhwg", c)) spec.unit = c;

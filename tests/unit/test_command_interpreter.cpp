@@ -169,6 +169,7 @@ TEST_CASE("x: gdb's layout for each format and unit") {
     std::string partial;
     CHECK(f.error("x/2xg 0x10", &partial) == "Cannot access memory at address 0x10");
     CHECK(partial == "0x10:\t");
+    CHECK(f.error("x/99999999999999999999xg $rsp") == "Invalid number \"99999999999999999999xg\".");
 }
 
 TEST_CASE("x/i and disassemble decode x86-64 as gdb prints it, => at $pc") {
