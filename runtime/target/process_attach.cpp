@@ -83,12 +83,20 @@ std::optional<Error> check_tracer(int pid, const proc::Status& status) {
 
 enum class StopResult { Stopped, Exited, TimedOut, Lost };
 
+bool is_exiting(int pid, int tid) {
+    auto stat = proc::read_task_stat(pid, tid);
+    return !stat || stat->state == 'Z' || stat->state == 'X';
+}
+
 // Polls rather than blocks so a thread stuck in uninterruptible sleep cannot hang snag.
-StopResult wait_for_stop(int tid, int& status, Clock::time_point deadline) {
+StopResult wait_for_stop(int pid, int tid, int& status, Clock::time_point deadline) {
     for (int spin = 0;; ++spin) {
         pid_t got = ::waitpid(tid, &status, __WALL | WNOHANG);
         if (got == tid) return WIFSTOPPED(status) ? StopResult::Stopped : StopResult::Exited;
         if (got < 0 && errno != EINTR) return StopResult::Lost;
+        // A killed process's main thread stays a zombie, unreported, until its other threads
+        // are reaped: waiting for it would end in a timeout that blames a thread that is gone.
+        if (spin >= 100 && spin % 64 == 0 && is_exiting(pid, tid)) return StopResult::Exited;
         if (Clock::now() > deadline) return StopResult::TimedOut;
         if (spin < 100) {
             ::sched_yield();
@@ -123,11 +131,6 @@ bool any_traced(const std::map<int, AttachedThread>& threads) {
     for (const auto& [tid, thread] : threads)
         if (thread.traced) return true;
     return false;
-}
-
-bool is_exiting(int pid, int tid) {
-    auto stat = proc::read_task_stat(pid, tid);
-    return !stat || stat->state == 'Z' || stat->state == 'X';
 }
 
 std::string timeout_message(int pid, int tid, char state) {
@@ -277,7 +280,7 @@ Expected<std::vector<AttachedThread>> stop_all_threads(int pid, std::vector<std:
         for (int tid : waiting) {
             int status = 0;
             auto& thread = threads.at(tid);
-            switch (wait_for_stop(tid, status, deadline)) {
+            switch (wait_for_stop(pid, tid, status, deadline)) {
                 case StopResult::Stopped:
                     record_stop(thread, status);
                     break;

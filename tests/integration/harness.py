@@ -259,6 +259,18 @@ def tasks(pid):
         return []
 
 
+def task_states(pid):
+    """{tid: state letter (R S D T t Z ...)} of every thread still there."""
+    out = {}
+    for tid in tasks(pid):
+        try:
+            with open("/proc/%d/task/%d/stat" % (pid, tid)) as f:
+                out[tid] = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            pass
+    return out
+
+
 class Scenario(object):
     def __init__(self, proc, directory):
         self.proc = proc

@@ -36,17 +36,6 @@ def need_bt():
         h.skip("this snag build has no bt subcommand yet")
 
 
-def states(pid):
-    out = {}
-    for tid in h.tasks(pid):
-        try:
-            with open("/proc/%d/task/%d/stat" % (pid, tid)) as f:
-                out[tid] = f.read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            pass
-    return out
-
-
 def tracer_of(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -59,7 +48,7 @@ def assert_running(pid, what):
     """Detached threads wake at once; give the scheduler half a second before failing."""
     deadline = time.monotonic() + 0.5
     while True:
-        stopped = dict((t, s) for t, s in states(pid).items() if s in ("t", "T"))
+        stopped = dict((t, s) for t, s in h.task_states(pid).items() if s in ("t", "T"))
         if not stopped and tracer_of(pid) == 0:
             return
         if time.monotonic() > deadline:
@@ -109,7 +98,7 @@ def bt_cycles():
 
 
 def any_stopped(pid):
-    return any(state in ("t", "T") for state in states(pid).values())
+    return any(state in ("t", "T") for state in h.task_states(pid).values())
 
 
 @h.case("snag killed by a signal at a random moment: the scenario runs on")
