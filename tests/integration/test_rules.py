@@ -221,7 +221,12 @@ def test_busy_loop_samples():
         h.check(found[0]["evidence"]["samples"] == 1 and "one snapshot (a core)" in found[0]["evidence"]["source"],
                 "core evidence %s" % found[0]["evidence"])
         with h.py_scenario(interp, "py_busy_requests.py") as s:
-            code, result = analyze(str(s.pid), "--select", "busy-loop or spiking-thread", "--duration", "1")
+            # Busy-loop looks at 5 samples: all 5 land in one handler by chance in ~0.4 % of runs (the
+            # login handler takes 31 % of the CPU); a second run makes that ~2e-5, a real error stays.
+            for _ in range(2):
+                code, result = analyze(str(s.pid), "--select", "busy-loop or spiking-thread", "--duration", "1")
+                if not findings(result, "busy-loop"):
+                    break
             h.check(not findings(result, "busy-loop"), "%s: requests are no loop: %s" % (interp.label, findings(result, "busy-loop")))
             spikes = findings(result, "spiking-thread")
             h.check([x["threads"] for x in spikes] == [[s.truth["busy_tid"]]], "%s: spiking %s" % (interp.label, spikes))
