@@ -201,8 +201,10 @@ def test_busy_loop_samples():
     for interp in pythons():
         with h.py_scenario(interp, "py_busy_zip.py") as s:
             core = os.path.join(s.dir, "core")
-            h.snag("dump", s.pid, "-o", core, check=True)
             code, result = analyze(str(s.pid), "--select", "busy-loop", "--duration", "1")
+            # Dumped after the sampling: the loop has then spun >= 1 s, so the core's CPU times count
+            # (a dump at once could hold less than busy-loop's min_seconds, 0.1 s, and say nothing).
+            h.snag("dump", s.pid, "-o", core, check=True)
             found = findings(result, "busy-loop")
             h.check(len(found) == 1, "%s live: %s %s" % (interp.label, found, result["notes"]))
             f = found[0]
