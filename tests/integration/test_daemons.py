@@ -50,11 +50,16 @@ def analyze(target, *args):
 
 def analyze_idle(name, target, *args):
     """An idle server: exit 0, nothing at warning or above, blocked-threads says idle at info."""
-    r = h.snag("analyze", target, "--format", "json", *args, timeout=300)
-    result = json.loads(r.stdout) if r.stdout.strip() else {"findings": []}
-    found = loud(result)
-    idle = [f for f in result["findings"] if f["rule"] == "blocked-threads"]
-    ok = r.returncode == 0 and not found and len(idle) == 1 and idle[0]["title"] == "The process is idle"
+    for _ in range(2):
+        r = h.snag("analyze", target, "--format", "json", *args, timeout=300)
+        result = json.loads(r.stdout) if r.stdout.strip() else {"findings": []}
+        found = loud(result)
+        idle = [f for f in result["findings"] if f["rule"] == "blocked-threads"]
+        ok = r.returncode == 0 and not found and len(idle) == 1 and idle[0]["title"] == "The process is idle"
+        # A live snapshot can land in a server's housekeeping (redis's serverCron opens /proc files
+        # ten times a second: "waits for openat", at info): busy for a moment, so look once more.
+        if ok or not str(target).isdigit():
+            break
     record(name, "none", found, ok)
     h.check(r.returncode == 0, "%s: snag analyze exited %d: %s" % (name, r.returncode, r.stderr[-1500:]))
     h.check(not found, "%s: %s" % (name, summary(found)))
