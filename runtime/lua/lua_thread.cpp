@@ -36,8 +36,9 @@ void push_syscall(lua_State* L, const Syscall& call, long number) {
     set_bool(L, "fd_first", call.fd_first);
 }
 
-// th:syscall() → {number, name, kind, fd} for a thread stopped in a system call (orig_rax), nil
-// otherwise; fd is the first argument when it is the descriptor waited on.
+// th:syscall() → {number, name, kind, fd, returned} for a thread stopped in a system call (orig_rax),
+// nil otherwise; fd is the first argument when it is the descriptor waited on; returned is true
+// when the call had already finished (rax holds its result), so the thread waits for nothing.
 int l_syscall(lua_State* L) {
     int tid = thread_tid(L);
     Session& s = SessionAccess::of(L);
@@ -52,6 +53,7 @@ int l_syscall(lua_State* L) {
         std::string unnamed = "syscall " + std::to_string(number);
         push_syscall(L, call ? *call : Syscall{number, unnamed.c_str(), "other", false}, number);
         if (call && call->fd_first) set_field(L, "fd", static_cast<lua_Integer>(t->regs.rdi));
+        set_bool(L, "returned", !syscall_interrupted(static_cast<long long>(t->regs.rax)));
         return 1;
     });
 }

@@ -4,6 +4,8 @@
 
 #include <sys/syscall.h>
 
+#include <cerrno>
+
 #include <iterator>
 #include <vector>
 
@@ -116,6 +118,13 @@ std::string_view bare(std::string_view name) {
 }
 
 }  // namespace
+
+bool syscall_interrupted(long long rax) {
+    // The kernel's internal restart codes (include/linux/errno.h), EINTR and ENOSYS.
+    constexpr long long kRestartSys = 512, kRestartNoIntr = 513, kRestartNoHand = 514, kRestartBlock = 516;
+    return rax == -kRestartSys || rax == -kRestartNoIntr || rax == -kRestartNoHand || rax == -kRestartBlock ||
+           rax == -EINTR || rax == -ENOSYS;
+}
 
 const Syscall* syscall_by_number(long number) {
     // Every number with a name: snag's classified waits, the others of kind "other".

@@ -14,6 +14,12 @@ struct Syscall {
     bool fd_first;         // the first argument is the descriptor waited on (select's is a count)
 };
 
+// Whether a thread stopped with orig_rax >= 0 is still inside that call: rax then holds the kernel's
+// "interrupted, restart" codes (-ERESTARTSYS and kin, -EINTR) or -ENOSYS at a syscall-entry stop.
+// Any other rax is the call's result: it has returned and the thread is on its way back to user
+// code (a stop taken right after a read of a regular file or an openat), so it waits for nothing.
+bool syscall_interrupted(long long rax);
+
 // The call by its x86_64 number, nullptr when snag has no entry for it.
 const Syscall* syscall_by_number(long number);
 // The call a libc function makes, by the function's name as symbols show it ("__GI___poll",

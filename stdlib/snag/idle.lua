@@ -84,10 +84,12 @@ local function bare(name)
 end
 
 -- The system call thread th is stopped in, {name, kind, fd}, from its registers (th:syscall());
--- else from the wait function on its native stack (snag.syscall names what libc calls). Kinds of
+-- else from the wait function on its native stack (snag.syscall names what libc calls); nil when
+-- the call had returned (a stop right after an openat or a read of a file is no wait). Kinds of
 -- wait are snag's table (runtime/target/syscalls.cpp); an unknown wait counts as "sync".
 local function syscall_of(th, native)
   local ok, call = pcall(th.syscall, th)
+  if ok and call and call.returned then return nil end   -- stopped on its way back: it waits for nothing
   if ok and call and call.kind ~= "other" then return { name = call.name, kind = call.kind, fd = call.fd } end
   local frame = blocked.waiting_call(native, 6)
   if not frame then return nil end

@@ -3,6 +3,7 @@
 
 #include <sstream>
 
+#include "target/syscalls.hpp"
 #include "test_lua_fakes.hpp"
 
 using namespace snag;
@@ -40,6 +41,14 @@ TEST_CASE("lua: threads, registers and native stacks") {
     CHECK(eval(*s, "local c = target:thread(100):syscall(); return c.number, c.name, c.kind, c.fd") ==
           "232\tepoll_wait\tpoll\t7");
     CHECK(eval(*s, "target:thread(101):syscall()") == "nil");  // not in a system call
+    CHECK(eval(*s, "target:thread(100):syscall().returned") == "false");  // rax -ERESTARTSYS: waiting
+}
+
+TEST_CASE("syscalls: a call is still waited in only while rax holds an interrupted call's code") {
+    for (long long rax : {-512LL, -513LL, -514LL, -516LL, -4LL /* EINTR */, -38LL /* ENOSYS: entry stop */})
+        CHECK(snag::syscall_interrupted(rax));
+    for (long long rax : {0LL, 3LL, 4096LL, -2LL /* ENOENT */, -11LL /* EAGAIN */, -110LL /* ETIMEDOUT */})
+        CHECK_FALSE(snag::syscall_interrupted(rax));
 }
 
 TEST_CASE("lua: snag.syscall names x86_64 system calls and the libc functions that wait") {
