@@ -129,14 +129,19 @@ Expected<Value> Evaluator::evaluate(const Expr& e) {
         case Expr::Kind::Cast: return cast(e);
         case Expr::Kind::SizeOf: {
             auto t = resolve_type(e.text);
+            // sizeof(var): the declared type of a variable of the selected frame.
+            if (auto var = t ? std::nullopt : host_.frame_variable(e.text); var && !var->type.empty())
+                t = resolve_type(var->type);
             if (!t) return std::unexpected(t.error());
             return make_value(types::unsigned_long(), (*t)->size);
         }
         case Expr::Kind::Member: return member(e);
         case Expr::Kind::Index: {
             auto base = evaluate(*e.operands[0]);
+            if (base) base = rvalue(*base);
             if (!base) return base;
             auto index = evaluate(*e.operands[1]);
+            if (index) index = rvalue(*index);
             if (!index) return index;
             auto ptr = arithmetic("+", *base, *index);
             if (!ptr) return ptr;
@@ -146,10 +151,29 @@ Expected<Value> Evaluator::evaluate(const Expr& e) {
     return fail("unsupported expression");
 }
 
-// A frame variable known by its text: a number or pointer takes part in expressions (p fd + 1,
-// x/2gx ptr); a struct or string is printed as is and nothing more.
+// A frame variable of a declared type the evaluator knows, in memory (or a pointer in a
+// register): an lvalue for &, ., ->, [] and *, printed as `info locals` prints it.
+std::optional<Value> Evaluator::typed_frame_value(const CommandHost::Variable& var) {
+    if (var.type.empty()) return std::nullopt;
+    auto type = resolve_type(var.type);
+    if (!type || (*type)->kind == CType::Kind::Unknown) return std::nullopt;
+    if (var.address) {
+        auto v = load(*type, *var.address);
+        return v ? std::optional(*v) : std::nullopt;
+    }
+    if (var.pointer && (*type)->is_pointer()) return make_value(*type, *var.pointer);
+    return std::nullopt;
+}
+
+// A frame variable known only by its text (a register the evaluator has no type for): a number
+// or pointer takes part in expressions (p fd + 1, x/2gx ptr); anything else is printed as is.
 Value Evaluator::frame_value(const std::string& name, const CommandHost::Variable& var) {
     const std::string& text = var.text;
+    if (auto typed = typed_frame_value(var)) {
+        typed->symbol = name;
+        typed->text = text;
+        return *typed;
+    }
     Value v;
     if (var.pointer) {
         v = make_value(types::data_pointer(), *var.pointer);
@@ -172,6 +196,7 @@ Value Evaluator::frame_value(const std::string& name, const CommandHost::Variabl
 Expected<Value> Evaluator::rvalue(Value v) {
     if (v.type->kind == CType::Kind::Unknown)
         return fail("'" + v.symbol + "' has unknown type; cast it to its declared type");
+    if (v.type->kind == CType::Kind::Array && v.address) return make_value(types::pointer_to(v.type->target), *v.address);
     return v;
 }
 
@@ -247,7 +272,27 @@ size_t Evaluator::record(const Value& v) {
     return history_.size();
 }
 
-Expected<TypePtr> Evaluator::resolve_type(const std::string& name) {
+// "long int [2][3]": an array of 2 arrays of 3 long ints.
+Expected<TypePtr> Evaluator::resolve_array(const std::string& name) {
+    size_t open = name.find('[');
+    auto element = resolve_type(name.substr(0, open));
+    if (!element) return element;
+    std::vector<uint64_t> counts;
+    for (size_t i = open; i < name.size() && name[i] == '[';) {
+        size_t close = name.find(']', i);
+        if (close == std::string::npos) return fail("A syntax error in type " + name + ".");
+        counts.push_back(std::strtoull(name.c_str() + i + 1, nullptr, 10));
+        i = close + 1;
+    }
+    TypePtr t = *element;
+    for (auto it = counts.rbegin(); it != counts.rend(); ++it) t = types::array_of(t, *it);
+    return t;
+}
+
+Expected<TypePtr> Evaluator::resolve_type(const std::string& spelled) {
+    std::string name = spelled;
+    while (!name.empty() && name.back() == ' ') name.pop_back();
+    if (!name.empty() && name.back() == ']') return resolve_array(name);
     if (auto t = types::builtin(name)) return *t;
     if (!name.empty() && name.back() == '*') {
         std::string inner = name.substr(0, name.size() - 1);
@@ -271,7 +316,8 @@ Expected<TypePtr> Evaluator::resolve_type(const std::string& name) {
     t->size = host_type->size;
     using K = HostType::Kind;
     switch (host_type->kind) {
-        case K::Signed: case K::Enum: t->kind = CType::Kind::Integer; t->is_signed = true; break;
+        case K::Signed: t->kind = CType::Kind::Integer; t->is_signed = true; break;
+        case K::Enum: t->kind = CType::Kind::Integer; t->is_enum = true; break;
         case K::Unsigned: t->kind = CType::Kind::Integer; t->is_signed = false; break;
         case K::Bool: t->kind = CType::Kind::Bool; t->is_signed = false; break;
         case K::Char: t->kind = CType::Kind::Char; break;
@@ -324,6 +370,7 @@ PrintContext Evaluator::print_context() {
     PrintContext ctx;
     ctx.symbolic = [this](uint64_t a) { return host_.symbolic_address(a); };
     ctx.read_cstring = [this](uint64_t a) { return read_cstring(a); };
+    ctx.typed_text = [this](const std::string& type, uint64_t a) { return host_.typed_text(type, a); };
     return ctx;
 }
 

@@ -45,8 +45,11 @@ private:
     Expected<Value> cast(const Expr& e);
     Expected<Value> dereference(const Value& pointer);
     Expected<Value> member(const Expr& e);
-    Expected<Value> rvalue(Value v);  // loads symbols of unknown type: an error, as in gdb
+    // Symbols of unknown type are an error, as in gdb; an array stands for its first element's address.
+    Expected<Value> rvalue(Value v);
     Value frame_value(const std::string& name, const CommandHost::Variable& var);
+    std::optional<Value> typed_frame_value(const CommandHost::Variable& var);
+    Expected<TypePtr> resolve_array(const std::string& name);
 
     CommandHost& host_;
     std::vector<Value> history_;

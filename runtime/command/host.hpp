@@ -58,9 +58,17 @@ public:
     struct Variable {
         std::string text;
         std::optional<uint64_t> pointer;
+        std::string type;                 // declared type ("struct timespec", "int [20]"); "" unknown
+        std::optional<uint64_t> address;  // where it lives, when in memory
     };
     virtual std::optional<Variable> frame_variable(std::string_view name) {
         (void)name;
+        return std::nullopt;
+    }
+    // gdb's text of a value of DWARF type `type` at addr (structs, enums, floating point).
+    virtual std::optional<std::string> typed_text(std::string_view type, uint64_t addr) {
+        (void)type;
+        (void)addr;
         return std::nullopt;
     }
     // "main+4" for an address inside a symbol; nullopt when none covers it.

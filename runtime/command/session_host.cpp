@@ -52,7 +52,7 @@ std::optional<CommandHost::Variable> SessionHost::frame_variable(std::string_vie
         if (!vars) return std::nullopt;
         for (const auto& v : *vars) {
             if (v.name != name) continue;
-            Variable out{v.value, std::nullopt};
+            Variable out{v.value, std::nullopt, v.type, v.address};
             if (v.pointee.empty() || !v.value.starts_with("0x")) return out;
             out.pointer = std::strtoull(v.value.c_str(), nullptr, 16);
             auto cache = *out.pointer && python_object_pointer(v.pointee) ? python_cache(session_)
@@ -64,6 +64,10 @@ std::optional<CommandHost::Variable> SessionHost::frame_variable(std::string_vie
         }
     }
     return std::nullopt;
+}
+
+std::optional<std::string> SessionHost::typed_text(std::string_view type, uint64_t addr) {
+    return session_.typed_text(type, addr);
 }
 
 std::optional<std::string> SessionHost::symbolic_address(uint64_t addr) {

@@ -18,6 +18,7 @@ public:
     Expected<std::string> read_memory(uint64_t addr, size_t n) override;
     Expected<uint64_t> symbol_address(std::string_view name) override;
     std::optional<Variable> frame_variable(std::string_view name) override;
+    std::optional<std::string> typed_text(std::string_view type, uint64_t addr) override;
     std::optional<std::string> symbolic_address(uint64_t addr) override;
     std::optional<FunctionBounds> function_bounds(uint64_t addr) override;
     Expected<HostType> resolve_type(std::string_view name) override;

@@ -35,7 +35,24 @@ TypePtr eflags() { static auto t = make(CType::Kind::Flags, "i386_eflags", 4, fa
 TypePtr pointer_to(TypePtr target) {
     const std::string& n = target->name;
     std::string name = !n.empty() && n.back() == '*' ? n + "*" : n + " *";
+    if (size_t dims = n.find(" ["); target->kind == CType::Kind::Array && dims != std::string::npos)
+        name = n.substr(0, dims) + " (*)" + n.substr(dims + 1);
     return make(CType::Kind::Pointer, name, 8, false, std::move(target));
+}
+TypePtr array_of(TypePtr element, uint64_t count) {
+    const std::string& n = element->name;
+    std::string dim = "[" + std::to_string(count) + "]";
+    size_t inner = n.find(" [");
+    std::string name = element->kind == CType::Kind::Array && inner != std::string::npos
+                           ? n.substr(0, inner + 1) + dim + n.substr(inner + 1)
+                           : n + " " + dim;
+    auto t = std::make_shared<CType>();
+    t->kind = CType::Kind::Array;
+    t->name = name;
+    t->size = element->size * count;
+    t->target = std::move(element);
+    t->count = count;
+    return t;
 }
 TypePtr code_pointer() {
     static auto t = make(CType::Kind::Pointer, "void (*)()", 8, false,
@@ -192,7 +209,14 @@ uint64_t unsigned_bits(const Value& v) {
 
 Expected<std::string> format_value(const Value& v, const PrintContext& ctx) {
     if (!v.text.empty()) return v.text;
-    switch (v.type->kind) {
+    auto kind = v.type->kind;
+    bool dwarf = kind == CType::Kind::Struct || kind == CType::Kind::Float || kind == CType::Kind::Array ||
+                 v.type->is_enum;
+    if (dwarf && v.address && ctx.typed_text)
+        if (auto text = ctx.typed_text(v.type->name, *v.address)) return *text;
+    switch (kind) {
+        case CType::Kind::Array:
+            return fail("printing an array of " + v.type->target->name + " needs its DWARF type; print its elements");
         case CType::Kind::Void: return std::string("void");
         case CType::Kind::Unknown:
             return fail("'" + v.symbol + "' has unknown type; cast it to its declared type");

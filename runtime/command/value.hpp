@@ -15,12 +15,14 @@ struct CType;
 using TypePtr = std::shared_ptr<const CType>;
 
 struct CType {
-    enum class Kind { Integer, Char, Bool, Pointer, Void, Code, Flags, Struct, Float, Unknown };
+    enum class Kind { Integer, Char, Bool, Pointer, Void, Code, Flags, Struct, Float, Unknown, Array };
     Kind kind = Kind::Integer;
     std::string name;      // C spelling as gdb shows it: "long", "char *", "void (*)()"
     uint64_t size = 8;     // bytes
     bool is_signed = true;
-    TypePtr target;        // Pointer: the pointee
+    TypePtr target;        // Pointer: the pointee; Array: the element
+    uint64_t count = 0;    // Array: elements
+    bool is_enum = false;  // an Integer that prints as its enumerator's name, as DWARF has it
 
     bool is_pointer() const { return kind == Kind::Pointer; }
     bool is_scalar() const { return kind == Kind::Integer || kind == Kind::Char || kind == Kind::Bool ||
@@ -37,7 +39,8 @@ TypePtr char_();
 TypePtr void_();
 TypePtr unknown();
 TypePtr eflags();
-TypePtr pointer_to(TypePtr target);
+TypePtr pointer_to(TypePtr target);  // "int *"; to an array: "int (*)[4]"
+TypePtr array_of(TypePtr element, uint64_t count);  // "int [4]"; of "int [3]": "int [2][3]"
 TypePtr code_pointer();  // gdb's type of $pc: void (*)()
 TypePtr data_pointer();  // gdb's type of $sp: void *
 // C base types and their pointers ("unsigned long", "char **", "uint8_t"); nullopt otherwise.
@@ -64,6 +67,8 @@ uint64_t normalize(const CType& type, uint64_t bits);
 struct PrintContext {
     std::function<std::optional<std::string>(uint64_t)> symbolic;     // "main+4"
     std::function<std::optional<std::string>(uint64_t)> read_cstring;  // for char *
+    // gdb's text of a value of a DWARF type (struct, enum, double) at an address.
+    std::function<std::optional<std::string>(const std::string&, uint64_t)> typed_text;
 };
 
 // print with no /FMT: "42", "(void *) 0x7ffe...", "65 'A'", "0x... <message> \"hello\"".

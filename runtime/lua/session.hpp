@@ -179,6 +179,9 @@ public:
     // The TypeInfo behind resolve_type: DWARF first, then C base types; "T *" is synthesized.
     // nullptr when unknown. Owned by the session (or its Symbolizer).
     const TypeInfo* find_type(std::string_view name);
+    // gdb's print text of the value of DWARF type `type` at address ({tv_sec = 1, tv_nsec = 0},
+    // GREEN, 0.10000000000000001); nullopt when the type has no DWARF or the memory is unreadable.
+    std::optional<std::string> typed_text(std::string_view type, uint64_t address);
 
     // ---- live-state handles ----
     // Bumped whenever the target resumes; Lua handles from an older generation raise a clear error.

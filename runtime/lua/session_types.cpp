@@ -1,8 +1,10 @@
 // Type names to layouts: DWARF types from the Symbolizer, C base types built in (so `*(long *)$p`
 // works without debug info), pointer types synthesized on demand.
 #include <cctype>
+#include <cstdlib>
 
 #include "lua/session.hpp"
+#include "symbols/dwarf_value_text.hpp"
 
 namespace snag {
 
@@ -149,6 +151,25 @@ Expected<ValueType> Session::resolve_type(std::string_view name) {
     if ((layout.kind == TypeKind::Pointer || layout.kind == TypeKind::Array))
         v.pointee = layout.target ? layout.target->name : "void";
     return v;
+}
+
+std::optional<std::string> Session::typed_text(std::string_view type, uint64_t address) {
+    // "char [8]", "long int [2][3]": the element type's DWARF and the dimensions.
+    std::vector<uint64_t> dims;
+    size_t open = type.find('[');
+    for (size_t i = open; i != std::string_view::npos && i < type.size(); i = type.find('[', i + 1))
+        dims.push_back(std::strtoull(std::string(type.substr(i + 1)).c_str(), nullptr, 10));
+    const TypeInfo* t = find_type(type.substr(0, open));
+    Dwarf_Die die;
+    if (!t || !t->dwarf || t->size == 0 || !dwarf_offdie(t->dwarf, t->die_offset, &die)) return std::nullopt;
+    uint64_t size = t->size;
+    for (uint64_t n : dims) size *= n;
+    if (size == 0 || size > 65536) return std::nullopt;
+    auto bytes = read_memory(address, size);
+    if (!bytes) return std::nullopt;
+    ValuePrinter printer{[this](uint64_t a, void* out, size_t n) { return target_->read(a, out, n) == n; },
+                         [this](uint64_t a) { return symbolic_address(a); }};
+    return dims.empty() ? printer.text(&die, *bytes) : printer.elements(&die, dims, *bytes);
 }
 
 }  // namespace snag

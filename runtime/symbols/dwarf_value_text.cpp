@@ -317,6 +317,48 @@ std::optional<uint64_t> type_size(Dwarf_Die* type) {
     return std::nullopt;
 }
 
+// Qualifiers are left out: the command language's types have none.
+std::string type_spelling(Dwarf_Die* type) {
+    Dwarf_Die t = *type;
+    for (int guard = 0; guard < 64; ++guard) {
+        int tag = dwarf_tag(&t);
+        if (tag != DW_TAG_const_type && tag != DW_TAG_volatile_type && tag != DW_TAG_restrict_type &&
+            tag != DW_TAG_atomic_type)
+            break;
+        if (!type_of(&t, &t)) return "void";
+    }
+    const char* name = dwarf_diename(&t);
+    Dwarf_Die inner;
+    switch (dwarf_tag(&t)) {
+        case DW_TAG_base_type:
+        case DW_TAG_typedef: return name ? name : "";
+        case DW_TAG_structure_type: return name ? std::string("struct ") + name : "";
+        case DW_TAG_union_type: return name ? std::string("union ") + name : "";
+        case DW_TAG_enumeration_type: return name ? std::string("enum ") + name : "";
+        case DW_TAG_pointer_type: {
+            if (!type_of(&t, &inner)) return "void *";
+            std::string target = type_spelling(&inner);
+            if (target.empty() || target.find('[') != std::string::npos || target.find('(') != std::string::npos)
+                return "";
+            return target + (target.ends_with('*') ? "*" : " *");
+        }
+        case DW_TAG_array_type: {
+            if (!type_of(&t, &inner)) return "";
+            std::string element = type_spelling(&inner);
+            if (element.empty() || element.find('[') != std::string::npos) return "";
+            std::string out = element + " ";
+            for (uint64_t n : dimensions(&t)) out += "[" + std::to_string(n) + "]";
+            return out;
+        }
+        default: return "";
+    }
+}
+
+std::string ValuePrinter::elements(Dwarf_Die* element, const std::vector<uint64_t>& dims,
+                                  const std::string& bytes) const {
+    return dims.empty() ? "{}" : array_text(*this, element, dims, 0, bytes, 0);
+}
+
 std::string ValuePrinter::text(Dwarf_Die* type, const std::string& bytes, int depth) const {
     Dwarf_Die t = strip(type);
     switch (dwarf_tag(&t)) {

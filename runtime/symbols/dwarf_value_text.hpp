@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace snag {
 
@@ -19,6 +20,8 @@ struct ValuePrinter {
 
     // bytes holds the whole value (its size is type_size(type)).
     std::string text(Dwarf_Die* type, const std::string& bytes, int depth = 0) const;
+    // An array of element with these dimensions (outermost first), bytes holding all of it.
+    std::string elements(Dwarf_Die* element, const std::vector<uint64_t>& dims, const std::string& bytes) const;
 };
 
 // Bytes a value of type occupies; nullopt for void, functions and unknown sizes.
@@ -26,5 +29,9 @@ std::optional<uint64_t> type_size(Dwarf_Die* type);
 
 // The DIE's DW_AT_type, following abstract origins; false when it has none (void).
 bool type_of(Dwarf_Die* die, Dwarf_Die* type);
+
+// A type as the command language spells it: "int", "struct timespec *", "long int [2][3]";
+// "" for what it cannot spell (function pointers, anonymous structs, arrays of pointers to arrays).
+std::string type_spelling(Dwarf_Die* type);
 
 }  // namespace snag

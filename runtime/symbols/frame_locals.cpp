@@ -196,7 +196,9 @@ std::optional<std::string> constant_bytes(Dwarf_Die* var, size_t size) {
     return bytes;
 }
 
-std::string variable_text(Dwarf_Die* var, uint64_t rel_pc, const Evaluation& ev, const ValuePrinter& printer) {
+// The variable's text; *address is set when it lives in memory.
+std::string variable_text(Dwarf_Die* var, uint64_t rel_pc, const Evaluation& ev, const ValuePrinter& printer,
+                          std::optional<uint64_t>* address) {
     Dwarf_Die type;
     if (!type_of(var, &type)) return kOptimizedOut;
     size_t size = type_size(&type).value_or(0);
@@ -216,6 +218,7 @@ std::string variable_text(Dwarf_Die* var, uint64_t rel_pc, const Evaluation& ev,
     switch (loc.kind) {
         case Location::Unavailable: return kOptimizedOut;
         case Location::Memory:
+            *address = loc.number;
             if (!ev.read(loc.number, bytes.data(), size))
                 return "<error: Cannot access memory at address " + hex(loc.number) + ">";
             break;
@@ -473,7 +476,11 @@ std::optional<std::vector<LocalVariable>> FrameLocals::locals(const Module& modu
             if (dwarf_tag(&child) != wanted) continue;
             const char* name = dwarf_diename(&child);
             if (!name) continue;
-            out.push_back({name, variable_text(&child, rel, ev, printer), std::nullopt, pointee_name(&child)});
+            LocalVariable var{name, "", std::nullopt, pointee_name(&child), "", std::nullopt};
+            var.value = variable_text(&child, rel, ev, printer, &var.address);
+            Dwarf_Die type;
+            if (type_of(&child, &type)) var.type = type_spelling(&type);
+            out.push_back(std::move(var));
             if (kind == Kind::Arguments && entry) out.back().entry_value = entry_text(&child, entry);
         } while (dwarf_siblingof(&child, &child) == 0);
     }

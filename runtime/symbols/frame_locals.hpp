@@ -37,6 +37,8 @@ struct LocalVariable {
     // when the location at the entry is a register or stack slot the call site describes.
     std::optional<std::string> entry_value;
     std::string pointee;  // a pointer's target type as declared ("PyObject"), for pretty-printers
+    std::string type;     // the declared type as type_spelling gives it ("struct timespec"); "" unknown
+    std::optional<uint64_t> address;  // where it lives, when in memory (p &local, p s.field)
 };
 
 // Where a frame is: its pc, registers (innermost: all of them; outer: rip, rsp, rbp, rbx,

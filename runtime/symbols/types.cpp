@@ -328,6 +328,8 @@ const TypeInfo* TypeCatalog::Impl::build(Dwarf_Die* die, size_t module) {
     TypeInfo& node = nodes.emplace_back();
     by_die[die->addr] = &node;
     node.module = paths[module];
+    node.dwarf = dwarf_cu_getdwarf(die->cu);
+    node.die_offset = dwarf_dieoffset(die);
     node.declaration = has_flag(die, DW_AT_declaration);
     int size = dwarf_bytesize(die);
     node.size = size > 0 ? static_cast<uint64_t>(size) : 0;

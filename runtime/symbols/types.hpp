@@ -50,6 +50,8 @@ struct TypeInfo {
     std::vector<std::pair<std::string, int64_t>> enumerators;  // Enum
     bool declaration = false;  // incomplete (only declared in every module searched)
     std::string module;      // path of the module whose DWARF defined it
+    Dwarf* dwarf = nullptr;  // the DIE it was built from (dwarf_offdie), for printing values of it;
+    uint64_t die_offset = 0; // nullptr for synthesized types (pointers, inner array dimensions)
 
     // Direct member by name; anonymous struct/union members are searched transparently and
     // the returned offset is relative to this type.

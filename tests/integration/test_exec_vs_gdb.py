@@ -205,8 +205,7 @@ def test_info_args():
     h.check("depth = 1" in keep(snag_lines) and "arg = 0x0" in keep(snag_lines), "%r" % snag_lines)
 
 
-@h.case("bt full: C types (structs, bitfields, unions, arrays, strings, enums) as gdb prints them")
-def test_bt_full_types():
+def locals_types_exe():
     import shutil
     if not shutil.which("gcc"):
         h.skip("no gcc to build tests/integration/locals_types.c")
@@ -214,6 +213,12 @@ def test_bt_full_types():
     src = os.path.join(h.HERE, "locals_types.c")
     built = subprocess.run(["gcc", "-g", "-O0", "-o", exe, src], capture_output=True, text=True)
     h.check(built.returncode == 0, "gcc: %s" % built.stderr)
+    return exe
+
+
+@h.case("bt full: C types (structs, bitfields, unions, arrays, strings, enums) as gdb prints them")
+def test_bt_full_types():
+    exe = locals_types_exe()
     with h.start_scenario([exe]) as sc:
         core_path = h.gcore(sc.pid, os.path.join(sc.dir, "locals.core"))
     gdb = subprocess.run(["gdb", "-nx", "-batch", "-c", core_path, exe, "-ex", "echo %s\\n" % MARKER,
@@ -225,6 +230,37 @@ def test_bt_full_types():
     h.check(snag_main == gdb_main, "main's locals differ:\n%s" % "\n".join(
         "  gdb:  %s\n  snag: %s" % (g, s) for g, s in zip(gdb_main, snag_main or []) if g != s)
         + "\n(gdb %d lines, snag %d)" % (len(gdb_main), len(snag_main or [])))
+
+
+# Expressions over main's locals in locals_types.c: members through . and ->, addresses of
+# locals, dereferences, array elements (one and two dimensions), bitfields, enums, doubles.
+LOCAL_EXPRESSIONS = ["p o.n", "p o.in", "p o.in.s", "p o.in.tag", "p o.d", "p o.col", "p o.p", "p &o", "p &o.in",
+                     "p *ip", "p ip", "p mixed[2]", "p mixed[20]", "p &mixed", "p &mixed[3]", "p mixed + 1",
+                     "p two[1][2]", "p two[1]", "p &two", "p b.b", "p b.a", "p w.c[1]", "p *o.name", "p &c",
+                     "p neg", "p other", "p *longp", "p (&o)->in.s", "p sizeof(o)", "p *&o", "p/x o.n",
+                     "p &ip", "p *&ip", "p o.in.tag[1]", "p depth"]
+
+
+@h.case("print of a frame's locals: members, &local, *ptr, arr[i] as gdb evaluates them, live and on a core")
+def test_local_expressions():
+    exe = locals_types_exe()
+    commands = ["frame 1"] + LOCAL_EXPRESSIONS
+    with h.start_scenario([exe]) as sc:
+        live = h.snag("exec", str(sc.pid), "-ex", "echo %s\\n" % MARKER, *[a for c in commands for a in ("-ex", c)])
+        core_path = h.gcore(sc.pid, os.path.join(sc.dir, "locals.core"))
+    args = [a for c in commands for a in ("-ex", c)]
+    gdb = subprocess.run(["gdb", "-nx", "-batch", "-c", core_path, exe, "-ex", "echo %s\\n" % MARKER] + args,
+                         capture_output=True, text=True, timeout=120)
+    out = h.snag("exec", core_path, "-ex", "echo %s\\n" % MARKER, *args)
+    keep = lambda text: [l for l in (after_marker(text) or []) if l.startswith("$")]
+    want, got = keep(gdb.stdout), keep(out.stdout)
+    h.check(len(want) == len(LOCAL_EXPRESSIONS) - 1, "gdb printed %d values:\n%s" % (len(want), gdb.stdout[-2000:]))
+    h.check(want == got, "\n".join("%-16s gdb:  %s\n%-16s snag: %s" % (c, g, "", s)
+                                   for c, g, s in zip(LOCAL_EXPRESSIONS, want, got) if g != s)
+            + "\n(gdb %d values, snag %d)\n%s" % (len(want), len(got), out.stderr[-1000:]))
+    # No such local: gdb's error, and the live process gives what its core gives.
+    h.check('No symbol "depth" in current context.' in out.stderr, out.stderr)
+    h.check(keep(live.stdout) == got, "live:\n%s\ncore:\n%s" % ("\n".join(keep(live.stdout)), "\n".join(got)))
 
 
 @h.case("exit status: 1 when a command failed, later commands still run")
