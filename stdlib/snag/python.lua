@@ -28,15 +28,22 @@ local function eval_loop(f, previous)
   return name:match("^_PyEval_EvalFrameDefault$") ~= nil or name:match("^_PyEval_EvalFrameDefault%.") ~= nil
 end
 
+-- C frames libpython's py-bt shows by what they do (its is_other_python_frame).
+local OTHER_FRAMES = { take_gil = "Waiting for the GIL", collect = "Garbage-collecting",
+                       gc_collect_main = "Garbage-collecting" }
+
 -- The built-in calls (PyCFunction objects) a thread's native stack runs among its Python frames,
 -- found as gdb's libpython finds them (cfunction_vectorcall_*, cfunction_call and their `func`):
--- {{level = the Python frame that made the call, native = the native frame's level, text = repr}}.
+-- {{level = the Python frame that made the call, native = the native frame's level, text = repr}};
+-- waiting for the GIL and garbage collection are listed among them, as libpython does.
 function M.builtin_calls(t)
   local th = target:thread(t.tid)
   local out, level, previous = {}, 0, nil
   for _, nf in ipairs(th and th:stack() or {}) do
     local name = nf["function"] or ""
-    if name:match("^cfunction_vectorcall_") or name == "cfunction_call" then
+    if OTHER_FRAMES[name] then
+      out[#out + 1] = { level = level, native = nf.level, text = OTHER_FRAMES[name] }
+    elseif name:match("^cfunction_vectorcall_") or name == "cfunction_call" then
       local func = arg_address(nf, "func")
       out[#out + 1] = { level = level, native = nf.level,
                         text = func and target.python:repr(func) or "PyCFunction invocation (unable to read func)" }

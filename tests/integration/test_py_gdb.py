@@ -164,6 +164,57 @@ def test_print_pyobject():
     h.check(same(["frame 0", "p v"]) == "$1 = 42\n", "p v")
 
 
+# Two threads contend for the GIL (one of them waits in take_gil at almost every instant) while
+# a third runs a __del__ called by the cycle collector (gc_collect_main); it says ready from there.
+GIL_GC = """import gc, os, threading, time
+
+def spin():
+    n = 0
+    while True:
+        n += 1
+
+class Cycle:
+    def __del__(self):
+        open(os.environ["SNAG_READY"], "w").write("ready\\n")
+        time.sleep(3600)
+
+def collector():
+    a = Cycle()
+    a.me = a
+    del a
+    gc.collect()
+
+for i in range(2):
+    threading.Thread(target=spin, daemon=True).start()
+time.sleep(0.2)
+threading.Thread(target=collector, daemon=True).start()
+time.sleep(3600)
+"""
+
+
+@h.case("py-bt: libpython's 'Waiting for the GIL' and 'Garbage-collecting' lines, every thread")
+def test_gil_and_gc_lines():
+    core()  # the same skips
+    d = h.scratch()
+    script = os.path.join(d, "gil_gc.py")
+    with open(script, "w") as f:
+        f.write(GIL_GC)
+    with h.start_scenario([PYTHON, script]) as sc:
+        path = h.gcore(sc.pid, os.path.join(sc.dir, "gil_gc.core"))
+    command = ["thread apply all py-bt"]
+    r = subprocess.run(["gdb", "-nx", "-batch", "-iex", "set debuginfod enabled off", "-ex", "source " + LIBPYTHON,
+                        "-c", path, PYTHON, "-ex", "echo %s\\n" % MARKER, "-ex", command[0]],
+                       capture_output=True, text=True, timeout=180)
+    want = after_marker(r.stdout)
+    out = h.snag("exec", path, "-ex", "echo %s\\n" % MARKER, "-ex", command[0])
+    # gdb 3.11's libpython names a function by co_name, snag by co_qualname (Cycle.__del__).
+    got = re.sub(r"(?m)(, in )[\w.<>]+\.([\w<>]+)$", r"\1\2", after_marker(out.stdout) or "")
+    h.check(want is not None and "Garbage-collecting" in want, "gdb's py-bt:\n%s" % (r.stdout + r.stderr)[-3000:])
+    h.check(want == got, "--- gdb\n%s--- snag\n%s" % (want, got))
+    h.check(re.search(r"^  <built-in method sleep .*\n  File .*, in __del__\n.*\n  Garbage-collecting\n"
+                      r"  <built-in method collect ", got, re.M), got)
+
+
 @h.case("test_gdb's expectations where optimized gdb cannot follow: py-up twice, py-print")
 def test_up_twice():
     # StackNavigationTests.test_pyup_command / PyPrintTests.test_print_after_up (skipped by
