@@ -139,17 +139,22 @@ bool FrameWalker::read_interpreter_frame(uint64_t frame, PyFrame& out, bool with
     if (depth && !mem_.read(stack, out.stack_values.data(), 8 * depth))
         out.stack_values.clear();
     for (auto& v : out.stack_values) v = deref(v);
-    if (stackpointer_ == kAbsent - 1)
-        stackpointer_ = l_.debug_offsets ? l_.debug_offsets->offset("interpreter_frame", "stackpointer") : kAbsent;
-    if (stackpointer_ >= 0) {
-        uint64_t top = mem_.ptr(frame + stackpointer_);
-        if (top >= stack && (top - stack) / 8 <= out.stack_values.size()) out.live_slots = static_cast<int>((top - stack) / 8);
-    } else if (l_.fr_stacktop >= 0) {
-        // Saved when the frame called a Python function, -1 while it runs (or calls C code).
-        int64_t top = mem_.i32(frame + l_.fr_stacktop).value_or(-1) - static_cast<int64_t>(info.local_names.size());
-        if (top >= 0 && static_cast<size_t>(top) <= out.stack_values.size()) out.live_slots = static_cast<int>(top);
-    }
+    out.live_slots = live_slots(frame, stack, info.local_names.size(), out.stack_values.size());
     return true;
+}
+
+// How many value-stack slots hold live values, -1 when unknown: 3.14+ keep a pointer past the top,
+// 3.11–3.13 an index from localsplus saved when the frame calls Python code (-1 while it runs or
+// calls C code). Slots above the top are stale and may point at objects freed long ago.
+int FrameWalker::live_slots(uint64_t frame, uint64_t stack, size_t nlocals, size_t depth) {
+    int64_t top = -1;
+    if (l_.fr_stackpointer >= 0) {
+        uint64_t end = mem_.ptr(frame + l_.fr_stackpointer);
+        if (end >= stack) top = static_cast<int64_t>(std::min<uint64_t>((end - stack) / 8, depth + 1));
+    } else if (l_.fr_stacktop >= 0) {
+        top = mem_.i32(frame + l_.fr_stacktop).value_or(-1) - static_cast<int64_t>(nlocals);
+    }
+    return top >= 0 && static_cast<size_t>(top) <= depth ? static_cast<int>(top) : -1;
 }
 
 // 3.14t: each thread may run its own copy of the bytecode, co_tlbc->entries[frame->tlbc_index]

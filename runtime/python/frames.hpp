@@ -75,6 +75,7 @@ private:
     // thread's first, nullopt when the data stack does not tell.
     std::optional<uint64_t> frame_below(uint64_t frame, uint64_t datastack_chunk);
     uint64_t bytecode_of(uint64_t frame, uint64_t code);  // the instructions this frame runs
+    int live_slots(uint64_t frame, uint64_t stack, size_t nlocals, size_t depth);  // -1: unknown
     void fill_locals(PyFrame& out, const CodeInfo& code, uint64_t slots, const ReprLimits& limits);
     uint64_t deref(uint64_t slot_value) const { return l_.tagged_refs ? slot_value & ~3ull : slot_value; }
 
@@ -82,7 +83,6 @@ private:
     Objects& obj_;
     const Layout& l_;
     std::unordered_map<uint64_t, CodeInfo> codes_;
-    Off stackpointer_ = kAbsent - 1;  // _PyInterpreterFrame.stackpointer, looked up on first use
 };
 
 }  // namespace snag::python

@@ -7,6 +7,7 @@ namespace {
 
 // Offsets checked against the DWARF of the pyenv builds (gdb ptype/o, x86_64, GCC 12).
 void set_frame_object_fields(Layout& l, Off lasti, Off localsplus) {
+    l.op_enter_with = 143;  // SETUP_WITH, 3.6–3.10
     l.fr_back = 24;
     l.fr_code = 32;
     l.fr_lasti = lasti;
@@ -154,6 +155,7 @@ Layout table_311() {
     Layout l;
     l.minor = 11;
     set_new_common_fields(l, 11);
+    l.op_enter_with = 53;  // BEFORE_WITH
     l.rt_interpreters_head = 40;
     l.rt_gil_last_holder = 368;
     l.rt_gil_locked = 376;
@@ -339,6 +341,7 @@ void apply_optional_offsets(const DebugOffsets& d, Layout& l) {
         l.ts_exc_info = l.ts_current_exception + 8;
     }
     maybe(l.ts_holds_gil, "thread_state", "holds_gil");
+    maybe(l.fr_stackpointer, "interpreter_frame", "stackpointer");
     // ht_qualname is the pointer just before ht_cached_keys (Include/cpython/object.h).
     if (auto keys = d.get("heap_type_object", "ht_cached_keys")) l.ht_qualname = static_cast<Off>(*keys) - 8;
     if (d.free_threaded) {

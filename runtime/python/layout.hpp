@@ -62,6 +62,11 @@ struct Layout {
     Off fr_localsplus = kAbsent, fr_valuestack = kAbsent;
     Off fr_owner = kAbsent, fr_is_entry = kAbsent;
     Off fr_stacktop = kAbsent;         // 3.11–3.13 int: slots in use from localsplus, -1 while the frame runs
+    Off fr_stackpointer = kAbsent;     // 3.14+ pointer just past the value stack's top (debug offsets)
+    // The opcode a frame sits on while it enters a `with` block and __enter__ (a lock's acquire)
+    // has not returned: SETUP_WITH on 2.7–3.10, BEFORE_WITH on 3.11; -1 where the value stack
+    // tells instead (3.12+ keeps the manager below the bound __exit__).
+    int op_enter_with = -1;
     bool tagged_refs = false;          // 3.14 _PyStackRef
     Off fr_tlbc_index = kAbsent;       // 3.14t: which thread-local bytecode copy runs
 

@@ -26,6 +26,7 @@ Layout builtin_layout_27() {
     l.fr_code = 32;
     l.fr_valuestack = 64;
     l.fr_lasti = 120;
+    l.op_enter_with = 143;  // SETUP_WITH
     l.fr_localsplus = 376;
     // PyCodeObject
     l.co_argcount = 16;

@@ -98,7 +98,7 @@ uint64_t with_lock_at(Memory& mem, Objects& obj, const Layout& l, const std::vec
 // (2.7–3.10) or BEFORE_WITH (3.11); at any other instruction it holds the lock. Unknown: entering.
 bool entering_with(const Layout& l, const PyFrame& f) {
     if (f.opcode < 0) return true;
-    return f.opcode == (l.major == 3 && l.minor == 11 ? 53 : 143);
+    return f.opcode == l.op_enter_with;
 }
 
 }  // namespace
@@ -114,7 +114,7 @@ std::optional<WaitTarget> find_wait_target(Memory& mem, Objects& obj, const Layo
         uint64_t v = innermost.stack_values[i];
         // 3.12+ enters a `with` with the manager on the stack: a bound __exit__ there is a lock
         // this thread holds, not one it waits for; ≤3.11 pushes __exit__ before __enter__ blocks.
-        if (v < 4096 || ((l.minor >= 12 || !entering_with(l, innermost)) && bound_exit_self(mem, obj, l, v))) continue;
+        if (v < 4096 || ((l.op_enter_with < 0 || !entering_with(l, innermost)) && bound_exit_self(mem, obj, l, v))) continue;
         // 3.14+: a lock right above an __exit__ descriptor is an open block's manager, held; a
         // thread entering the block has it again above, as the receiver of the __enter__ call.
         if (i > 0 && exit_descriptor(mem, obj, l, innermost.stack_values[i - 1])) continue;

@@ -70,9 +70,7 @@ struct CoroState {
 class TaskReader {
 public:
     TaskReader(Memory& mem, Objects& obj, const Layout& l, const TaskLayout& t)
-        : mem_(mem), obj_(obj), l_(l), t_(t), walker_(mem, obj, l) {
-        if (l.debug_offsets) stackpointer_ = l.debug_offsets->offset("interpreter_frame", "stackpointer");
-    }
+        : mem_(mem), obj_(obj), l_(l), t_(t), walker_(mem, obj, l) {}
 
     bool derives_from(uint64_t obj, const std::string& base) {
         uint64_t type = obj_.type_of(obj);
@@ -228,8 +226,8 @@ private:
 
     // The object on top of a suspended frame's value stack: what its await / yield from sends to.
     uint64_t awaited_object(uint64_t frame) {
-        if (stackpointer_ >= 0) {  // 3.14+: a pointer past the top, to tagged stack references
-            uint64_t top = mem_.ptr(frame + stackpointer_);
+        if (l_.fr_stackpointer >= 0) {  // 3.14+: a pointer past the top, to tagged stack references
+            uint64_t top = mem_.ptr(frame + l_.fr_stackpointer);
             uint64_t base = frame + static_cast<uint64_t>(l_.fr_localsplus);
             if (top <= base) return 0;
             uint64_t object = mem_.ptr(top - 8) & ~3ull;  // _PyStackRef tag bits
@@ -335,7 +333,6 @@ private:
     TaskLayout t_;
     FrameWalker walker_;
     std::map<std::pair<uint64_t, std::string>, bool> derives_;
-    Off stackpointer_ = kAbsent;
 };
 
 // Members of asyncio.tasks' registries: the WeakSet of scheduled tasks and (3.12+) the set of
