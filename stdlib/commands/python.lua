@@ -48,12 +48,19 @@ command{
 
 command{
   name = "py-bt-full", args = "",
-  help = "Print the selected thread's Python frames with their addresses and local variables.",
+  help = "Print the selected thread's Python frames with their addresses and local variables, and\n" ..
+         "the built-in calls between them, numbered by native frame as gdb numbers them.",
   run = function(ctx)
     local t, err = pyh.thread(true)
     if not t then ctx:fail(err) end
-    for _, f in ipairs(t.frames) do
-      ctx:printf("#%d %s\n", f.level, pyh.summary(f))
+    local calls, natives = pyh.builtin_calls(t)
+    local next_call = 1
+    for i, f in ipairs(t.frames) do
+      while calls[next_call] and calls[next_call].level < i do
+        ctx:printf("#%d %s\n", calls[next_call].native, calls[next_call].text)
+        next_call = next_call + 1
+      end
+      ctx:printf("#%d %s\n", natives[i - 1] or i - 1, pyh.summary(f))
       print_source(ctx, f)
     end
   end,
@@ -63,14 +70,15 @@ local function show_selected(ctx)
   local f = need_frame(ctx, true)
   local builtin = pyh.selected_builtin()
   if builtin then return ctx:printf("#%d %s\n", builtin.native, builtin.text) end
-  ctx:printf("#%d %s\n", f.level, pyh.summary(f))
+  ctx:printf("#%d %s\n", pyh.selected_number(), pyh.summary(f))
   print_source(ctx, f)
 end
 
 command{
   name = "py-up", args = "",
-  help = "Select and print the Python frame that called the selected one (an older frame). As in\n" ..
-         "gdb, the first py-up in a built-in call selects the Python frame that made the call.",
+  help = "Select and print the Python frame that called the selected one (an older frame), or\n" ..
+         "the built-in call, GIL wait or collection between them, numbered as gdb numbers them. As\n" ..
+         "in gdb, the first py-up in a built-in call selects the Python frame that made the call.",
   run = function(ctx)
     need_frame(ctx, false)
     if not pyh.move(1) then ctx:fail("Unable to find an older python frame") end
@@ -81,7 +89,7 @@ command{
 command{
   name = "py-down", args = "",
   help = "Select and print the Python frame called by the selected one (a newer frame), or the\n" ..
-         "built-in call the innermost frame is in.",
+         "built-in call, GIL wait or collection between them (as gdb's py-down).",
   run = function(ctx)
     need_frame(ctx, false)
     if not pyh.move(-1) then ctx:fail("Unable to find a newer python frame") end
@@ -108,16 +116,19 @@ end
 
 command{
   name = "py-frame", args = "[N|FUNCTION]",
-  help = "Select and print Python frame N of the selected thread (0 is the innermost, as py-bt\n" ..
-         "numbers them), or the innermost frame running FUNCTION; the selected frame without\n" ..
-         "an argument. FUNCTION completes with Tab from the thread's Python frames.",
+  help = "Select and print the Python frame numbered N (the native frame of its eval loop, as\n" ..
+         "py-up and py-bt-full number them, gdb's numbering), or the innermost frame running\n" ..
+         "FUNCTION; the selected frame without an argument. FUNCTION completes with Tab.",
   complete = function() return pyh.function_names() end,
   run = function(ctx, args)
     local _, t = need_frame(ctx, false)
     local want = args[1]
     if want then
       local level = math.tointeger(tonumber(want))
-      if not level then
+      if level then
+        if not pyh.select_number(level) then ctx:fail("No Python frame numbered %s.", want) end
+        return show_selected(ctx)
+      else
         for i, f in ipairs(t.frames) do
           if runs_function(f, want) then level = i - 1 break end
         end

@@ -2,7 +2,7 @@
 -- kept per OS thread as gdb's py-up/py-down do.
 local M = {}
 
-local selection = { tid = nil, level = 0, builtin = nil }
+local selection = { tid = nil, stops = {}, index = 1 }
 
 -- The Python thread running on the selected OS thread, or nil and gdb's message.
 function M.thread(with_locals)
@@ -36,9 +36,11 @@ local OTHER_FRAMES = { take_gil = "Waiting for the GIL", collect = "Garbage-coll
 -- found as gdb's libpython finds them (cfunction_vectorcall_*, cfunction_call and their `func`):
 -- {{level = the Python frame that made the call, native = the native frame's level, text = repr}};
 -- waiting for the GIL and garbage collection are listed among them, as libpython does.
+-- Second result: {[Python level] = level of the native eval-loop frame running it}, the number
+-- gdb gives a Python frame (py-up, py-bt-full).
 function M.builtin_calls(t)
   local th = target:thread(t.tid)
-  local out, level, previous = {}, 0, nil
+  local out, natives, level, previous = {}, {}, 0, nil
   for _, nf in ipairs(th and th:stack() or {}) do
     local name = nf["function"] or ""
     if OTHER_FRAMES[name] then
@@ -49,54 +51,89 @@ function M.builtin_calls(t)
                         text = func and target.python:repr(func) or "PyCFunction invocation (unable to read func)" }
     elseif eval_loop(nf, previous) then
       -- This eval-loop call ran the Python frames from `level` to the next entry frame.
-      while t.frames[level + 1] and not t.frames[level + 1].entry do level = level + 1 end
+      natives[level] = nf.level
+      while t.frames[level + 1] and not t.frames[level + 1].entry do
+        level = level + 1
+        natives[level] = nf.level
+      end
       level = level + 1
     end
     previous = nf
   end
-  return out
+  return out, natives
+end
+
+-- What py-up and py-down step through, innermost first, as gdb's libpython does: each built-in
+-- call, GIL wait or collection ({call = entry of builtin_calls, level = the frame that made it})
+-- and each Python frame ({level = its index}). Every stop has the number gdb shows for it.
+local function stops_of(t)
+  local calls, natives = M.builtin_calls(t)
+  local stops, next_call = {}, 1
+  for level = 0, #t.frames - 1 do
+    while calls[next_call] and calls[next_call].level <= level do
+      local c = calls[next_call]
+      stops[#stops + 1] = { call = c, level = math.min(c.level, #t.frames - 1), number = c.native }
+      next_call = next_call + 1
+    end
+    stops[#stops + 1] = { level = level, number = natives[level] or level }
+  end
+  return stops
 end
 
 -- The selected Python frame (innermost unless py-up/py-down moved it) and its thread. Like gdb's,
--- the selection starts at the built-in call the innermost Python frame is in (level -1), when
--- there is one: the first py-up selects the frame that called it. Level -1 reads frame 0.
+-- the selection starts at the innermost stop: the built-in call (or GIL wait) the innermost
+-- Python frame is in, when there is one, so the first py-up selects the frame that called it.
+-- A call's stop reads the frame that made the call.
 function M.frame(with_locals)
   local t, err = M.thread(with_locals)
   if not t then return nil, err end
   if #t.frames == 0 then return nil, "Unable to locate python frame" end
   if selection.tid ~= t.tid or selection.generation ~= snag.generation() then
-    local calls = M.builtin_calls(t)
     selection.tid, selection.generation = t.tid, snag.generation()
-    selection.builtin = calls[1] and calls[1].level == 0 and calls[1] or nil
-    selection.level = selection.builtin and -1 or 0
+    selection.stops, selection.index = stops_of(t), 1
   end
-  return t.frames[math.max(selection.level, 0) + 1], t
+  return t.frames[selection.stops[selection.index].level + 1], t
 end
 
--- Moves the selection by delta frames; false when there is no frame there.
+-- Moves the selection by delta stops (older: positive); false when there is none there.
 function M.move(delta)
   local f, t = M.frame(false)
   if not f then return false, t end
-  local level = selection.level + delta
-  if level < (selection.builtin and -1 or 0) or level >= #t.frames then return false end
-  selection.level = level
+  local index = selection.index + delta
+  if index < 1 or index > #selection.stops then return false end
+  selection.index = index
   return true
 end
 
-function M.selected_level() return selection.level end
-
--- The built-in call selected by py-down past the innermost Python frame ({native, text}), or nil.
-function M.selected_builtin()
-  return selection.level == -1 and selection.builtin or nil
+-- The number gdb shows for the selected stop: the native frame level of the built-in call, or
+-- of the eval loop running the frame (3.11+: one eval loop runs several frames).
+function M.selected_number()
+  return selection.stops[selection.index].number
 end
+
+-- The built-in call (or GIL wait, collection) selected ({native, text}), or nil.
+function M.selected_builtin()
+  return selection.stops[selection.index].call
+end
+
+-- Selects the innermost Python frame (not a call) whose stop has field == value; false if none.
+local function select_stop(field, value)
+  local _, t = M.frame(false)
+  if not t then return false end
+  for i, stop in ipairs(selection.stops) do
+    if stop[field] == value and not stop.call then
+      selection.index = i
+      return true
+    end
+  end
+  return false
+end
+
+-- Selects the innermost Python frame numbered n (selected_number); false when there is none.
+function M.select_number(n) return select_stop("number", n) end
 
 -- Selects Python frame `level` of the selected thread; false when there is no such frame.
-function M.select(level)
-  local _, t = M.frame(false)
-  if not t or level < 0 or level >= #t.frames then return false end
-  selection.level = level
-  return true
-end
+function M.select(level) return select_stop("level", level) end
 
 -- Function names of the selected thread's Python frames, innermost first, without repeats
 -- (tab completion of py-frame). Empty when the thread runs no Python.

@@ -117,11 +117,6 @@ def first_locals(text):
     return next((b for b in blocks if b), "")
 
 
-def frame_number(text):
-    """gdb numbers a Python frame by its C frame (the eval loop's), snag by Python level: test_gdb's #[0-9]+."""
-    return re.sub(r"(?m)^#\d+ ", "#N ", text)
-
-
 @h.case("py-bt: the built-in call and every frame, line for line")
 def test_py_bt():
     got = same(["py-bt"])
@@ -131,8 +126,8 @@ def test_py_bt():
 
 @h.case("py-up from the C frame selects the builtin's caller (baz)")
 def test_py_up():
-    got = same(["py-up"], first_frame, frame_number)
-    h.check(re.match(r"#N Frame 0x[0-9a-f]+, for file .*gdb_sample\.py, line 10, in baz \(args=\(1, 2, 3\)\)\n",
+    got = same(["py-up"], first_frame)
+    h.check(re.match(r"#\d+ Frame 0x[0-9a-f]+, for file .*gdb_sample\.py, line 10, in baz \(args=\(1, 2, 3\)\)\n",
                      got), "py-up selected:\n%s" % got)
 
 
@@ -192,27 +187,69 @@ time.sleep(3600)
 """
 
 
-@h.case("py-bt: libpython's 'Waiting for the GIL' and 'Garbage-collecting' lines, every thread")
-def test_gil_and_gc_lines():
+_gil_gc_core = []
+
+
+def gil_gc_core():
+    """A core of GIL_GC, written by gcore once the collector runs __del__ (shared by the cases)."""
+    if _gil_gc_core:
+        return _gil_gc_core[0]
     core()  # the same skips
-    d = h.scratch()
-    script = os.path.join(d, "gil_gc.py")
+    script = os.path.join(h.scratch(), "gil_gc.py")
     with open(script, "w") as f:
         f.write(GIL_GC)
     with h.start_scenario([PYTHON, script]) as sc:
-        path = h.gcore(sc.pid, os.path.join(sc.dir, "gil_gc.core"))
-    command = ["thread apply all py-bt"]
+        _gil_gc_core.append(h.gcore(sc.pid, os.path.join(sc.dir, "gil_gc.core")))
+    return _gil_gc_core[0]
+
+
+def both(path, commands):
+    """Output of the last command under gdb with libpython and under snag exec, on core path."""
+    args = [a for c in commands[:-1] for a in ("-ex", c)] + ["-ex", "echo %s\\n" % MARKER, "-ex", commands[-1]]
     r = subprocess.run(["gdb", "-nx", "-batch", "-iex", "set debuginfod enabled off", "-ex", "source " + LIBPYTHON,
-                        "-c", path, PYTHON, "-ex", "echo %s\\n" % MARKER, "-ex", command[0]],
-                       capture_output=True, text=True, timeout=180)
+                        "-c", path, PYTHON] + args, capture_output=True, text=True, timeout=180)
     want = after_marker(r.stdout)
-    out = h.snag("exec", path, "-ex", "echo %s\\n" % MARKER, "-ex", command[0])
+    h.check(want is not None, "gdb did not run %s: %s" % (commands, r.stderr[-800:]))
+    out = h.snag("exec", path, *args)
+    got = after_marker(out.stdout)
+    h.check(got is not None, "snag did not run %s: %s" % (commands, out.stderr[-800:]))
+    return want + "".join(l + "\n" for l in r.stderr.splitlines() if l.startswith("Unable")), \
+        got + "".join(l + "\n" for l in out.stderr.splitlines() if l.startswith("Unable"))
+
+
+@h.case("py-bt: libpython's 'Waiting for the GIL' and 'Garbage-collecting' lines, every thread")
+def test_gil_and_gc_lines():
+    want, got = both(gil_gc_core(), ["thread apply all py-bt"])
     # gdb 3.11's libpython names a function by co_name, snag by co_qualname (Cycle.__del__).
-    got = re.sub(r"(?m)(, in )[\w.<>]+\.([\w<>]+)$", r"\1\2", after_marker(out.stdout) or "")
-    h.check(want is not None and "Garbage-collecting" in want, "gdb's py-bt:\n%s" % (r.stdout + r.stderr)[-3000:])
+    got = re.sub(r"(?m)(, in )[\w.<>]+\.([\w<>]+)$", r"\1\2", got)
+    h.check("Garbage-collecting" in want, "gdb's py-bt:\n%s" % want)
     h.check(want == got, "--- gdb\n%s--- snag\n%s" % (want, got))
     h.check(re.search(r"^  <built-in method sleep .*\n  File .*, in __del__\n.*\n  Garbage-collecting\n"
                       r"  <built-in method collect ", got, re.M), got)
+
+
+def stop_line(text):
+    """The first line py-up/py-down printed, up to a frame's locals (their reprs are not compared here)."""
+    first = text.splitlines()[0] if text else ""
+    return re.sub(r"^(#\d+ Frame 0x[0-9a-f]+, for file \S+, line \d+), in .*", r"\1", first)
+
+
+@h.case("py-up/py-down step through built-in calls and Garbage-collecting with gdb's frame numbers")
+def test_up_down_numbers():
+    # Thread 4 is the collector: sleep <- __del__ <- Garbage-collecting <- gc.collect <- collector.
+    seen = []
+    for ups, downs in [(1, 0), (2, 0), (3, 0), (4, 0), (5, 0), (0, 1), (1, 1), (3, 1)]:
+        commands = ["thread 4"] + ["py-up"] * ups + ["py-down"] * downs
+        want, got = both(gil_gc_core(), commands)
+        h.check(stop_line(want) == stop_line(got), "%s:\n--- gdb\n%s--- snag\n%s" % (" ; ".join(commands), want, got))
+        seen.append(stop_line(got))
+    h.check(re.match(r"#\d+ Garbage-collecting$", seen[1]) and re.match(r"#\d+ <built-in method collect ", seen[2]),
+            "py-up twice, three times: %r" % seen)
+    numbers = [int(l[1:].split()[0]) for l in seen[:5]]
+    h.check(numbers == sorted(numbers) and len(set(numbers)) == 5, "py-up numbers: %r" % numbers)
+    # py-frame N takes the number py-up printed.
+    out = h.snag("exec", gil_gc_core(), "-ex", "thread 4", "-ex", "echo %s\\n" % MARKER, "-ex", "py-frame %d" % numbers[3])
+    h.check(stop_line(after_marker(out.stdout)) == seen[3], "py-frame %d: %s" % (numbers[3], out.stdout + out.stderr))
 
 
 @h.case("test_gdb's expectations where optimized gdb cannot follow: py-up twice, py-print")
