@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -30,8 +31,8 @@ constexpr const char* kUsage =
     "Runs the default rules pack (snag rules list) and --rules packs over TARGET.\n"
     "--select: boolean expression over rule ids and tags (`default and not slow`, `python-*`).\n"
     "--duration: seconds a live process is sampled (CPU, RSS, fds, threads; Python objects per type\n"
-    "            when memory-growth runs, 5 Python stack samples when busy-loop runs) before the\n"
-    "            snapshot (default 1; 0 skips sampling).\n"
+    "            when memory-growth runs, Python stack samples when busy-loop runs: 5 a second, at\n"
+    "            least 5, at most 50) before the snapshot (default 1; 0 skips sampling).\n"
     "--children: a live PID and all its descendants (pool workers, forked children), one report.\n"
     "Exit status: 0 no finding at or above --fail-on (default error), 1 some, 2 usage or target error.\n";
 
@@ -55,7 +56,11 @@ void progress(const std::string& what) {
     std::fflush(stderr);
 }
 
-constexpr int kStackSamples = 5;  // Python stack samples over --duration (busy-loop's "every sample")
+// Python stack samples over --duration (busy-loop's "every sample"): one per 200 ms, at least 5
+// and at most 50; a longer --duration makes "the same frames in every sample" stronger evidence.
+int stack_samples_for(double duration) {
+    return static_cast<int>(std::clamp(duration * 5.0, 5.0, 50.0));
+}
 
 bool all_digits(const std::string& s) {
     return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
@@ -227,7 +232,7 @@ SampleOptions sample_options(const AnalyzeOptions& o, const std::vector<std::str
                              lua_quote(o.select) + ")");
     if (!tags) return options;
     options.heap = tags->find(" heap ") != std::string::npos;
-    if (tags->find(" stack-samples ") != std::string::npos) options.stack_samples = kStackSamples;
+    if (tags->find(" stack-samples ") != std::string::npos) options.stack_samples = stack_samples_for(o.duration);
     return options;
 }
 

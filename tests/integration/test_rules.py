@@ -201,7 +201,8 @@ def test_busy_loop_samples():
     for interp in pythons():
         with h.py_scenario(interp, "py_busy_zip.py") as s:
             core = os.path.join(s.dir, "core")
-            code, result = analyze(str(s.pid), "--select", "busy-loop", "--duration", "1")
+            # Five samples a second: --duration 2 takes 10.
+            code, result = analyze(str(s.pid), "--select", "busy-loop", "--duration", "2")
             # Dumped after the sampling: the loop has then spun >= 1 s, so the core's CPU times count
             # (a dump at once could hold less than busy-loop's min_seconds, 0.1 s, and say nothing).
             h.snag("dump", s.pid, "-o", core, check=True)
@@ -212,10 +213,10 @@ def test_busy_loop_samples():
             h.check(top["function"] == "find_archive" and top["file"].endswith("py_busy_zip.py")
                     and first < top["line"] <= last, "%s: loop frame %s, find_archive is lines %d-%d" % (interp.label, top, first, last))
             h.check(f["frames"][1]["function"] == "archive_finder", "caller %s" % f["frames"][1])
-            h.check("find_archive (py_busy_zip.py:%d)" % top["line"] in f["message"] and "5/5 samples" in f["message"],
+            h.check("find_archive (py_busy_zip.py:%d)" % top["line"] in f["message"] and "10/10 samples" in f["message"],
                     f["message"])
             ev = f["evidence"]
-            h.check(ev["samples"] == 5 and ev["of"] == 5 and all(first < l <= last for l in ev["lines"]), "evidence %s" % ev)
+            h.check(ev["samples"] == 10 and ev["of"] == 10 and all(first < l <= last for l in ev["lines"]), "evidence %s" % ev)
         code, result = analyze(core, "--select", "busy-loop")
         found = findings(result, "busy-loop")
         h.check(len(found) == 1 and found[0]["frames"][0]["function"] == "find_archive", "%s core: %s %s"
@@ -223,17 +224,14 @@ def test_busy_loop_samples():
         h.check(found[0]["evidence"]["samples"] == 1 and "one snapshot (a core)" in found[0]["evidence"]["source"],
                 "core evidence %s" % found[0]["evidence"])
         with h.py_scenario(interp, "py_busy_requests.py") as s:
-            # Busy-loop looks at 5 samples: all 5 land in one handler by chance in ~0.4 % of runs (the
-            # login handler takes 31 % of the CPU); a second run makes that ~2e-5, a real error stays.
-            for _ in range(2):
-                code, result = analyze(str(s.pid), "--select", "busy-loop or spiking-thread", "--duration", "1")
-                if not findings(result, "busy-loop"):
-                    break
+            # 10 samples over 2 s: all in one handler by chance ~1e-5 (the login handler takes 31 % of
+            # the CPU); with 5 (the default second) it was ~0.4 % of runs.
+            code, result = analyze(str(s.pid), "--select", "busy-loop or spiking-thread", "--duration", "2")
             h.check(not findings(result, "busy-loop"), "%s: requests are no loop: %s" % (interp.label, findings(result, "busy-loop")))
             spikes = findings(result, "spiking-thread")
             h.check([x["threads"] for x in spikes] == [[s.truth["busy_tid"]]], "%s: spiking %s" % (interp.label, spikes))
             notes = [n["message"] for n in result["notes"] if n["rule"] == "busy-loop"]
-            h.check(any("request-server" in n and "is no loop over 5 samples" in n for n in notes), "notes %s" % notes)
+            h.check(any("request-server" in n and "is no loop over 10 samples" in n for n in notes), "notes %s" % notes)
 
 
 @h.case("memory-growth-heap-kinds")
