@@ -15,6 +15,7 @@
 #include "lua/sandbox.hpp"
 #include "lua/stdlib_files.hpp"
 #include "symbols/symbol_names.hpp"
+#include "unwind/frame_states.hpp"
 
 namespace snag {
 
@@ -208,20 +209,11 @@ std::optional<std::vector<LocalVariable>> Session::frame_locals(int tid, size_t 
     const Thread* thread = target_->thread(tid);
     if (index >= all.size() || !thread || !all[index].symbol.module) return std::nullopt;
     const StackFrame& f = all[index];
-    const auto& natives = native_stack(tid).frames;
     size_t inline_depth = 0;  // inlined calls at this pc nearer the innermost frame
     for (size_t i = index; i > 0 && all[i - 1].physical == f.physical; --i) ++inline_depth;
     // This frame and the ones above it: entry values are read from the callers' call sites.
-    std::vector<CallerFrame> chain;
-    for (size_t i = f.physical; i < natives.size(); ++i) {
-        FrameState state;
-        state.pc = natives[i].pc;
-        state.innermost = i == 0;
-        state.call_site = i > 0 && !natives[i - 1].is_signal_frame && !natives[i].is_signal_frame;
-        state.cfa = natives[i].cfa;
-        state.regs = state.innermost ? thread->regs : natives[i].regs;
-        chain.push_back({symbols_->module_at(state.pc), state});
-    }
+    std::vector<CallerFrame> chain = frame_states(thread, native_stack(tid), f.physical, *symbols_);
+    if (chain.empty()) return std::nullopt;
     if (!frame_locals_)
         frame_locals_ = std::make_unique<FrameLocals>(
             *target_, [this](uint64_t a) { return symbolic_address(a); },

@@ -1,6 +1,7 @@
 #include "report/frame_args.hpp"
 
 #include "symbols/frame_locals.hpp"
+#include "unwind/frame_states.hpp"
 
 namespace snag {
 
@@ -8,17 +9,6 @@ namespace {
 
 // gdb prints scalars in frame lines and "..." for structs, unions and arrays.
 std::string frame_line_value(const std::string& value) { return value.starts_with("{") ? "..." : value; }
-
-FrameState state_of(const Thread* thread, const NativeStack& stack, size_t physical) {
-    const NativeFrame& native = stack.frames[physical];
-    FrameState state;
-    state.pc = native.pc;
-    state.innermost = physical == 0;
-    state.call_site = physical > 0 && !stack.frames[physical - 1].is_signal_frame && !native.is_signal_frame;
-    state.cfa = native.cfa;
-    state.regs = state.innermost && thread ? thread->regs : native.regs;
-    return state;
-}
 
 }  // namespace
 
@@ -31,9 +21,7 @@ void add_frame_args(Target& target, Symbolizer& symbols, const std::vector<Nativ
     for (size_t t = 0; t < stacks.size() && t < report.threads.size(); ++t) {
         const NativeStack& stack = stacks[t];
         const Thread* thread = target.thread(stack.tid);
-        std::vector<CallerFrame> frames(stack.frames.size());
-        for (size_t i = 0; i < frames.size(); ++i)
-            frames[i] = {symbols.module_at(stack.frames[i].pc), state_of(thread, stack, i)};
+        std::vector<CallerFrame> frames = frame_states(thread, stack, 0, symbols);
         for (FrameReport& frame : report.threads[t].frames) {
             if (frame.kind != FrameReport::Kind::Native || frame.physical >= stack.frames.size()) continue;
             const Module* module = symbols.module_at(frame.pc);
