@@ -50,8 +50,8 @@ int l_frame_registers(lua_State* L) {
     });
 }
 
-// frame:locals() / frame:args() → {{name=, value= [, entry_value=]}, ...} as gdb's `bt full` / `info args`
-// print them (locals: innermost block first); nil and "No symbol table info available." without
+// frame:locals() / frame:args() → {{name=, value=, shown= [, entry_value=, entry_shown=]}, ...} as
+// gdb's `bt full` / `info args` print them (shown: as a frame line prints it, structs as "...") (locals: innermost block first); nil and "No symbol table info available." without
 // DWARF.
 int frame_variables(lua_State* L, FrameLocals::Kind kind) {
     auto [tid, level] = frame_self(L);
@@ -69,7 +69,11 @@ int frame_variables(lua_State* L, FrameLocals::Kind kind) {
             lua_createtable(L, 0, 3);
             set_field(L, "name", (*locals)[i].name);
             set_field(L, "value", (*locals)[i].value);
-            if ((*locals)[i].entry_value) set_field(L, "entry_value", *(*locals)[i].entry_value);
+            set_field(L, "shown", frame_line_value((*locals)[i].value));
+            if ((*locals)[i].entry_value) {
+                set_field(L, "entry_value", *(*locals)[i].entry_value);
+                set_field(L, "entry_shown", frame_line_value(*(*locals)[i].entry_value));
+            }
             lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
         }
         return 1;

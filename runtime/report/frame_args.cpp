@@ -5,13 +5,6 @@
 
 namespace snag {
 
-namespace {
-
-// gdb prints scalars in frame lines and "..." for structs, unions and arrays.
-std::string frame_line_value(const std::string& value) { return value.starts_with("{") ? "..." : value; }
-
-}  // namespace
-
 void add_frame_args(Target& target, Symbolizer& symbols, const std::vector<NativeStack>& stacks, StackReport& report) {
     FrameLocals locals(target, [&symbols](uint64_t addr) -> std::optional<std::string> {
         auto at = symbols.symbol_at(addr);

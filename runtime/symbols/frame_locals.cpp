@@ -418,6 +418,8 @@ std::optional<uint64_t> FrameLocals::value_at_entry(uint64_t function_entry, Slo
     return std::nullopt;
 }
 
+std::string frame_line_value(const std::string& value) { return value.starts_with("{") ? "..." : value; }
+
 std::optional<std::vector<LocalVariable>> FrameLocals::locals(const Module& module, const FrameState& frame,
                                                               size_t inline_depth, Kind kind,
                                                               std::span<const CallerFrame> callers) {

@@ -41,6 +41,10 @@ struct LocalVariable {
     std::optional<uint64_t> address;  // where it lives, when in memory (p &local, p s.field)
 };
 
+// A value as a frame line shows it (bt, frame, REPL): gdb's default `print frame-arguments
+// scalars` prints structs, unions and arrays as "...".
+std::string frame_line_value(const std::string& value);
+
 // Where a frame is: its pc, registers (innermost: all of them; outer: rip, rsp, rbp, rbx,
 // r12-r15 as unwinding recovered them) and CFA.
 struct FrameState {

@@ -13,21 +13,20 @@ function M.pad(text, width) return text .. string.rep(" ", width - #text) end
 function M.basename(path) return (path:match("[^/]+$")) or path end
 
 -- gdb's frame-line arguments, "(lock=0x7f…, n=3)", of frame f when it has DWARF; "()" otherwise
--- or when with_args is false (bt -no-args). Structs and arrays print as "...", as gdb's
--- default `print frame-arguments scalars` does.
+-- or when with_args is false (bt -no-args). Structs and arrays print as "..." (a.shown), as
+-- gdb's default `print frame-arguments scalars` does.
 function M.frame_args(f, with_args)
   local ok, args = false, nil
   if with_args ~= false and f.args then ok, args = pcall(f.args, f) end
   if not ok or type(args) ~= "table" then return "()" end
-  local function scalar(v) return v:sub(1, 1) == "{" and "..." or v end
   local parts = {}
   for _, a in ipairs(args) do
     -- gdb's `print entry-values default`: x=x@entry=V when the value is still the entry value.
-    local text = a.name .. "=" .. scalar(a.value)
+    local text = a.name .. "=" .. a.shown
     if a.entry_value == a.value then
-      text = a.name .. "=" .. a.name .. "@entry=" .. scalar(a.value)
+      text = a.name .. "=" .. a.name .. "@entry=" .. a.shown
     elseif a.entry_value then
-      text = text .. ", " .. a.name .. "@entry=" .. scalar(a.entry_value)
+      text = text .. ", " .. a.name .. "@entry=" .. a.entry_shown
     end
     parts[#parts + 1] = text
   end
