@@ -57,7 +57,7 @@ std::optional<CommandHost::Variable> SessionHost::frame_variable(std::string_vie
             out.pointer = std::strtoull(v.value.c_str(), nullptr, 16);
             auto cache = *out.pointer && python_object_pointer(v.pointee) ? python_cache(session_)
                                                                           : Expected<PythonCache*>(nullptr);
-            if (cache && *cache) out.text = (*cache)->objects->repr(*out.pointer, python::ReprLimits{});
+            if (cache && *cache) out.text = (*cache)->objects->repr(*out.pointer, python::ReprLimits::gdb_libpython());
             // gdb's print names a data pointer's type; char pointers show their string instead.
             else if (v.pointee.find("char") == std::string::npos) out.text = "(" + v.pointee + " *) " + v.value;
             return out;

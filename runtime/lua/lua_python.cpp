@@ -63,6 +63,7 @@ const python::PythonState& python_state(Session& s, PythonCache& c, bool locals)
     if (!slot) {
         python::ReadOptions options;
         options.locals = locals;
+        options.limits = python::ReprLimits::gdb_libpython();  // py-locals, py-up: as gdb prints them
         slot = python::read_python_state(s.target(), **c.runtime, options);
         // Waiting for the GIL shows only in the native stack (take_gil in the eval loop).
         std::unordered_map<uint64_t, std::string> memo;
@@ -106,6 +107,7 @@ void push_frames(lua_State* L, const python::FrameChain& chain) {
             lua_rawseti(L, -2, static_cast<lua_Integer>(j + 1));
         }
         lua_setfield(L, -2, "locals");
+        if (!f.locals_line.empty()) set_field(L, "locals_line", f.locals_line);
         lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
     }
     if (!chain.error.empty()) set_field(L, "error", chain.error);
@@ -292,7 +294,7 @@ int l_lookup(lua_State* L) {
         for (auto [dict, scope] : {std::pair{scopes.globals, "global"}, std::pair{scopes.builtins, "builtin"}}) {
             auto value = dict ? obj.dict_get(dict, name) : std::nullopt;
             if (!value) continue;
-            push_string(L, obj.repr(*value, python::ReprLimits{}));
+            push_string(L, obj.repr(*value, python::ReprLimits::gdb_libpython()));
             lua_pushstring(L, scope);
             return 2;
         }

@@ -60,15 +60,19 @@ void FrameWalker::fill_locals(PyFrame& out, const CodeInfo& code, uint64_t slots
         if (kind & kFastHidden) continue;
         uint64_t value = deref(values[i]);
         if (!value) continue;  // unbound
-        std::string text = obj_.repr(value, limits);
         bool is_cell_slot = l_.interpreter_frames ? (kind & (kFastCell | kFastFree))
                                                   : i >= static_cast<size_t>(code.nlocals);
         if (is_cell_slot && obj_.type_name(value) == "cell") {
-            uint64_t ref = mem_.ptr(value + l_.cell_ref);
-            if (!ref) continue;
-            text = obj_.repr(ref, limits);
+            value = mem_.ptr(value + l_.cell_ref);
+            if (!value) continue;
         }
-        out.locals.emplace_back(code.local_names[i], std::move(text));
+        if (limits.libpython) {
+            ReprLimits whole = limits;
+            whole.total_chars = 1 << 20;
+            out.locals_line += (out.locals.empty() ? "" : ", ") + code.local_names[i] + "=" +
+                               obj_.repr(value, whole, out.locals.empty());
+        }
+        out.locals.emplace_back(code.local_names[i], obj_.repr(value, limits));
     }
 }
 

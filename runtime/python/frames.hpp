@@ -23,6 +23,9 @@ struct PyFrame {
     uint64_t code = 0;
     bool entry = false;        // first frame executed by its own C call of the eval loop
     std::vector<std::pair<std::string, std::string>> locals;  // name, repr (when asked)
+    // libpython reprs only: "a=1, b=<...>" as gdb's frame summary writes them, one repr of all
+    // locals (an instance shown for one local is <...> in the next), uncut.
+    std::string locals_line;
     std::vector<uint64_t> stack_values;  // value-stack slots (bounded by co_stacksize)
     int live_slots = -1;       // slots in use where known: 3.14+ always, 3.11–3.13 for a frame that called Python code
     int opcode = -1;           // the instruction the frame runs (≤3.11); -1 = not read

@@ -437,11 +437,41 @@ std::string Objects::repr_instance(uint64_t obj, const std::string& type, int de
     return out + ">";
 }
 
+// The printers libpython chooses by type (its subclass_from_type); nullopt where its printer and
+// snag's agree (int, str, bytes, containers, bool, None, exceptions, built-in methods).
+std::optional<std::string> Objects::libpython_repr(uint64_t obj, const std::string& type, uint64_t flags, int depth,
+                                                   const ReprLimits& limits) {
+    static const char* own[] = {"bool", "NoneType", "set", "frozenset", "builtin_function_or_method",
+                                "method-wrapper", "frame"};
+    for (const char* name : own)
+        if (type == name) return std::nullopt;
+    if (flags & kHeapType) {
+        if (!visited_.insert(obj).second) return "<...>";
+        std::string out = "<" + type;
+        std::vector<std::pair<std::string, uint64_t>> attrs;
+        if (depth < limits.depth) attrs = instance_attributes(obj, limits.items);
+        auto dictoffset = mem_.i64(type_of(obj) + l_.tp_dictoffset).value_or(0);
+        if (!attrs.empty() || dictoffset != 0 || (flags & kManagedDict)) {
+            out += "(";
+            for (size_t i = 0; i < attrs.size(); ++i)
+                out += (i ? ", " : "") + attrs[i].first + "=" + repr_at(attrs[i].second, depth + 1, limits);
+            out += ")";
+        }
+        return out + " at remote " + hex_addr(obj) + ">";
+    }
+    if (flags & (kLongSubclass | kListSubclass | kTupleSubclass | kBytesSubclass | kUnicodeSubclass | kDictSubclass |
+                 kBaseExcSubclass))
+        return std::nullopt;
+    return "<" + type + " at remote " + hex_addr(obj) + ">";
+}
+
 std::string Objects::repr_at(uint64_t obj, int depth, const ReprLimits& limits) {
-    if (!obj) return "<NULL>";
+    if (!obj) return limits.libpython ? "0x0" : "<NULL>";
     const std::string type = type_name(obj);
     if (type.empty()) return "<unreadable object at " + hex_addr(obj) + ">";
     uint64_t flags = type_flags(type_of(obj));
+    if (limits.libpython && !l_.py2_objects)
+        if (auto text = libpython_repr(obj, type, flags, depth, limits)) return *text;
     if (l_.py2_objects) {
         if (auto text = py2_repr(obj, flags, limits)) return *text;
         if (type == "instance") return repr_instance(obj, py2_class_name(obj), depth, limits);
@@ -493,8 +523,10 @@ std::string Objects::repr_at(uint64_t obj, int depth, const ReprLimits& limits) 
     return repr_instance(obj, type, depth, limits);
 }
 
-std::string Objects::repr(uint64_t obj, const ReprLimits& limits) {
+std::string Objects::repr(uint64_t obj, const ReprLimits& limits, bool fresh) {
+    if (fresh) visited_.clear();
     std::string out = repr_at(obj, 0, limits);
+    if (limits.libpython && out.size() > limits.total_chars) return out.substr(0, limits.total_chars) + "...(truncated)";
     if (out.size() > limits.total_chars) {
         size_t cut = limits.total_chars;
         while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;  // keep UTF-8 whole

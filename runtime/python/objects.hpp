@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -18,6 +19,22 @@ struct ReprLimits {
     size_t items = 16;        // elements shown per container
     size_t string_chars = 200;
     size_t total_chars = 1000;
+    // gdb's libpython (Tools/gdb/libpython.py): an instance of a heap type as
+    // <Name(attr=value, ...) at remote 0x…> (an instance met again as <...>), an object of a
+    // type it has no printer for as <tp_name at remote 0x…> (functions, classes, floats,
+    // modules, locks), nesting unlimited, the whole cut at 1024 characters with "...(truncated)".
+    bool libpython = false;
+
+    // What gdb's libpython prints (MAX_OUTPUT_LEN), within bounds that keep a damaged heap finite.
+    static ReprLimits gdb_libpython() {
+        ReprLimits l;
+        l.depth = 32;
+        l.items = 1000;
+        l.string_chars = 1024;
+        l.total_chars = 1024;
+        l.libpython = true;
+        return l;
+    }
 };
 
 // tp_flags bits that identify the built-in families (Include/object.h).
@@ -67,7 +84,8 @@ public:
     // Qualified name of a class, function or code object.
     std::optional<std::string> qualname(uint64_t obj);
 
-    std::string repr(uint64_t obj, const ReprLimits& limits = {});
+    // fresh = false: the instances the previous libpython repr showed are <...> in this one.
+    std::string repr(uint64_t obj, const ReprLimits& limits = {}, bool fresh = true);
     // 2.7 thread.lock: locked or not; nullopt when the semaphore is unreadable.
     std::optional<bool> py2_lock_locked(uint64_t lock);
 
@@ -80,6 +98,8 @@ private:
                               const ReprLimits& limits);
     std::string repr_lock(uint64_t obj, const std::string& type);
     std::string repr_builtin(uint64_t obj);
+    std::optional<std::string> libpython_repr(uint64_t obj, const std::string& type, uint64_t flags, int depth,
+                                              const ReprLimits& limits);
     std::vector<std::pair<uint64_t, uint64_t>> keys_entries(uint64_t keys, uint64_t values,
                                                             size_t max);
     // Python 2.7 (objects27.cpp): str is PyStringObject, unicode has a separate buffer, dicts
@@ -96,6 +116,7 @@ private:
     std::unordered_map<uint64_t, std::string> type_names_;
     std::unordered_map<uint64_t, uint64_t> type_flags_;
     std::unordered_map<uint64_t, std::string> strings_;
+    std::unordered_set<uint64_t> visited_;  // libpython mode: the instances one repr has shown
 };
 
 // Python's float repr: shortest text that reads back to the same double.

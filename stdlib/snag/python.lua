@@ -223,17 +223,22 @@ function M.source_lines(file, first, last)
   return lines
 end
 
--- "n=1, label='x'" from a frame's locals.
+-- "n=1, label='x'" from a frame's locals (as one repr, where the reader gave it: an instance met
+-- again in a later local is <...>, as in gdb's frame summary).
 function M.locals_text(f)
+  if f.locals_line then return f.locals_line end
   local parts = {}
   for _, v in ipairs(f.locals) do parts[#parts + 1] = v.name .. "=" .. v.value end
   return table.concat(parts, ", ")
 end
 
--- libpython's frame summary: "Frame 0x..., for file x.py, line 10, in worker (n=1)".
+-- libpython's frame summary: "Frame 0x..., for file x.py, line 10, in worker (n=1)", cut at its
+-- MAX_OUTPUT_LEN (1024) with "...(truncated)".
 function M.summary(f)
-  return string.format("Frame 0x%x, for file %s, line %d, in %s (%s)", f.address, f.file, f.line,
-                       f["function"], M.locals_text(f))
+  local text = string.format("Frame 0x%x, for file %s, line %d, in %s (%s)", f.address, f.file, f.line,
+                             f["function"], M.locals_text(f))
+  if #text > 1024 then text = text:sub(1, 1024) .. "...(truncated)" end
+  return text
 end
 
 -- The source line a frame is at, or nil (read from the per-session file cache, no copy).

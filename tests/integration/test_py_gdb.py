@@ -173,10 +173,24 @@ class Cycle:
         open(os.environ["SNAG_READY"], "w").write("ready\\n")
         time.sleep(3600)
 
+class Point:
+    def __init__(self, x, label):
+        self.x = x
+        self.label = label
+
+class Slotted:
+    __slots__ = ("a",)
+
 def collector():
     a = Cycle()
     a.me = a
     del a
+    point = Point(1, "x")
+    points = [point, Point(2.5, None)]
+    by_name = {"p": Point(3, "z")}
+    cls = Point
+    slotted = Slotted()
+    module = os
     gc.collect()
 
 for i in range(2):
@@ -226,6 +240,35 @@ def test_gil_and_gc_lines():
     h.check(want == got, "--- gdb\n%s--- snag\n%s" % (want, got))
     h.check(re.search(r"^  <built-in method sleep .*\n  File .*, in __del__\n.*\n  Garbage-collecting\n"
                       r"  <built-in method collect ", got, re.M), got)
+
+
+@h.case("py-locals, py-bt-full and print of a PyObject *: instances, classes, functions as libpython shows them")
+def test_libpython_reprs():
+    # The collector's frame (four py-up from the sleep in __del__) holds instances with a __dict__,
+    # a list and a dict of them, a class, an instance without a __dict__ (__slots__), a module.
+    want, got = both(gil_gc_core(), ["thread 4"] + ["py-up"] * 4 + ["py-locals"])
+    want = first_locals(want)
+    h.check(want == got, "py-locals:\n--- gdb\n%s--- snag\n%s" % (want, got))
+    for pattern in [r"^point = <Point\(x=1, label='x'\) at remote 0x[0-9a-f]+>$",
+                    r"^points = \[<Point\(x=1, label='x'\) at remote 0x[0-9a-f]+>, <Point\(x=<float at remote 0x[0-9a-f]+>, "
+                    r"label=None\) at remote 0x[0-9a-f]+>\]$",
+                    r"^by_name = \{'p': <Point\(x=3, label='z'\) at remote 0x[0-9a-f]+>\}$",
+                    r"^cls = <type at remote 0x[0-9a-f]+>$", r"^slotted = <Slotted at remote 0x[0-9a-f]+>$",
+                    r"^module = <module at remote 0x[0-9a-f]+>$"]:
+        h.check(re.search(pattern, got, re.M), "py-locals lacks %s:\n%s" % (pattern, got))
+    # Every frame's summary; functions by co_name in gdb 3.11's libpython, by co_qualname in snag.
+    want, got = both(gil_gc_core(), ["thread 4", "py-bt-full"])
+    got = re.sub(r"(?m)(, in )[\w<>]+\.([\w<>.]+ \()", r"\1\2", got)
+    h.check(want == got, "py-bt-full:\n--- gdb\n%s--- snag\n%s" % (want, got))
+    # The PyObject * arguments of the C frames that run the finalizer (slot_tp_finalize's self).
+    r = subprocess.run(["gdb", "-nx", "-batch", "-c", gil_gc_core(), PYTHON, "-ex", "thread 4", "-ex", "bt"],
+                       capture_output=True, text=True, timeout=180)
+    level = re.search(r"(?m)^#(\d+) .*slot_tp_finalize", r.stdout)
+    h.check(level, "gdb's bt has no slot_tp_finalize:\n%s" % r.stdout[-2000:])
+    for name in ("self", "func"):
+        want, got = both(gil_gc_core(), ["thread 4", "frame %d" % (int(level.group(1)) - (name == "func")), "p " + name])
+        h.check(want == got and re.match(r"\$1 = <(Cycle\(me=<\.\.\.>\)|function) at remote 0x", got),
+                "p %s:\n--- gdb\n%s--- snag\n%s" % (name, want, got))
 
 
 def stop_line(text):
