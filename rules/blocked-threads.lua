@@ -10,7 +10,7 @@ local sets = require("snag.stack_trace_set")
 
 local function explained_by_graph()
   local graph = facts.wait_graph()
-  local out = {}
+  local out = require("snag.pool_deadlock").explained()  -- pool-self-deadlock reports those
   for tid in pairs(graph.in_cycle or {}) do out[tid] = true end
   for _, chain in ipairs(graph.chains or {}) do
     for _, tid in ipairs(chain) do out[tid] = true end
