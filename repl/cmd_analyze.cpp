@@ -27,18 +27,21 @@ namespace {
 constexpr const char* kUsage =
     "usage: snag analyze TARGET [--rules PATH]... [--select EXPR] [--arg RULE.KEY=VALUE]...\n"
     "                    [--format text|json|markdown] [--fail-on SEVERITY] [--graph FILE.dot|FILE.svg]\n"
-    "                    [--duration S] [--children] [--no-default] [--exe PATH] [--sysroot DIR]\n"
+    "                    [--duration S] [--children] [--baseline OLD] [--no-default] [--exe PATH]\n"
+    "                    [--sysroot DIR]\n"
     "Runs the default rules pack (snag rules list) and --rules packs over TARGET.\n"
     "--select: boolean expression over rule ids and tags (`default and not slow`, `python-*`).\n"
     "--duration: seconds a live process is sampled (CPU, RSS, fds, threads; Python objects per type\n"
     "            when memory-growth runs, Python stack samples when busy-loop runs: 5 a second, at\n"
     "            least 5, at most 50) before the snapshot (default 1; 0 skips sampling).\n"
     "--children: a live PID and all its descendants (pool workers, forked children), one report.\n"
+    "--baseline: an earlier core (or PID) of the same service; rules that compare two dumps\n"
+    "            (task-leak: tasks gained since) read what they remembered of it.\n"
     "Exit status: 0 no finding at or above --fail-on (default error), 1 some, 2 usage or target error.\n";
 
 struct AnalyzeOptions {
     std::vector<std::string> rule_paths;
-    std::string select, format = "text", fail_on = "error", graph;
+    std::string select, format = "text", fail_on = "error", graph, baseline;
     std::vector<std::string> args;
     double duration = 1.0;
     bool builtin = true;
@@ -74,6 +77,7 @@ Expected<AnalyzeOptions> parse_options(Args& args) {
     o.format = args.option("--format", "text");
     o.fail_on = args.option("--fail-on", "error");
     o.graph = args.option("--graph");
+    o.baseline = args.option("--baseline");
     o.builtin = !args.flag("--no-default");
     std::string duration = args.option("--duration", "1");
     if (o.format != "text" && o.format != "json" && o.format != "markdown")
@@ -145,19 +149,59 @@ Expected<void> dot_to_svg(const std::string& dot, const std::string& svg) {
     return {};
 }
 
-// Runs every selected rule in its own sandboxed call. Returns 2 (after printing why) when the
-// analysis cannot start: a bad --select or --arg.
-int run_rules(Session& session, const AnalyzeOptions& o, const std::vector<std::string>& files,
-              const std::string& samples, const std::string& dot_path) {
+Expected<std::unique_ptr<Session>> open_session(const std::string& spec, const TargetOptions& target_options) {
+    progress("opening " + spec);
+    auto target = open_target(spec, target_options);
+    if (!target) return std::unexpected(target.error());
+    SessionOptions session_options;
+    session_options.user_commands = false;
+    session_options.budget.instructions = 300'000'000;   // per rule: a looping rule stops in ~1 s
+    session_options.budget.memory_bytes = 256ull << 20;
+    session_options.source_lines = true;  // the pack reads native stacks with file:line
+    auto session = Session::open(std::move(*target), session_options);
+    if (!session) return std::unexpected(session.error());
+    print_warnings((*session)->target());
+    return session;
+}
+
+// snag.analyze.begin's config for one target (samples, baseline: Lua literals or "").
+std::string analyze_config(Session& session, const AnalyzeOptions& o, const std::vector<std::string>& files,
+                           const std::string& samples, const std::string& dot_path, const std::string& baseline) {
     std::ostringstream config;
     config << "{files=" << lua_list(files) << ",select=" << lua_quote(o.select) << ",args=" << lua_list(o.args)
            << ",format=" << lua_quote(o.format) << ",fail_on=" << lua_quote(o.fail_on)
            << ",graph=" << lua_quote(dot_path) << ",duration=" << o.duration
            << ",color=" << (isatty(STDOUT_FILENO) ? "true" : "false")
            << ",samples=" << (samples.empty() ? "nil" : samples)
+           << ",baseline=" << (baseline.empty() ? "nil" : baseline)
            << ",core_writer=" << (session.target().paratext() ? "\"snag\"" : "\"other\"") << "}";
+    return config.str();
+}
+
+// --baseline OLD: what each selected rule remembers of the earlier dump (its baseline function),
+// as a Lua literal handed to the newer dump's rules.
+Expected<std::string> capture_baseline(const AnalyzeOptions& o, const std::vector<std::string>& files,
+                                       const TargetOptions& target_options) {
+    auto session = open_session(o.baseline, target_options);
+    if (!session) return fail("--baseline " + o.baseline + ": " + first_line(session.error().message));
     std::ostringstream sink;
-    auto count = session.eval_lua("require('snag.analyze').begin(" + config.str() + ")", sink);
+    auto begun = (*session)->eval_lua("require('snag.analyze').begin(" +
+                                      analyze_config(**session, o, files, "", "", "") + ")", sink);
+    std::optional<Expected<std::string>> captured;
+    if (begun) captured = (*session)->eval_lua("require('snag.analyze').capture_baseline(" + lua_quote(o.baseline) + ")", sink);
+    (*session)->target().detach();
+    if (!begun) return fail(first_line(begun.error().message));
+    if (!*captured) return fail("--baseline " + o.baseline + ": " + first_line(captured->error().message));
+    return **captured;
+}
+
+// Runs every selected rule in its own sandboxed call. Returns 2 (after printing why) when the
+// analysis cannot start: a bad --select or --arg.
+int run_rules(Session& session, const AnalyzeOptions& o, const std::vector<std::string>& files,
+              const std::string& samples, const std::string& dot_path, const std::string& baseline = "") {
+    std::ostringstream sink;
+    auto count = session.eval_lua("require('snag.analyze').begin(" +
+                                  analyze_config(session, o, files, samples, dot_path, baseline) + ")", sink);
     if (!count) return report(Error{first_line(count.error().message), 2});
     int n = std::atoi(count->c_str());
     for (int i = 1; i <= n; ++i) {
@@ -190,29 +234,20 @@ int render(Session& session, const std::string& dot_path) {
     return std::atoi(code->c_str());
 }
 
-Expected<std::unique_ptr<Session>> open_session(const std::string& spec, const TargetOptions& target_options) {
-    progress("opening " + spec);
-    auto target = open_target(spec, target_options);
-    if (!target) return std::unexpected(target.error());
-    SessionOptions session_options;
-    session_options.user_commands = false;
-    session_options.budget.instructions = 300'000'000;   // per rule: a looping rule stops in ~1 s
-    session_options.budget.memory_bytes = 256ull << 20;
-    session_options.source_lines = true;  // the pack reads native stacks with file:line
-    auto session = Session::open(std::move(*target), session_options);
-    if (!session) return std::unexpected(session.error());
-    print_warnings((*session)->target());
-    return session;
-}
-
 int analyze_one(const TargetSpec& spec, const AnalyzeOptions& o, const std::vector<std::string>& files,
                 const std::string& samples) {
+    std::string baseline;
+    if (!o.baseline.empty()) {
+        auto captured = capture_baseline(o, files, spec.options);
+        if (!captured) return report(captured.error());
+        baseline = *captured;
+    }
     auto session = open_session(spec.spec, spec.options);
     if (!session) return report(session.error());
     std::string dot_path = o.graph;
     bool svg = dot_path.ends_with(".svg");
     if (svg) dot_path = dot_path.substr(0, dot_path.size() - 4) + ".dot";
-    int code = run_rules(**session, o, files, samples, dot_path);
+    int code = run_rules(**session, o, files, samples, dot_path, baseline);
     if (code == 0) code = render(**session, dot_path);
     (*session)->target().detach();
     if (svg && code != 2) {
@@ -312,6 +347,8 @@ int cmd_analyze(Args& args) {
     if (!spec) return report(spec.error());
     bool live = all_digits(spec->spec);
     if (children && !live) return report(Error{"--children needs a live PID, not a core file", 2});
+    if (children && !options->baseline.empty())
+        return report(Error{"--baseline compares one process or core with an earlier dump of it: run it without --children", 2});
     if (children && !options->graph.empty())
         return report(Error{"--graph draws one process's wait-for graph: run it without --children on that PID", 2});
     auto files = collect_rule_files(*options);

@@ -45,10 +45,10 @@ function M.bucket(rule_id, origin, frames)
 end
 
 -- config: {files, select, args = {"rule.key=value"...}, format, fail_on, duration, samples, graph,
---          core_writer = "snag"|"other" (cores)}
+--          core_writer = "snag"|"other" (cores), baseline = {source, rules = {[id] = table}}}
 function M.begin(config)
   state = { config = config, rules = {}, findings = {}, errors = {}, notes = {}, rules_run = {},
-            kind = target.kind == "process" and "live" or "core" }
+            kind = target.kind == "process" and "live" or "core", baseline = config.baseline }
   facts.samples = config.samples
   facts.core_writer = config.core_writer
   local select
@@ -56,6 +56,9 @@ function M.begin(config)
     local why
     select, why = rules.selector(config.select)
     if not select then error(why, 0) end
+  end
+  for _, why in ipairs(state.baseline and state.baseline.errors or {}) do
+    M.add_note(state.notes, { rule = "analyze", message = "--baseline " .. state.baseline.source .. ": " .. why })
   end
   local seen = {}
   for _, path in ipairs(config.files or {}) do
@@ -144,8 +147,26 @@ function M.run(i)
   if rule.applies and not rule.applies(target) then return "skipped: does not apply" end
   state.rules_run[#state.rules_run + 1] = rule.id
   local before = #state.findings
-  rule.check(target, rules.args_for(rule, state.overrides[rule.id]), reporter(rule))
+  local baseline = state.baseline and state.baseline.rules[rule.id]
+  if type(baseline) == "table" then baseline.source = baseline.source or state.baseline.source end
+  rule.check(target, rules.args_for(rule, state.overrides[rule.id]), reporter(rule), baseline)
   return "ran: " .. (#state.findings - before) .. " findings"
+end
+
+-- --baseline OLD: on OLD's session, after begin(), what each selected rule with a baseline
+-- function remembers of it, as a Lua literal for the session of the newer dump. A rule that
+-- fails here has no baseline (its check then runs as without one) and its error becomes a note.
+function M.capture_baseline(source)
+  local out, failed = { source = source, rules = {} }, {}
+  for _, rule in ipairs(state.rules) do
+    if rule.baseline and supports(rule, state.kind) and not (rule.applies and not rule.applies(target)) then
+      local ok, value = pcall(rule.baseline, target, rules.args_for(rule, state.overrides[rule.id]))
+      if ok and type(value) == "table" then out.rules[rule.id] = value
+      elseif not ok then failed[#failed + 1] = rule.id .. ": " .. one_line(value) end
+    end
+  end
+  out.errors = #failed > 0 and failed or nil
+  return require("snag.literal").encode(out)
 end
 
 -- A rule's check raised (or ran out of budget): drop its partial findings, record the error.
@@ -188,7 +209,8 @@ function M.result()
     target = { kind = target.kind, pid = target.pid, executable = target.executable, name = target.name,
                title = M.title(target.cmdline),
                python = py and py.version or nil, duration = state.config.duration,
-               signal = fact(target.signal), psinfo = fact(target.psinfo) },
+               signal = fact(target.signal), psinfo = fact(target.psinfo),
+               baseline = state.baseline and state.baseline.source or nil },
     findings = state.findings, rules_run = state.rules_run, errors = state.errors, notes = state.notes,
   }
 end

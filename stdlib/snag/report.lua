@@ -140,6 +140,7 @@ local function text(result, color)
   if tree then add(process_list(result.processes)) end
   if t.kind == "core" and t.signal then add("signal: " .. M.signal_text(t.signal)) end
   if t.kind == "core" and t.psinfo then add("process: " .. M.psinfo_text(t.psinfo)) end
+  if t.baseline then add("baseline: " .. t.baseline .. " (an earlier dump, for the rules that compare two)") end
   if #result.findings == 0 then add("no findings (" .. #result.rules_run .. " rules run)") end
   for _, f in ipairs(result.findings) do
     local sev = f.severity:upper()

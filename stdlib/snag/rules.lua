@@ -52,6 +52,9 @@ local function problem(rule)
   end
   if rule.applies ~= nil and type(rule.applies) ~= "function" then return "applies: must be a function" end
   if type(rule.check) ~= "function" then return "check: must be a function(target, args, report)" end
+  if rule.baseline ~= nil and type(rule.baseline) ~= "function" then
+    return "baseline: must be a function(target, args) returning a table"
+  end
   return nil
 end
 

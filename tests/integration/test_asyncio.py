@@ -243,6 +243,41 @@ def many_tasks_stop():
     h.check(best < 150, "snag tasks kept the process stopped %d ms at best" % best)
 
 
+@h.case("task-leak-baseline")
+def task_leak_baseline():
+    """analyze --baseline OLD: task-leak compares the forgotten tasks of a core with an earlier dump
+    of the service. 30 then 70 tasks of one coroutine: below min_tasks (100) alone, a leak of 40
+    against the 30; the other way round (fewer tasks) nothing; a bad baseline is exit 2."""
+    interp = [i for i in pythons() if i.version[:2] == (3, 12)] or pythons()[-1:]
+    cores = {}
+    for n in (30, 70):
+        env = {"SNAG_TASKS": str(n), "SNAG_DETACHED": "1"}
+        with h.py_scenario(interp[0], "py_asyncio_many.py", env=env, timeout=120) as s:
+            cores[n] = os.path.join(h.scratch(), "tasks%d.core" % n)
+            h.snag("dump", s.pid, "-o", cores[n], check=True)
+
+    def leaks(*args):
+        r = h.snag("analyze", cores[70] if args[0] == "new" else cores[30], "--select", "task-leak",
+                   "--format", "json", *args[1:])
+        h.check(r.returncode in (0, 1), "analyze exited %d: %s" % (r.returncode, r.stderr[-800:]))
+        doc = json.loads(r.stdout)
+        return doc, [f for f in doc["findings"] if f["rule"] == "task-leak"]
+
+    doc, found = leaks("new")
+    h.check(not found, "70 tasks alone are under min_tasks: %s" % found)
+    doc, found = leaks("new", "--baseline", cores[30])
+    h.check(len(found) == 1 and found[0]["evidence"]["count"] == 70 and found[0]["evidence"]["baseline_count"] == 30,
+            "70 against a baseline of 30: %s" % found)
+    h.check("(30 in the baseline dump %s)" % cores[30] in found[0]["message"], found[0]["message"])
+    h.check(found[0]["frames"][0]["function"] == "idle_connection", "frame %s" % found[0]["frames"])
+    h.check(doc["target"]["baseline"] == cores[30], "target %s" % doc["target"])
+    doc, found = leaks("old", "--baseline", cores[70])
+    h.check(not found, "30 against a baseline of 70 is no growth: %s" % found)
+    r = h.snag("analyze", cores[70], "--baseline", os.path.join(h.scratch(), "missing.core"))
+    h.check(r.returncode == 2 and r.stderr.count("\n") == 1 and "--baseline" in r.stderr,
+            "missing baseline: exit %d, %r" % (r.returncode, r.stderr))
+
+
 @h.case("free-threaded")
 def free_threaded():
     """Free-threaded builds are not read yet: snag tasks says so, lists no task, exits 0."""
