@@ -1,8 +1,14 @@
 -- Handle Leak / Stack Trace Set (patterns.md): many threads share one stack — a thread started
--- per request and never finished. Reports the dominant sets with counts and one representative.
+-- per request and never finished. Reports the dominant sets with counts and one representative;
+-- with --baseline OLD, a set that gained min_growth threads since OLD whatever its size.
 local facts = require("snag.facts")
 local sets = require("snag.stack_trace_set")
 local wait_chain = require("snag.wait_chain")
+
+-- Python threads grouped by their stack (functions and files, not lines), largest set first.
+local function stack_sets()
+  return sets.group(facts.python_threads() or {}, function(py) return sets.python_key(py.frames) end)
+end
 
 return {
   id = "thread-leak",
@@ -12,13 +18,28 @@ return {
   severity = "warning",
   tags = { "default", "python", "leak", "handle-leak" },
   targets = { "live", "core" },
-  args = { min_threads = { default = 10, help = "threads with one stack that count as a leak" } },
+  args = {
+    min_threads = { default = 10, help = "threads with one stack that count as a leak" },
+    min_growth = { default = 5, help = "with --baseline: threads of one stack gained since the baseline that count as a leak" },
+  },
   applies = function(t) return t.python ~= nil end,
-  check = function(t, args, report)
+  -- Remembered of an earlier dump for --baseline: how many threads each stack had.
+  baseline = function()
+    local counts = {}
+    for _, g in ipairs(stack_sets()) do counts[g.key] = g.count end
+    return { sets = counts }
+  end,
+  check = function(t, args, report, baseline)
     local threads = facts.python_threads() or {}
-    local groups = sets.group(threads, function(py) return sets.python_key(py.frames) end)
-    for _, g in ipairs(groups) do
-      if g.count < args.min_threads then break end
+    for _, g in ipairs(stack_sets()) do
+      local before = baseline and (baseline.sets[g.key] or 0)
+      local grew = before and g.count - before >= args.min_growth
+      if not grew and g.count < args.min_threads then goto next_set end
+      if before and not grew then
+        report.note(string.format("%d Python threads share one stack (%s), not growing (%d in the baseline dump %s)",
+          g.count, wait_chain.where(g.items[1].frames[1]), before, baseline.source or ""))
+        goto next_set
+      end
       local rep = g.items[1]
       local tids = {}
       for i, py in ipairs(g.items) do tids[i] = py.tid end
@@ -30,13 +51,15 @@ return {
         if f.file and not f.file:find("/threading.py", 1, true) then origin = f; break end
       end
       report{
-        message = string.format("%d of %d Python threads share one stack: %s, started in %s", g.count, #threads,
-          wait_chain.where(rep.frames[1]), origin and wait_chain.where(origin) or "?"),
+        message = string.format("%d of %d Python threads share one stack: %s, started in %s%s", g.count, #threads,
+          wait_chain.where(rep.frames[1]), origin and wait_chain.where(origin) or "?",
+          before and string.format(" (%d in the baseline dump %s)", before, baseline.source or "") or ""),
         threads = tids, frames = frames,
         origin = origin and ((origin.file or "?"):match("[^/]*$") .. "!" .. (origin["function"] or "?")) or nil,
-        evidence = { count = g.count, total = #threads, stack = g.key },
+        evidence = { count = g.count, total = #threads, stack = g.key, baseline_count = before },
         advice = "join or pool these threads (concurrent.futures.ThreadPoolExecutor) instead of starting one per task",
       }
+      ::next_set::
     end
   end,
 }

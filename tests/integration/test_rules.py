@@ -234,6 +234,29 @@ def test_busy_loop_samples():
             h.check(any("request-server" in n and "is no loop over 10 samples" in n for n in notes), "notes %s" % notes)
 
 
+@h.case("thread-leak-baseline")
+def test_thread_leak_baseline():
+    """analyze --baseline OLD: 3 then 9 threads of one stack (a thread per connection): 9 alone
+    are under min_threads (10); against the 3 they grew by 6 (min_growth 5); 3 against 9 did not."""
+    interp = pythons()[-1]
+    cores = {}
+    for n in (3, 9):
+        env = {"SNAG_LEAK_INTERVAL": "0.02", "SNAG_LEAK_READY_AT": str(n), "SNAG_LEAK_MAX": str(n)}
+        with h.py_scenario(interp, "py_thread_leak.py", env=env) as s:
+            cores[n] = os.path.join(h.scratch(), "leak%d.core" % n)
+            h.snag("dump", s.pid, "-o", cores[n], check=True)
+    code, alone = analyze(cores[9], "--select", "thread-leak")
+    h.check(not findings(alone, "thread-leak"), "9 threads alone: %s" % findings(alone, "thread-leak"))
+    code, result = analyze(cores[9], "--select", "thread-leak", "--baseline", cores[3])
+    found = findings(result, "thread-leak")
+    h.check(len(found) == 1 and found[0]["evidence"]["count"] == 9 and found[0]["evidence"]["baseline_count"] == 3,
+            "9 against a baseline of 3: %s" % found)
+    h.check("serve_connection" in json.dumps(found[0]["frames"]) and "(3 in the baseline dump" in found[0]["message"],
+            found[0]["message"])
+    code, result = analyze(cores[3], "--select", "thread-leak", "--baseline", cores[9])
+    h.check(not findings(result, "thread-leak"), "3 against 9: %s" % findings(result, "thread-leak"))
+
+
 @h.case("memory-growth-heap-kinds")
 def test_heap_kinds():
     """The GC census names the leaking class; versions without known GC lists say so."""
