@@ -1,5 +1,7 @@
 #include "command/value.hpp"
 
+#include "base/utf8.hpp"
+
 #include <cctype>
 #include <cstdio>
 #include <map>
@@ -146,10 +148,16 @@ std::string char_literal(unsigned char c) {
 
 std::string string_literal(const std::string& s) {
     std::string out = "\"";
-    for (unsigned char c : s) {
-        if (c == '"') out += "\\\"";
-        else if (c == '\'') out += '\'';
-        else {
+    for (size_t i = 0; i < s.size(); ++i) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (size_t n = utf8_length(s, i)) {
+            out += s.substr(i, n);
+            i += n - 1;
+        } else if (c == '"') {
+            out += "\\\"";
+        } else if (c == '\'') {
+            out += '\'';
+        } else {
             std::string lit = char_literal(c);
             out += lit.substr(1, lit.size() - 2);
         }

@@ -1,6 +1,7 @@
 #include "symbols/dwarf_value_text.hpp"
 
 #include "base/hex.hpp"
+#include "base/utf8.hpp"
 
 #include <dwarf.h>
 
@@ -80,16 +81,6 @@ std::string escaped(unsigned char c, char quote) {
         return buf;
     }
     return std::string(1, static_cast<char>(c));
-}
-
-// Length of the valid UTF-8 sequence at chars[i] (gdb prints those as they are), 0 if none.
-size_t utf8_length(const std::string& chars, size_t i) {
-    auto c = static_cast<unsigned char>(chars[i]);
-    size_t n = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
-    if (n == 0 || i + n > chars.size()) return 0;
-    for (size_t k = 1; k < n; ++k)
-        if ((static_cast<unsigned char>(chars[i + k]) & 0xc0) != 0x80) return 0;
-    return n;
 }
 
 // gdb's string text: quoted runs, and runs longer than the repeat threshold as

@@ -238,7 +238,7 @@ LOCAL_EXPRESSIONS = ["p o.n", "p o.in", "p o.in.s", "p o.in.tag", "p o.d", "p o.
                      "p *ip", "p ip", "p mixed[2]", "p mixed[20]", "p &mixed", "p &mixed[3]", "p mixed + 1",
                      "p two[1][2]", "p two[1]", "p &two", "p b.b", "p b.a", "p w.c[1]", "p *o.name", "p &c",
                      "p neg", "p other", "p *longp", "p (&o)->in.s", "p sizeof(o)", "p *&o", "p/x o.n",
-                     "p &ip", "p *&ip", "p o.in.tag[1]", "p depth"]
+                     "p &ip", "p *&ip", "p o.in.tag[1]", "p o.name", "p depth"]
 
 
 @h.case("print of a frame's locals: members, &local, *ptr, arr[i] as gdb evaluates them, live and on a core")
