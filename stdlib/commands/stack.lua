@@ -41,7 +41,8 @@ command{
          "arguments from DWARF as gdb shows them (-no-args: without, gdb's -frame-arguments none).\n" ..
          "N shows the innermost N frames, -N the outermost N. `full` adds each frame's local\n" ..
          "variables from DWARF, innermost block first, as gdb prints them (<optimized out>\n" ..
-         "where the location is not one snag evaluates).",
+         "where the location is not one snag evaluates). As in gdb, a stack ends at main\n" ..
+         "(backtrace past-main off) and a frame an inlined call sits in shows no pc.",
   run = function(ctx, args)
     local th = selected_thread(ctx)
     local full, limit, with_args = false, nil, true
@@ -52,15 +53,16 @@ command{
       else ctx:fail('No symbol "%s" in current context.', w) end
     end
     local stack = th:stack()
-    local first, last = 1, #stack
-    if limit and limit >= 0 then last = math.min(#stack, limit) end
-    if limit and limit < 0 then first = math.max(1, #stack + limit + 1) end
+    local shown = fmt.frames_to_main(stack)
+    local first, last = 1, shown
+    if limit and limit >= 0 then last = math.min(shown, limit) end
+    if limit and limit < 0 then first = math.max(1, shown + limit + 1) end
     for i = first, last do
       local f = stack[i]
-      ctx:print(fmt.frame_line(f, with_args))
+      ctx:print(fmt.frame_line(f, with_args, stack[i - 1]))
       if full then print_locals(ctx, f, "        ") end
     end
-    if last < #stack then ctx:print("(More stack frames follow...)") end
+    if last < shown then ctx:print("(More stack frames follow...)") end
     if stack.error then ctx:printf("Backtrace stopped: %s\n", stack.error) end
   end,
 }
@@ -69,7 +71,7 @@ command{
 local function show_frame(ctx, th, n)
   snag.select_frame(n)
   local f = th:frame(n)
-  ctx:print(fmt.frame_line(f))
+  ctx:print(fmt.frame_line(f, nil, n > 0 and th:frame(n - 1) or nil))
   local src = fmt.source_line(f)
   if src then ctx:print(src) end
 end

@@ -10,7 +10,7 @@ end
 local function top_frame_text(th)
   local f = th:frame(0)
   if not f then return "(no stack)" end
-  return fmt.frame_body(f, true)
+  return fmt.frame_body(f, fmt.shows_address(f))
 end
 
 command{

@@ -37,7 +37,7 @@ end
 function M.frame_body(f, with_address, with_args)
   local name = f["function"] or "??"
   local text
-  if with_address and not f.inlined then
+  if with_address then
     text = M.addr16(f.pc) .. " in " .. name .. " " .. M.frame_args(f, with_args)
   else
     text = name .. " " .. M.frame_args(f, with_args)
@@ -50,10 +50,26 @@ function M.frame_body(f, with_address, with_args)
   return text
 end
 
--- "#3  0x... in f () at x.c:12"; gdb shows frame 0's pc only when it is not a line start, which
--- snag does not know, so only inlined frames omit it.
-function M.frame_line(f, with_args)
-  return string.format("#%-2d %s", f.level, M.frame_body(f, true, with_args))
+-- Whether gdb prints frame f's pc ("#2  0x... in"): not when a call inlined into f is the frame
+-- inside it (f's pc is that call's: gdb shows the call's line alone), nor for an inlined frame 0;
+-- frame 0's pc at a line start, which gdb also omits, snag does not tell apart.
+function M.shows_address(f, inner)
+  if inner and inner.physical == f.physical and inner.inlined then return false end
+  return not (f.level == 0 and f.inlined)
+end
+
+-- "#3  0x... in f () at x.c:12"; inner is the frame inside f (nil for frame 0).
+function M.frame_line(f, with_args, inner)
+  return string.format("#%-2d %s", f.level, M.frame_body(f, M.shows_address(f, inner), with_args))
+end
+
+-- How many frames of stack gdb's bt shows: up to main's (gdb's default `backtrace past-main off`
+-- hides __libc_start_call_main and _start); all of them on threads that do not run main.
+function M.frames_to_main(stack)
+  for i, f in ipairs(stack) do
+    if f["function"] == "main" and not f.inlined then return i end
+  end
+  return #stack
 end
 
 -- gdb's thread label: 'Thread 0x7f.. (LWP 1234) "name"' (pthread_t when known); no name

@@ -171,6 +171,16 @@ def frame_locals(lines):
     return out
 
 
+@h.case("thread apply all bt: every line as gdb prints it")
+def test_thread_apply_all_bt():
+    # Frame addresses as gdb shows them: none on a frame that an inlined call sits in
+    # (___pthread_mutex_lock around lll_mutex_lock_optimized) nor on an inlined frame 0; main's
+    # thread ends at main (gdb's default backtrace past-main off).
+    lines, _ = compare(["thread apply all bt"])
+    h.check(any(" in main () at " in l for l in lines), "no main frame: %r" % lines)
+    h.check(not any("__libc_start_call_main" in l for l in lines), "frames past main shown: %r" % lines)
+
+
 @h.case("bt full: locals of the scenario's -O0 frames as gdb prints them")
 def test_bt_full_locals():
     gdb_lines, gdb_err = run_gdb(["thread apply all bt full"])
