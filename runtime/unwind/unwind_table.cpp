@@ -38,6 +38,9 @@ uint64_t decode_value(const uint8_t* p, uint8_t encoding) {
     }
 }
 
+// [offset, offset + len) lies inside size bytes; no sum that a damaged header can wrap.
+bool fits(uint64_t offset, uint64_t len, uint64_t size) { return len <= size && offset <= size - len; }
+
 bool valid_header(const Elf64_Ehdr& eh) {
     return std::memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 && eh.e_ident[EI_CLASS] == ELFCLASS64 &&
            eh.e_machine == EM_X86_64 && eh.e_phentsize == sizeof(Elf64_Phdr) && eh.e_phnum > 0 &&
@@ -105,24 +108,24 @@ std::unique_ptr<UnwindTable> load_unwind_table_from_file(const std::string& path
 
     Elf64_Ehdr eh;
     std::memcpy(&eh, table->image, sizeof eh);
-    if (!valid_header(eh) || eh.e_phoff + uint64_t(eh.e_phnum) * sizeof(Elf64_Phdr) > table->image_size)
+    if (!valid_header(eh) || !fits(eh.e_phoff, uint64_t(eh.e_phnum) * sizeof(Elf64_Phdr), table->image_size))
         return nullptr;
     std::vector<Elf64_Phdr> phdrs(eh.e_phnum);
     std::memcpy(phdrs.data(), table->image + eh.e_phoff, phdrs.size() * sizeof(Elf64_Phdr));
 
     for (const auto& ph : phdrs) {
         if (ph.p_type != PT_LOAD || (ph.p_flags & PF_W)) continue;
-        if (ph.p_offset + ph.p_filesz > table->image_size) continue;
+        if (!fits(ph.p_offset, ph.p_filesz, table->image_size)) continue;
         table->segments.push_back({ph.p_vaddr + bias, ph.p_filesz, ph.p_offset});
     }
     const UnwindTable& t = *table;
     VaddrReader read = [&t, &phdrs](uint64_t vaddr, void* out, size_t len) {
         for (const auto& ph : phdrs) {
-            if (ph.p_type != PT_LOAD || vaddr < ph.p_vaddr || vaddr + len > ph.p_vaddr + ph.p_filesz)
+            if (ph.p_type != PT_LOAD || vaddr < ph.p_vaddr || !fits(vaddr - ph.p_vaddr, len, ph.p_filesz))
                 continue;
-            uint64_t offset = ph.p_offset + (vaddr - ph.p_vaddr);
-            if (offset + len > t.image_size) return false;
-            std::memcpy(out, t.image + offset, len);
+            uint64_t at = vaddr - ph.p_vaddr;  // a file cut short still serves what it has
+            if (ph.p_offset > t.image_size || !fits(at, len, t.image_size - ph.p_offset)) return false;
+            std::memcpy(out, t.image + ph.p_offset + at, len);
             return true;
         }
         return false;

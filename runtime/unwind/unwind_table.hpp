@@ -31,7 +31,7 @@ struct UnwindTable {
     // Serves an aligned word from the mapped file when addr is in a read-only segment.
     bool read_word(uint64_t addr, uint64_t* out) const {
         for (const auto& seg : segments)
-            if (addr - seg.start < seg.size && addr + 8 <= seg.start + seg.size) {
+            if (addr - seg.start < seg.size && seg.size - (addr - seg.start) >= 8) {
                 __builtin_memcpy(out, image + seg.file_offset + (addr - seg.start), 8);
                 return true;
             }

@@ -16,6 +16,23 @@
 
 namespace snag::test {
 
+// An x86_64-style little-endian ELF64 header whose program headers follow it.
+inline Elf64_Ehdr elf64_header(uint16_t type, uint16_t machine, size_t phnum) {
+    Elf64_Ehdr eh{};
+    std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
+    eh.e_ident[EI_CLASS] = ELFCLASS64;
+    eh.e_ident[EI_DATA] = ELFDATA2LSB;
+    eh.e_ident[EI_VERSION] = EV_CURRENT;
+    eh.e_type = type;
+    eh.e_machine = machine;
+    eh.e_version = EV_CURRENT;
+    eh.e_phoff = sizeof eh;
+    eh.e_ehsize = sizeof eh;
+    eh.e_phentsize = sizeof(Elf64_Phdr);
+    eh.e_phnum = static_cast<uint16_t>(phnum);
+    return eh;
+}
+
 class SyntheticCore {
 public:
     struct Load {
@@ -110,18 +127,7 @@ public:
         size_t phnum = 1 + loads_.size();
         uint64_t notes_at = sizeof(Elf64_Ehdr) + phnum * sizeof(Elf64_Phdr);
         uint64_t data_at = (notes_at + notes_.size() + 4095) & ~uint64_t{4095};
-        Elf64_Ehdr eh{};
-        std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
-        eh.e_ident[EI_CLASS] = ELFCLASS64;
-        eh.e_ident[EI_DATA] = ELFDATA2LSB;
-        eh.e_ident[EI_VERSION] = EV_CURRENT;
-        eh.e_type = ET_CORE;
-        eh.e_machine = machine;
-        eh.e_version = EV_CURRENT;
-        eh.e_phoff = sizeof eh;
-        eh.e_ehsize = sizeof eh;
-        eh.e_phentsize = sizeof(Elf64_Phdr);
-        eh.e_phnum = static_cast<uint16_t>(phnum);
+        Elf64_Ehdr eh = elf64_header(ET_CORE, machine, phnum);
         std::string out;
         append(out, &eh, sizeof eh);
         Elf64_Phdr note{};
