@@ -17,8 +17,9 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
+# The ASan tree also builds the libFuzzer harnesses: `make test` runs each for SNAG_FUZZ_SECONDS.
 asan: deps
-	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DSNAG_SANITIZE=ON >/dev/null
+	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DSNAG_SANITIZE=ON -DSNAG_FUZZ=ON >/dev/null
 	@cmake --build $(ASAN) -j $(JOBS)
 
 demo: build
@@ -28,13 +29,10 @@ test: build asan
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 	cd $(ASAN) && ctest --output-on-failure -j $(JOBS) -L asan --timeout 900
 
-# Long hostile-input runs (docs/reliability.md): the libFuzzer harnesses (built in the ASan
-# tree with -DSNAG_FUZZ=ON) for FUZZ_SECONDS each, then
-# FUZZ_CORES damaged cores through the release and the ASan snag.
+# Long hostile-input runs (docs/reliability.md): the libFuzzer harnesses of the ASan tree for
+# FUZZ_SECONDS each, then FUZZ_CORES damaged cores through the release and the ASan snag.
 fuzz: build asan
-	@cmake -S . -B $(ASAN) -DSNAG_FUZZ=ON >/dev/null
-	@cmake --build $(ASAN) -j $(JOBS) --target fuzz_core_reader fuzz_command_parser fuzz_python_reader
-	for h in core_reader command_parser python_reader; do \
+	for h in core_reader command_parser python_reader examine_print module_reader; do \
 	  python3 tests/fuzz/run_fuzz.py --snag $(ASAN)/snag --harness $(ASAN)/tests/fuzz/fuzz_$$h \
 	    --seconds $(FUZZ_SECONDS) --corpus $(ASAN)/fuzz-corpus/$$h --artifacts $(ASAN)/fuzz-artifacts || exit 1; \
 	done

@@ -6,8 +6,10 @@ Seeds (made here, never committed): for core_reader, small copies of real cores 
 native_threads, `snag dump` of py_threads.py) with each segment's data cut to its first page;
 for python_reader, the memory pages a read of a real Python core touched (the harness's
 SNAG_FUZZ_MAKE_SEED mode); for command_parser, the example scripts and every command line of
-docs/commands.md. libFuzzer runs with a fixed -seed; a crash, leak, sanitizer report or input that
-takes longer than -timeout fails the case, and the input is kept under --artifacts.
+docs/commands.md; for examine_print, the stack of each thread of a `snag dump` core of
+native_threads; for module_reader, the scenarios' executables. libFuzzer runs with a fixed -seed;
+a crash, leak, sanitizer report or input that takes longer than -timeout fails the case, and the
+input is kept under --artifacts.
 """
 import argparse
 import os
@@ -26,6 +28,7 @@ p.add_argument("--seconds", type=int, default=60)
 p.add_argument("--seed", type=int, default=1)
 p.add_argument("--artifacts", default=None, help="where crashing inputs go (default: a temp dir)")
 p.add_argument("--corpus", default=None, help="keep and grow the corpus here")
+p.add_argument("--missing", default=None, help="the harness could not be built: skip, saying why")
 OPTS, _ = p.parse_known_args(h.ARGS.rest)
 KIND = os.path.basename(OPTS.harness).replace("fuzz_", "")
 
@@ -51,6 +54,33 @@ def squash_core(src, dst, keep=4096):
         f.write(out)
 
 
+def stack_seeds(core, d):
+    """examine_print seeds: each thread's stack (16 KiB from its $rsp) as {rsp, selectors, bytes}."""
+    data = open(core, "rb").read()
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    loads, rsps = [], []
+    for i in range(phnum):
+        p_type, _, p_offset, p_vaddr, _, p_filesz = struct.unpack_from("<IIQQQQ", data, phoff + i * phentsize)
+        if p_type == 1:
+            loads.append((p_vaddr, p_offset, p_filesz))
+        elif p_type == 4:
+            at, end = p_offset, p_offset + p_filesz
+            while at + 12 <= end:
+                namesz, descsz, kind = struct.unpack_from("<III", data, at)
+                desc = at + 12 + (namesz + 3) // 4 * 4
+                if kind == 1 and descsz >= 272:  # NT_PRSTATUS: pr_reg at 112, rsp is its 20th word
+                    rsps.append(struct.unpack_from("<Q", data, desc + 112 + 19 * 8)[0])
+                at = desc + (descsz + 3) // 4 * 4
+    for n, rsp in enumerate(rsps):
+        for vaddr, offset, filesz in loads:
+            if vaddr <= rsp < vaddr + filesz:
+                start = offset + rsp - vaddr
+                memory = data[start:min(start + 16384, offset + filesz)]
+                with open(os.path.join(d, "stack-%d" % n), "wb") as f:
+                    f.write(struct.pack("<Q", rsp) + bytes([n, 1, n, n, 8 * n, 0, 0, 0]) + memory)
+
+
 def make_seeds(d):
     if KIND == "command_parser":
         scripts = os.path.join(h.SOURCE_DIR, "examples", "scripts")
@@ -61,6 +91,18 @@ def make_seeds(d):
         for i, line in enumerate(lines):
             with open(os.path.join(d, "doc-%d" % i), "w") as f:
                 f.write(line + "\n")
+        return
+    if KIND == "module_reader":
+        for name in ("native_threads", "debug_frame_only", "call_loop", "embedded"):
+            path = os.path.join(h.ARGS.bin_dir, name)
+            if os.path.exists(path):
+                shutil.copy(path, os.path.join(d, name))
+        return
+    if KIND == "examine_print":
+        with h.start_scenario([h.native_threads_exe()]) as s:
+            h.snag("dump", s.pid, "-o", os.path.join(d, "full.core"), "--cpu-sample", "0", check=True)
+        stack_seeds(os.path.join(d, "full.core"), d)
+        os.unlink(os.path.join(d, "full.core"))
         return
     interp = h.core_python()
     if KIND == "python_reader":
@@ -88,8 +130,9 @@ def make_seeds(d):
 
 @h.case("libFuzzer %s" % KIND)
 def fuzz():
-    if not os.access(OPTS.harness, os.X_OK):
-        h.skip("%s is not built (configure with -DSNAG_FUZZ=ON)" % OPTS.harness)
+    if OPTS.missing:
+        h.skip("%s is not built: %s" % (os.path.basename(OPTS.harness), OPTS.missing))
+    h.check(os.access(OPTS.harness, os.X_OK), "%s is not built (configure with -DSNAG_FUZZ=ON)" % OPTS.harness)
     corpus = OPTS.corpus or os.path.join(h.scratch(), "corpus")
     os.makedirs(corpus, exist_ok=True)
     seeds = os.path.join(h.scratch(), "seeds")
