@@ -162,8 +162,8 @@ struct Build {
     std::atomic<bool> failed{false};
 };
 
-// Original mapped and its copy allocated; nullptr when there is nothing to inflate.
-std::unique_ptr<Build> start_build(const std::string& path, bool location_lists) {
+// Original mapped and its copy planned; nullptr when there is nothing to inflate.
+std::unique_ptr<Build> plan_build(const std::string& path, bool location_lists) {
     int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (in < 0) return nullptr;
     struct stat st;
@@ -177,21 +177,25 @@ std::unique_ptr<Build> start_build(const std::string& path, bool location_lists)
     auto plan = plan_copy(build->original.bytes(), build->original.size, location_lists);
     if (!plan || !plan->worth_it) return nullptr;
     build->plan = std::move(*plan);
-    build->fd = memfd_create("snag-inflated-debug", MFD_CLOEXEC);
-    if (build->fd < 0) return nullptr;
-    if (ftruncate(build->fd, build->plan.size) != 0) {
-        ::close(build->fd);
-        return nullptr;
+    return build;
+}
+
+// The copy's memory: an anonymous file mapped writable; false when it cannot be had.
+bool allocate_copy(Build& build) {
+    build.fd = memfd_create("snag-inflated-debug", MFD_CLOEXEC);
+    if (build.fd < 0) return false;
+    if (ftruncate(build.fd, build.plan.size) != 0) {
+        ::close(build.fd);
+        return false;
     }
     // Populated at once: faulting in tens of MB of shared memory a page at a time costs more.
-    build->copy = Mapping(
-        mmap(nullptr, build->plan.size, PROT_READ | PROT_WRITE, MAP_SHARED, build->fd, 0),
-        build->plan.size);
-    if (build->copy.data == MAP_FAILED) {
-        ::close(build->fd);
-        return nullptr;
+    build.copy = Mapping(mmap(nullptr, build.plan.size, PROT_READ | PROT_WRITE, MAP_SHARED, build.fd, 0),
+                         build.plan.size);
+    if (build.copy.data == MAP_FAILED) {
+        ::close(build.fd);
+        return false;
     }
-    return build;
+    return true;
 }
 
 class Inflater {
@@ -281,7 +285,13 @@ void InflatedDebugFiles::prepare(const std::vector<std::string>& paths) {
     for (const auto& path : paths) {
         if (path.empty() || images_.count(path)) continue;
         images_[path] = -1;
-        if (auto build = start_build(path, location_lists_)) builds.push_back(std::move(build));
+        auto build = plan_build(path, location_lists_);
+        if (!build) continue;
+        if (int kept = cache().open(path, location_lists_, build->plan.size); kept >= 0) {
+            images_[path] = kept;  // inflated by an earlier run
+            continue;
+        }
+        if (allocate_copy(*build)) builds.push_back(std::move(build));
     }
     std::vector<Job> jobs;
     for (auto& build : builds)
@@ -293,8 +303,14 @@ void InflatedDebugFiles::prepare(const std::vector<std::string>& paths) {
             continue;
         }
         finish(*build);
+        cache().store(build->path, location_lists_, build->copy.data, build->plan.size);
         images_[build->path] = build->fd;
     }
+}
+
+const DebugCache& InflatedDebugFiles::cache() {
+    if (!cache_) cache_ = DebugCache::from_environment();
+    return *cache_;
 }
 
 int InflatedDebugFiles::open(const std::string& path) {

@@ -4,12 +4,16 @@
 // after the other, including location lists snag never reads. For python3.11's and libc's
 // -dbg files that is most of `snag bt`'s time. Here the sections are inflated with libdeflate
 // (about 3x zlib's speed) on worker threads, all files of a batch at once, into an anonymous
-// in-memory file that libdwfl then opens like the file on disk.
+// in-memory file that libdwfl then opens like the file on disk. The copies are kept on disk
+// between runs (debug_cache.hpp), so later runs map them instead of inflating again.
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "symbols/debug_cache.hpp"
 
 namespace snag {
 
@@ -35,9 +39,11 @@ public:
     int open(const std::string& path);
 
 private:
+    const DebugCache& cache();  // from the environment, on first use
+    std::optional<DebugCache> cache_;
     bool inflate_on_open_ = true;
     bool location_lists_ = false;
-    std::map<std::string, int> images_;  // path -> memfd of the inflated copy, -1: use the file
+    std::map<std::string, int> images_;  // path -> the inflated copy (memfd or cache file), -1: the file
 };
 
 }  // namespace snag

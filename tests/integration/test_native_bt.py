@@ -250,5 +250,38 @@ def attach_detach_100():
                     % (n, line, n))
 
 
+@h.case("debug cache: a later run maps the inflated debug files an earlier one kept")
+def debug_cache():
+    """SNAG_CACHE_DIR keeps the inflated copies of compressed -dbg files (libc6-dbg's): the second
+    run reads them and prints the same stacks; an entry cut short is rebuilt, not trusted;
+    SNAG_CACHE_DIR=off writes nothing."""
+    with start() as s:
+        core = snag_dump(s.pid, os.path.join(h.scratch(), "cache.core"))
+    cache = os.path.join(h.scratch(), "cache")
+    entries = os.path.join(cache, "inflated")
+
+    def bt(where, **env):
+        r = h.run([h.SNAG, "bt", core, "--json"], env=dict(os.environ, SNAG_CACHE_DIR=where, **env))
+        h.check(r.returncode == 0, "snag bt exited %d: %s" % (r.returncode, r.stderr[-800:]))
+        return r.stdout
+
+    first = bt(cache)
+    kept = sorted(os.listdir(entries)) if os.path.isdir(entries) else []
+    if not kept:
+        h.skip("no compressed debug file among the core's modules (install libc6-dbg)")
+    sizes = {n: os.path.getsize(os.path.join(entries, n)) for n in kept}
+    h.check(bt(cache) == first, "the cached run printed other stacks")
+    for n in kept:
+        with open(os.path.join(entries, n), "r+b") as f:
+            f.truncate(sizes[n] // 2)
+    h.check(bt(cache) == first, "a run over truncated cache entries printed other stacks")
+    h.check({n: os.path.getsize(os.path.join(entries, n)) for n in kept} == sizes, "truncated entries not rebuilt")
+    h.check(sorted(os.listdir(entries)) == kept, "entries added: %s" % os.listdir(entries))
+    home = os.path.join(h.scratch(), "home")
+    os.makedirs(home)
+    h.check(bt("off", HOME=home, XDG_CACHE_HOME=home) == first and os.listdir(home) == [], "SNAG_CACHE_DIR=off wrote %s"
+            % os.listdir(home))
+
+
 if __name__ == "__main__":
     h.main()
