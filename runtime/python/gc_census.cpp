@@ -75,9 +75,14 @@ std::vector<uint64_t> gc_states(Memory& mem, const PythonRuntime& rt) {
 
 Expected<GcCensus> gc_census(Target& target, const PythonRuntime& runtime, const CensusLimits& limits) {
     const Layout& l = runtime.layout;
-    if (l.major != 3 || l.minor < 8 || l.minor > 13 || l.free_threaded)
-        return fail("Python heap not measurable: GC lists are read for CPython 3.8-3.13 with the GIL, not " +
-                    runtime.version + (l.free_threaded ? " (free-threaded)" : ""));
+    // A free-threaded build links no object into a list: the collector visits every block of the
+    // mimalloc heaps of each thread state and of the interpreter's abandoned pool, telling live
+    // blocks from free ones by each page's free lists. _Py_DebugOffsets describes none of that.
+    if (l.free_threaded)
+        return fail("Python heap not measurable on free-threaded CPython " + runtime.version +
+                    ": its objects live in per-thread mimalloc heaps, not in GC lists, and snag does not walk those heaps");
+    if (l.major != 3 || l.minor < 8 || l.minor > 13)
+        return fail("Python heap not measurable: GC lists are read for CPython 3.8-3.13, not " + runtime.version);
     Memory mem(target);
     auto states = gc_states(mem, runtime);
     if (states.empty()) return fail("Python heap not measurable: the GC state of " + runtime.version + " was not found");

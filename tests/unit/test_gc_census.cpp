@@ -131,3 +131,20 @@ TEST_CASE("gc census: versions without known GC lists, and memory that is no GC 
     REQUIRE_FALSE(garbage);
     CHECK(garbage.error().message.find("not a GC list") != std::string::npos);
 }
+
+TEST_CASE("gc census: a free-threaded build is refused with the reason, even with GC lists in memory") {
+    Heap h;
+    h.rt.layout = *builtin_layout(13);
+    h.rt.layout.free_threaded = true;
+    h.rt.version = "3.13.5";
+    h.rt.interp_head_at = 0x9000;
+    h.mem.u64(0x9000, 0x20000);
+    uint64_t state = 0x20000 + h.rt.layout.is_gc_collecting - kGcCollectingInState;
+    uint64_t t = h.type("Session", 0x50000);
+    for (int g = 0; g < 3; ++g) h.ring(h.generation(state, g), {t});
+    auto census = gc_census(h.mem, h.rt);
+    REQUIRE_FALSE(census);
+    CHECK(census.error().message ==
+          "Python heap not measurable on free-threaded CPython 3.13.5: its objects live in per-thread mimalloc heaps, "
+          "not in GC lists, and snag does not walk those heaps");
+}
