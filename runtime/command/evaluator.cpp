@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "command/parser.hpp"
+#include "command/vector_value.hpp"
 
 namespace snag::command {
 
@@ -138,11 +139,13 @@ Expected<Value> Evaluator::evaluate(const Expr& e) {
         case Expr::Kind::Member: return member(e);
         case Expr::Kind::Index: {
             auto base = evaluate(*e.operands[0]);
-            if (base) base = rvalue(*base);
+            bool lanes = base && is_wide(*base);  // $ymm0.v8_int32[3]: a register's lane
+            if (base && !lanes) base = rvalue(*base);
             if (!base) return base;
             auto index = evaluate(*e.operands[1]);
             if (index) index = rvalue(*index);
             if (!index) return index;
+            if (lanes) return vector_element(*base, index->as_signed());
             auto ptr = arithmetic("+", *base, *index);
             if (!ptr) return ptr;
             return dereference(*ptr);
@@ -197,6 +200,7 @@ Expected<Value> Evaluator::rvalue(Value v) {
     if (v.type->kind == CType::Kind::Unknown)
         return fail("'" + v.symbol + "' has unknown type; cast it to its declared type");
     if (v.type->kind == CType::Kind::Array && v.address) return make_value(types::pointer_to(v.type->target), *v.address);
+    if (is_wide(v)) return fail("Argument to arithmetic operation not a number or boolean.");
     return v;
 }
 
@@ -228,6 +232,11 @@ Expected<Value> Evaluator::register_value(const std::string& name, bool& found) 
         full = view->full;
         size = view->size;
         shift = view->shift;
+    } else if (vector_register_slot(name)) {
+        found = true;
+        auto bytes = host_.register_bytes(name);
+        if (!bytes) return std::unexpected(bytes.error());
+        return vector_register_value(std::move(*bytes));
     } else if (!is_full_register(name)) {
         return Value{};
     }
@@ -387,6 +396,7 @@ Expected<Value> Evaluator::member(const Expr& e) {
     if (!base) return base;
     bool arrow = e.text.rfind("->", 0) == 0;
     std::string name = e.text.substr(arrow ? 2 : 1);
+    if (!arrow && is_wide(*base)) return vector_member(*base, name);
     Value object = *base;
     if (arrow) {
         if (!base->type->is_pointer()) return fail("The -> operator needs a pointer; use . on " + base->type->name + ".");
@@ -505,7 +515,7 @@ Expected<Value> Evaluator::assign(const Expr& e) {
     if (target.kind != Expr::Kind::Variable)
         return fail("writing target memory is not supported; only $variables can be assigned.");
     std::string name = target.text.substr(1);
-    bool is_register = register_view(name) || is_full_register(name);
+    bool is_register = register_view(name) || is_full_register(name) || vector_register_slot(name);
     if (is_register) return fail("writing registers needs a live target with live control (not yet available).");
     if (name.empty() || name[0] == '$' || std::isdigit(static_cast<unsigned char>(name[0])))
         return fail("Left operand of assignment is not a modifiable lvalue.");

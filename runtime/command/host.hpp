@@ -50,6 +50,10 @@ public:
 
     // Register of the selected frame, gdb names without '$'.
     virtual Expected<uint64_t> register_value(std::string_view name) = 0;
+    // A vector register of the selected thread (xmm0-15, ymm0-15, mxcsr) as little-endian bytes.
+    virtual Expected<std::string> register_bytes(std::string_view name) {
+        return fail("Invalid register `" + std::string(name) + "'");
+    }
     // Exactly n bytes or an error naming the unreadable address.
     virtual Expected<std::string> read_memory(uint64_t addr, size_t n) = 0;
     virtual Expected<uint64_t> symbol_address(std::string_view name) = 0;

@@ -28,6 +28,7 @@ Expected<std::string> SessionHost::eval_lua(std::string_view code, std::ostream&
 }
 
 Expected<uint64_t> SessionHost::register_value(std::string_view name) { return session_.register_value(name); }
+Expected<std::string> SessionHost::register_bytes(std::string_view name) { return session_.register_bytes(name); }
 
 Expected<std::string> SessionHost::read_memory(uint64_t addr, size_t n) { return session_.read_memory(addr, n); }
 

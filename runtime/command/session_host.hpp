@@ -15,6 +15,7 @@ public:
     Expected<void> run_command(std::string_view name, std::string_view args, std::ostream& out) override;
     Expected<std::string> eval_lua(std::string_view code, std::ostream& out) override;
     Expected<uint64_t> register_value(std::string_view name) override;
+    Expected<std::string> register_bytes(std::string_view name) override;
     Expected<std::string> read_memory(uint64_t addr, size_t n) override;
     Expected<uint64_t> symbol_address(std::string_view name) override;
     std::optional<Variable> frame_variable(std::string_view name) override;

@@ -1,10 +1,12 @@
 #include "command/value.hpp"
 
 #include "base/utf8.hpp"
+#include "command/vector_value.hpp"
 
 #include <cctype>
 #include <cstdio>
 #include <map>
+#include <vector>
 
 namespace snag::command {
 
@@ -179,12 +181,16 @@ std::string hex(uint64_t v) {
     return buf;
 }
 
-std::string eflags_text(uint64_t bits) {
-    static const std::pair<int, const char*> flags[] = {
+// gdb's flag types: i386_eflags and i386_mxcsr (one-bit fields only, as gdb's XML defines them).
+std::string flags_text(const CType& type, uint64_t bits) {
+    static const std::vector<std::pair<int, const char*>> eflags = {
         {0, "CF"}, {2, "PF"}, {4, "AF"}, {6, "ZF"}, {7, "SF"}, {8, "TF"}, {9, "IF"}, {10, "DF"},
         {11, "OF"}, {14, "NT"}, {16, "RF"}, {17, "VM"}, {18, "AC"}, {19, "VIF"}, {20, "VIP"}, {21, "ID"}};
+    static const std::vector<std::pair<int, const char*>> mxcsr = {
+        {0, "IE"}, {1, "DE"}, {2, "ZE"}, {3, "OE"}, {4, "UE"}, {5, "PE"}, {6, "DAZ"}, {7, "IM"},
+        {8, "DM"}, {9, "ZM"}, {10, "OM"}, {11, "UM"}, {12, "PM"}, {15, "FZ"}};
     std::string out = "[ ";
-    for (auto [bit, name] : flags)
+    for (auto [bit, name] : type.name == "i386_mxcsr" ? mxcsr : eflags)
         if ((bits >> bit) & 1) out += std::string(name) + " ";
     return out + "]";
 }
@@ -217,6 +223,7 @@ uint64_t unsigned_bits(const Value& v) {
 
 Expected<std::string> format_value(const Value& v, const PrintContext& ctx) {
     if (!v.text.empty()) return v.text;
+    if (is_wide(v)) return format_wide(v, 0);
     auto kind = v.type->kind;
     bool dwarf = kind == CType::Kind::Struct || kind == CType::Kind::Float || kind == CType::Kind::Array ||
                  v.type->is_enum;
@@ -232,12 +239,13 @@ Expected<std::string> format_value(const Value& v, const PrintContext& ctx) {
             return fail("printing a " + v.type->name + " value needs field types; use lua target:value(addr, \"" +
                         v.type->name + "\") instead");
         case CType::Kind::Float:
+            if (v.type->size == 2 || v.type->size == 4 || v.type->size == 8) return float_text(*v.type, v.bits);
             return fail("floating-point values are not supported by the command language");
         case CType::Kind::Code: return fail("printing a function body is not supported; use its address");
         case CType::Kind::Bool: return std::string(v.bits ? "true" : "false");
         case CType::Kind::Char:
             return std::to_string(v.as_signed()) + " " + char_literal(static_cast<unsigned char>(v.bits));
-        case CType::Kind::Flags: return eflags_text(v.bits);
+        case CType::Kind::Flags: return flags_text(*v.type, v.bits);
         case CType::Kind::Pointer: return pointer_text(v, ctx);
         case CType::Kind::Integer:
             return v.type->is_signed ? std::to_string(v.as_signed()) : std::to_string(unsigned_bits(v));
@@ -246,7 +254,10 @@ Expected<std::string> format_value(const Value& v, const PrintContext& ctx) {
 }
 
 Expected<std::string> format_value(const Value& v, char format, const PrintContext& ctx) {
-    if (!v.type->is_scalar()) {
+    if (is_wide(v)) return format_wide(v, format);
+    // A register's float lane: /x and /z are its bits, as gdb prints them.
+    bool float_bits = v.type->kind == CType::Kind::Float && !v.address && (format == 'x' || format == 'z');
+    if (!v.type->is_scalar() && !float_bits) {
         if (v.is_void()) return std::string("void");
         return format_value(v, ctx);
     }

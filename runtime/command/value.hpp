@@ -53,6 +53,7 @@ struct Value {
     std::optional<uint64_t> address; // lvalues: where it lives in the target
     std::string symbol;              // Unknown-typed symbols: the name, for errors
     std::string text;                // a frame's variable as `info locals` shows it: print shows this
+    std::string raw;                 // vector registers, their lane arrays and 128-bit lanes: the bytes
 
     bool is_void() const { return type->kind == CType::Kind::Void; }
     int64_t as_signed() const;       // sign-extended from the type's size when signed

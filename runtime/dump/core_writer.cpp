@@ -102,6 +102,8 @@ std::string build_notes(const CoreContents& contents) {
             add_note(out, "CORE", NT_FILE, elf::build_nt_file(contents.files, kPage));
         }
         if (thread.fpregs) add_note(out, "CORE", NT_FPREGSET, bytes_of(*thread.fpregs));
+        // The kernel's name and order for the AVX state: gdb and snag read ymm registers from it.
+        if (!thread.xstate.empty()) add_note(out, "LINUX", NT_X86_XSTATE, thread.xstate);
     }
     if (!contents.paratext.empty()) add_note(out, kSnagNoteName, kSnagParatextType, contents.paratext);
     return out;

@@ -21,6 +21,7 @@ struct CoreThread {
     int tid = 0;
     Registers regs{};
     std::optional<user_fpregs_struct> fpregs{};
+    std::string xstate{};  // the XSAVE area as PTRACE_GETREGSET gave it (NT_X86_XSTATE); empty: none
     double user_seconds = 0;
     double system_seconds = 0;
     int signal = 0;
@@ -61,7 +62,7 @@ struct CoreContents {
     std::optional<siginfo_t> siginfo;  // NT_SIGINFO, after the first thread's NT_PRSTATUS; empty: none
 };
 
-// The PT_NOTE contents: per thread NT_PRSTATUS (+ NT_FPREGSET), process notes (NT_PRPSINFO,
+// The PT_NOTE contents: per thread NT_PRSTATUS (+ NT_FPREGSET, NT_X86_XSTATE), process notes (NT_PRPSINFO,
 // NT_SIGINFO, NT_AUXV, NT_FILE) after the first, as the kernel orders them.
 std::string build_notes(const CoreContents& contents);
 

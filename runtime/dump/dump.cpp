@@ -18,6 +18,7 @@
 #include "target/process_status.hpp"
 #include "target/signal_names.hpp"
 #include "target/process_attach.hpp"
+#include "target/vector_registers.hpp"
 
 namespace snag {
 namespace {
@@ -55,6 +56,7 @@ std::vector<dump::CoreThread> stopped_threads(int pid, const Target& target,
         dump::CoreThread ct{.tid = t.tid, .regs = t.regs};
         user_fpregs_struct fp;
         if (::ptrace(PTRACE_GETFPREGS, t.tid, nullptr, &fp) == 0) ct.fpregs = fp;
+        if (auto area = read_xstate_area(t.tid)) ct.xstate = std::move(*area);
         ct.user_seconds = t.user_seconds;
         ct.system_seconds = t.system_seconds;
         for (const auto& s : samples)
@@ -122,6 +124,7 @@ Expected<void> reserve_running(int pid, const std::vector<dump::ThreadSample>& s
         dump::CoreThread thread;
         thread.tid = s.tid;
         thread.fpregs = user_fpregs_struct{};
+        thread.xstate.assign(xstate_area_size(), '\0');
         preview.threads.push_back(thread);
     }
     if (auto auxv = proc::read_file(proc::pid_path(pid, "auxv"))) preview.auxv = proc::parse_auxv(*auxv);

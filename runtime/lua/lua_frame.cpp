@@ -44,7 +44,8 @@ int l_frame_registers(lua_State* L) {
             regs.r14 = unwound.r14;
             regs.r15 = unwound.r15;
         }
-        push_registers(L, regs);
+        // Vector registers are never saved across calls: every frame shows the innermost ones.
+        push_registers(L, regs, t ? t->vector : std::nullopt);
         set_bool(L, "unwound", f.physical > 0);
         return 1;
     });

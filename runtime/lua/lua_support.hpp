@@ -117,6 +117,7 @@ void bind_python_tasks(lua_State* L);               // lua_tasks.cpp: py:tasks()
 void bind_control(lua_State* L);                    // lua_control.cpp: snag.control (live control)
 void push_thread(lua_State* L, Session& session, const Thread& thread);
 void push_frame(lua_State* L, Session& session, int tid, size_t index);
-void push_registers(lua_State* L, const Registers& regs);
+// The registers table: general registers as numbers, xmmN/ymmN as byte strings, mxcsr.
+void push_registers(lua_State* L, const Registers& regs, const std::optional<VectorRegisters>& vector);
 
 }  // namespace snag

@@ -23,7 +23,7 @@ int l_registers(lua_State* L) {
     return guard(L, [&]() -> Expected<int> {
         const Thread* t = s.target().thread(tid);
         if (t == nullptr || !t->has_registers) return fail("thread " + std::to_string(tid) + " has no registers");
-        push_registers(L, t->regs);
+        push_registers(L, t->regs, t->vector);
         return 1;
     });
 }
@@ -117,15 +117,24 @@ const luaL_Reg kThreadMethods[] = {
 
 }  // namespace
 
-void push_registers(lua_State* L, const Registers& regs) {
+void push_registers(lua_State* L, const Registers& regs, const std::optional<VectorRegisters>& vector) {
     size_t count = 0;
     const RegisterName* names = gdb_registers(&count);
-    lua_createtable(L, 0, static_cast<int>(count + 1));
+    lua_createtable(L, 0, static_cast<int>(count + 1 + (vector ? 33 : 0)));
     for (size_t i = 0; i < count; ++i) {
         push_address(L, *register_by_name(regs, names[i].name));
         lua_setfield(L, -2, names[i].name);
     }
     set_address(L, "orig_rax", regs.orig_rax);
+    if (!vector) return;
+    // xmmN/ymmN as little-endian byte strings (string.unpack("<i4i4i4i4", r.xmm0)), mxcsr a number.
+    lua_pushinteger(L, vector->mxcsr);
+    lua_setfield(L, -2, "mxcsr");
+    for (const char* kind : {"xmm", "ymm"})
+        for (int i = 0; i < 16; ++i) {
+            std::string name = kind + std::to_string(i);
+            if (auto bytes = vector_register(*vector, name)) set_field(L, name.c_str(), *bytes);
+        }
 }
 
 void push_thread(lua_State* L, Session& session, const Thread& t) {

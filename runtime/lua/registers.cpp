@@ -1,5 +1,7 @@
 #include "lua/registers.hpp"
 
+#include "command/vector_value.hpp"
+
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -64,6 +66,15 @@ std::optional<uint64_t> register_by_name(const Registers& regs, std::string_view
     else if (name == "fp") name = "rbp";
     if (auto v = full(regs, name)) return v;
     return partial(regs, name);
+}
+
+bool is_vector_register(std::string_view name) { return command::vector_register_slot(name).has_value(); }
+
+std::optional<std::string> vector_register(const VectorRegisters& vector, std::string_view name) {
+    auto slot = command::vector_register_slot(name);
+    if (!slot || (slot->first == 32 && !vector.avx)) return std::nullopt;
+    if (slot->first == 4) return std::string(reinterpret_cast<const char*>(&vector.mxcsr), sizeof vector.mxcsr);
+    return std::string(reinterpret_cast<const char*>(vector.ymm[slot->second]), slot->first);
 }
 
 bool is_callee_saved(std::string_view name) {

@@ -282,6 +282,15 @@ Expected<uint64_t> Session::register_value(std::string_view name) {
     return *v;
 }
 
+Expected<std::string> Session::register_bytes(std::string_view name) {
+    const Thread* thread = target_->thread(selected_tid_);
+    if (thread == nullptr || !thread->has_registers) return fail("No registers.");
+    // Not unwound: no x86_64 ABI saves vector registers across calls, and gdb shows these too.
+    if (thread->vector)
+        if (auto bytes = vector_register(*thread->vector, name)) return *bytes;
+    return fail("Invalid register `" + std::string(name) + "'");
+}
+
 Expected<std::string> Session::read_memory(uint64_t addr, size_t n) {
     std::string bytes(n, '\0');
     size_t got = target_->read(addr, bytes.data(), n);

@@ -169,6 +169,8 @@ public:
     std::vector<std::string> convenience_names() const;  // without '$', for completion
     // $rip, $pc, $sp, $fp, $eax, ... of the selected frame (name without '$'); gdb register names.
     Expected<uint64_t> register_value(std::string_view name);
+    // xmmN/ymmN/mxcsr of the selected thread as bytes (outer frames show the innermost values).
+    Expected<std::string> register_bytes(std::string_view name);
     // Exactly n bytes, or an error naming the first unreadable address.
     Expected<std::string> read_memory(uint64_t addr, size_t n);
     Expected<uint64_t> symbol_address(std::string_view name);

@@ -10,6 +10,7 @@
 #include "target/core_notes.hpp"
 #include "target/core_target.hpp"
 #include "target/decompress.hpp"
+#include "target/vector_registers.hpp"
 
 namespace snag {
 namespace {
@@ -229,8 +230,20 @@ private:
             core_.paratext_ = std::string(note.desc);
             return {};
         }
+        // The FP/SSE notes follow the NT_PRSTATUS of their thread; the XSAVE area wins.
+        if (note.name == "LINUX" && note.type == NT_X86_XSTATE && !core_.threads_.empty()) {
+            if (auto v = decode_xsave(note.desc)) core_.threads_.back().vector = *v;
+            else core_.warnings_.push_back(path() + ": " + v.error().message);
+            return {};
+        }
         if (note.name != "CORE") return {};
         switch (note.type) {
+            case NT_FPREGSET: {
+                if (core_.threads_.empty() || core_.threads_.back().vector) return {};
+                if (auto v = decode_fxsave(note.desc)) core_.threads_.back().vector = *v;
+                else core_.warnings_.push_back(path() + ": " + v.error().message);
+                return {};
+            }
             case NT_PRSTATUS: {
                 auto thread = decode_prstatus(note.desc);
                 if (!thread) return std::unexpected(thread.error());

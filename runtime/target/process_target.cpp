@@ -12,6 +12,7 @@
 #include "target/attach_registry.hpp"
 #include "target/proc_fs.hpp"
 #include "target/signal_names.hpp"
+#include "target/vector_registers.hpp"
 
 namespace snag {
 namespace {
@@ -97,6 +98,9 @@ void ProcessTarget::load_threads() {
             iovec regs{&thread.regs, sizeof thread.regs};
             thread.has_registers =
                 ::ptrace(PTRACE_GETREGSET, attached.tid, reinterpret_cast<void*>(NT_PRSTATUS), &regs) == 0;
+            if (thread.has_registers)
+                if (auto area = read_xstate_area(attached.tid))
+                    if (auto v = decode_xsave(*area)) thread.vector = *v;
         }
         if (attached.pending_signal != 0 && !signal_) {
             siginfo_t info{};

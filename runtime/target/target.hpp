@@ -18,6 +18,14 @@ enum class TargetKind { Process, Core };
 // x86_64 general-purpose registers in the kernel's user_regs_struct order (NT_PRSTATUS, GETREGSET).
 using Registers = user_regs_struct;
 
+// SSE/AVX state of a thread from its XSAVE area (NT_X86_XSTATE, PTRACE_GETREGSET) or, without
+// one, its FXSAVE area (NT_FPREGSET): ymm[i]'s low 16 bytes are xmm i.
+struct VectorRegisters {
+    uint8_t ymm[16][32] = {};
+    uint32_t mxcsr = 0;
+    bool avx = false;  // the upper halves are known (the area has AVX enabled in XCR0)
+};
+
 struct Thread {
     int tid = 0;
     std::string name;         // comm, empty when unknown
@@ -28,6 +36,7 @@ struct Thread {
     int pending_signal = 0;   // core: pr_cursig of this thread
     bool has_registers = false;
     Registers regs{};
+    std::optional<VectorRegisters> vector;  // when the core or the kernel gave the FP/SSE state
     int namespace_tid = 0;    // its id inside the process's own PID namespace, when that differs
 };
 

@@ -68,7 +68,7 @@ TEST_CASE("commands: info threads, thread, thread apply") {
     CHECK(run(*s, "thread apply 1") == "ERROR: Please specify a command following the thread ID list");
     CHECK(run(*s, "thread apply bt") == "ERROR: Please specify a thread ID list");
     std::string one = run(*s, "thread apply 1 info registers rip");
-    CHECK(contains(one, "rip            0x401005           0x401005 <main+5>"));
+    CHECK(contains(one, "rip            0x401005            0x401005 <main+5>"));
 }
 
 TEST_CASE("commands: bt, frame, up, down") {
@@ -99,12 +99,12 @@ TEST_CASE("commands: bt, frame, up, down") {
 TEST_CASE("commands: info registers, info symbol, info sharedlibrary, ptype") {
     auto s = make_session();
     std::string regs = run(*s, "info registers");
-    CHECK(contains(regs, "rax            0xfffffffffffffe00 -512\n"));
-    CHECK(contains(regs, "eflags         0x246              [ PF ZF IF ]\n"));
-    CHECK(contains(regs, "rsp            0x7000             0x7000\n"));
+    CHECK(contains(regs, "rax            0xfffffffffffffe00  -512\n"));
+    CHECK(contains(regs, "eflags         0x246               [ PF ZF IF ]\n"));
+    CHECK(contains(regs, "rsp            0x7000              0x7000\n"));
     REQUIRE(s->select_frame(1));
     std::string outer = run(*s, "info registers rax rbx");
-    CHECK(outer == "rax            0xfffffffffffffe00 -512\nrbx            0x77               119\n");
+    CHECK(outer == "rax            0xfffffffffffffe00  -512\nrbx            0x77                119\n");
     CHECK(run(*s, "info registers xyz") == "ERROR: Invalid register `xyz'");
     CHECK(run(*s, "info symbol 0x401005") == "main + 5 in /usr/bin/fake\n");
     CHECK(run(*s, "info symbol main") == "main in /usr/bin/fake\n");
