@@ -359,6 +359,41 @@ command{
   end,
 }
 
+-- advance/until LOCATION: a temporary breakpoint, continue, and the breakpoint gone however the
+-- run ended (gdb removes it too when something else stops the program first).
+local function run_to(ctx, raw)
+  need_live(ctx)
+  local loc = raw:match("^%s*(.-)%s*$")
+  if loc == "" then ctx:fail("Argument required (a location).") end
+  local ok, id = pcall(control.break_at, loc, true)
+  if not ok then ctx:fail("%s", (tostring(id):gsub("^[^\n]-:%d+: ", ""))) end
+  if control.get(id).pending then
+    pcall(control.delete, id)
+    ctx:fail("Function \"%s\" not defined.", loc)
+  end
+  local ran, stop = pcall(control.continue, {})
+  if control.breakpoints then
+    for _, bp in ipairs(control.breakpoints()) do
+      if bp.id == id then pcall(control.delete, id) end
+    end
+  end
+  if not ran then error(stop, 0) end
+  if stop.reason == "breakpoint" and stop.breakpoint == id then
+    print(location_text(stop.tid))
+    return stop
+  end
+  return report(stop)
+end
+
+command{
+  name = "advance", aliases = {"until", "u"}, args = "LOCATION", live_only = true,
+  help = "Run until LOCATION (FUNCTION, FILE:LINE, *ADDRESS) is reached, or something else\n" ..
+         "stops the program first; the temporary stop is removed either way. Unlike gdb, the\n" ..
+         "return of the selected frame does not stop it, and `until` needs a LOCATION.",
+  run = function(ctx, args) run_to(ctx, args.raw) end,
+}
+
+
 command{
   name = "stop", args = "", live_only = true,
   help = "Inside breakpoint commands: stop at this hit (the default).",

@@ -151,6 +151,31 @@ def conditions():
         h.check(read_mem(sc.pid, tick, 16) == original, "code bytes restored")
 
 
+@h.case("advance_until_leave_no_breakpoint")
+def advance_until():
+    go = os.path.join(h.scratch(), "go")
+    open(go, "w").close()  # both threads call caller_a/caller_b/tick from the start, forever
+    with call_loop(2, 0, go) as sc:
+        code = read_mem(sc.pid, sc.truth["tick"], 16)
+        p = start_snag(sc.pid, "advance caller_b", "info breakpoints", "until tick", "bt 2",
+                       "advance no_such_function", "info breakpoints")
+        try:
+            out, _ = p.communicate(timeout=120)
+        finally:
+            if p.poll() is None:
+                p.kill()
+        # exec exits 1 when a command failed, as gdb -batch does: the unknown function's.
+        h.check(p.returncode == 1 and "Traceback" not in out, "snag exit %d:\n%s" % (p.returncode, out))
+        h.check(re.search(r"^0x[0-9a-f]+ in caller_b$", out, re.M), "advance caller_b did not stop there:\n" + out)
+        h.check(re.search(r"^#0 .* in tick \(", out, re.M), "until tick did not stop in tick:\n" + out)
+        h.check('Function "no_such_function" not defined.' in out, out)
+        h.check(out.count("No breakpoints.") == 2, "a temporary stop was left behind:\n" + out)
+        status = status_of(sc.pid)
+        h.check(status["TracerPid"] == "0" and not status["State"].startswith(("T", "t")),
+                "left traced or stopped: %s %s" % (status["TracerPid"], status["State"]))
+        h.check(read_mem(sc.pid, sc.truth["tick"], 16) == code, "tick's code bytes not restored")
+
+
 @h.case("counting_hits_exact_while_threads_run")
 def counting_hits():
     # silent/continue breakpoints are counted by the controller alone: the instruction under the
