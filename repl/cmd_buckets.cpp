@@ -9,7 +9,7 @@ namespace snag::cli {
 
 namespace {
 constexpr const char* kUsage =
-    "usage: snag buckets [--db FILE] [--format text|json|markdown]\n"
+    "usage: snag buckets [--db FILE] [--format text|json|markdown|html]\n"
     "The buckets of the triage store (snag triage, snag collect), the most frequent first: dumps,\n"
     "first and last seen, hosts and builds, the signature and one example stack; then the unreadable dumps.\n";
 }
@@ -20,8 +20,8 @@ int cmd_buckets(Args& args) {
         return 0;
     }
     std::string format = args.option("--format", "text");
-    if (format != "text" && format != "json" && format != "markdown")
-        return report(Error{"--format must be text, json or markdown, not " + format, 2});
+    if (format != "text" && format != "json" && format != "markdown" && format != "html")
+        return report(Error{"--format must be text, json, markdown or html, not " + format, 2});
     std::string db = args.option("--db");
     if (!args.rest().empty()) return report(Error{"unexpected argument " + args.rest().front() + " (snag buckets --help)", 2});
     auto store = triage::Store::open(db.empty() ? triage::default_store_path() : db);

@@ -1,4 +1,4 @@
-// snag buckets' report of a store: text for terminals, JSON for scripts, Markdown for tickets.
+// snag buckets' report of a store: text for terminals, JSON for scripts, Markdown for tickets, one HTML page to share.
 #pragma once
 
 #include <string>
@@ -16,7 +16,7 @@ struct BucketReport {
     std::vector<std::pair<std::string, std::string>> unreadable;   // path, reason
 };
 
-// format: "text", "json" or "markdown".
+// format: "text", "json", "markdown" or "html".
 std::string render_buckets(const BucketReport& report, const std::string& format);
 
 }  // namespace snag::triage
