@@ -29,7 +29,7 @@ std::string escaped(const std::string& s) {
 }
 
 std::string cell(const std::string& s, const std::string& cls = "") {
-    return (cls.empty() ? "<td>" : "<td class=\"" + cls + "\">") + escaped(s) + "</td>";
+    return (cls.empty() ? "<td>" : "<td class=\"" + escaped(cls) + "\">") + escaped(s) + "</td>";
 }
 
 std::string bucket_table(const BucketReport& r) {
