@@ -3,6 +3,7 @@
 -- whatever they reference until it ends). With --baseline OLD (an earlier dump of the service), the
 -- growth since then decides: a group that grew fires below min_tasks, one that did not is a note.
 local facts = require("snag.facts")
+local sets = require("snag.stack_trace_set")
 local wait_chain = require("snag.wait_chain")
 
 -- Pending tasks that nothing awaits, grouped by their outermost coroutine (function|file), in
@@ -43,16 +44,6 @@ local function sorted_tids(g)
   return tids
 end
 
--- What the finding says of the baseline, and whether the group fires: without one, at min_tasks;
--- with one, when it gained min_growth tasks since.
-local function judge(g, args, baseline)
-  local n = #g.tasks
-  if not baseline then return n >= args.min_tasks, "", nil end
-  local before = baseline.groups[g.key] or 0
-  local since = string.format(" (%d in the baseline dump %s)", before, baseline.source or "")
-  return n - before >= args.min_growth, since, before
-end
-
 return {
   id = "task-leak",
   pattern = "Stack Trace Set",
@@ -72,13 +63,13 @@ return {
   baseline = function()
     local counts = {}
     for _, g in ipairs(unawaited_groups() or {}) do counts[g.key] = #g.tasks end
-    return { groups = counts }
+    return { counts = counts }
   end,
   check = function(t, args, report, baseline)
     local groups = unawaited_groups()
     if not groups then return end
     for _, g in ipairs(groups) do
-      local fires, since, before = judge(g, args, baseline)
+      local fires, before, since = sets.against_baseline(#g.tasks, g.key, baseline, args.min_tasks, args.min_growth)
       local names = {}
       for i = 1, math.min(#g.tasks, 5) do names[i] = g.tasks[i].name end
       if fires then
@@ -91,7 +82,7 @@ return {
           advice = "keep a reference to the tasks you create and await them (asyncio.TaskGroup, gather), "
             .. "give them timeouts, or bound their number (a Semaphore, a worker pool reading a Queue)",
         }
-      elseif baseline and #g.tasks >= args.min_tasks then
+      elseif before and #g.tasks >= args.min_tasks then
         report.note(string.format("%d pending asyncio tasks of %s that no task awaits, not growing%s",
           #g.tasks, wait_chain.where(g.frame), since))
       end

@@ -27,17 +27,17 @@ return {
   baseline = function()
     local counts = {}
     for _, g in ipairs(stack_sets()) do counts[g.key] = g.count end
-    return { sets = counts }
+    return { counts = counts }
   end,
   check = function(t, args, report, baseline)
     local threads = facts.python_threads() or {}
     for _, g in ipairs(stack_sets()) do
-      local before = baseline and (baseline.sets[g.key] or 0)
-      local grew = before and g.count - before >= args.min_growth
-      if not grew and g.count < args.min_threads then goto next_set end
-      if before and not grew then
-        report.note(string.format("%d Python threads share one stack (%s), not growing (%d in the baseline dump %s)",
-          g.count, wait_chain.where(g.items[1].frames[1]), before, baseline.source or ""))
+      local fires, before, since = sets.against_baseline(g.count, g.key, baseline, args.min_threads, args.min_growth)
+      if not fires then
+        if before and g.count >= args.min_threads then
+          report.note(string.format("%d Python threads share one stack (%s), not growing%s",
+            g.count, wait_chain.where(g.items[1].frames[1]), since))
+        end
         goto next_set
       end
       local rep = g.items[1]
@@ -52,8 +52,7 @@ return {
       end
       report{
         message = string.format("%d of %d Python threads share one stack: %s, started in %s%s", g.count, #threads,
-          wait_chain.where(rep.frames[1]), origin and wait_chain.where(origin) or "?",
-          before and string.format(" (%d in the baseline dump %s)", before, baseline.source or "") or ""),
+          wait_chain.where(rep.frames[1]), origin and wait_chain.where(origin) or "?", since),
         threads = tids, frames = frames,
         origin = origin and ((origin.file or "?"):match("[^/]*$") .. "!" .. (origin["function"] or "?")) or nil,
         evidence = { count = g.count, total = #threads, stack = g.key, baseline_count = before },

@@ -81,4 +81,14 @@ function M.common_frames(samples, max_inner, counts)
   return out, lines
 end
 
+-- A set of n items against an earlier dump's (analyze --baseline; baseline.counts[key], a rule's
+-- baseline() result). Without a baseline the set fires at min_count; with one, when it gained
+-- min_growth since. Returns fires, the earlier count (nil without a baseline) and the words a
+-- finding or note adds: " (B in the baseline dump PATH)".
+function M.against_baseline(n, key, baseline, min_count, min_growth)
+  if not baseline then return n >= min_count, nil, "" end
+  local before = baseline.counts[key] or 0
+  return n - before >= min_growth, before, string.format(" (%d in the baseline dump %s)", before, baseline.source or "")
+end
+
 return M
