@@ -11,15 +11,11 @@
 #include <string_view>
 #include <vector>
 
+#include "base/fnv.hpp"
+
 namespace snag {
 
 namespace {
-
-uint64_t fnv64(std::string_view text) {
-    uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
-    return h;
-}
 
 std::string base_dir() {
     if (const char* dir = getenv("SNAG_CACHE_DIR")) return std::string_view(dir) == "off" ? "" : dir;
@@ -59,10 +55,8 @@ std::string DebugCache::entry(const std::string& original, bool location_lists) 
                   static_cast<long long>(st.st_mtim.tv_sec), st.st_mtim.tv_nsec,
                   static_cast<unsigned long long>(st.st_ino), static_cast<unsigned long long>(st.st_dev),
                   location_lists ? 1 : 0);
-    char name[32];
-    std::snprintf(name, sizeof name, "%016llx", static_cast<unsigned long long>(fnv64(original + key)));
     std::string base = std::filesystem::path(original).filename().string();
-    return dir_ + "/" + name + "-" + base.substr(0, 64);
+    return dir_ + "/" + hex64(fnv1a(kFnvOffset, original + key)) + "-" + base.substr(0, 64);
 }
 
 int DebugCache::open(const std::string& original, bool location_lists, uint64_t size) const {

@@ -12,7 +12,7 @@
 #include <functional>
 
 #include "target/decompress.hpp"
-#include "triage/fnv.hpp"
+#include "base/fnv.hpp"
 
 namespace snag::triage {
 namespace {

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <regex>
 
-#include "triage/fnv.hpp"
+#include "base/fnv.hpp"
 
 namespace snag::triage {
 namespace {

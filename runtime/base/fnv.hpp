@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace snag::triage {
+namespace snag {
 
 constexpr uint64_t kFnvOffset = 14695981039346656037ull;
 
@@ -24,4 +24,4 @@ inline std::string hex64(uint64_t h) {
     return hex;
 }
 
-}  // namespace snag::triage
+}  // namespace snag
